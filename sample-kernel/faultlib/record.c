@@ -1,0 +1,352 @@
+/*
+ * record.c - formats docs/protocol.md records into a transport.
+ *
+ * Ownership: one static line buffer, filled by the put_* helpers (each bounded by
+ * FL_LINE_MAX) and handed to the transport by emit(). Nothing here fails or allocates;
+ * over-long content is truncated and the line still ends with '\n'.
+ */
+#include "record.h"
+
+static struct fl_transport tp;
+static char line[FL_LINE_MAX];
+static size_t len;
+
+void fl_record_init(const struct fl_transport *t)
+{
+	tp = *t;
+	len = 0;
+}
+
+void fl_flush(void)
+{
+	if (tp.flush)
+		tp.flush();
+}
+
+/* room for content: one byte is always kept for the terminating newline */
+static void put_char(char c)
+{
+	if (len < FL_LINE_MAX - 1)
+		line[len++] = c;
+}
+
+static void put_space(void)
+{
+	put_char(' ');
+}
+
+/* A token: printable, no spaces; anything else becomes '_' (an empty token becomes '-'). */
+static void put_token(const char *s)
+{
+	if (!s || !*s) {
+		put_char('-');
+		return;
+	}
+	for (; *s; s++)
+		put_char(*s > ' ' && *s < 0x7f ? *s : '_');
+}
+
+/* Free text to the end of the line: printable ASCII and spaces. */
+static void put_text(const char *s)
+{
+	for (; s && *s; s++)
+		put_char(*s >= ' ' && *s < 0x7f ? *s : '?');
+}
+
+static void put_hex(uint64_t v)
+{
+	char buf[16];
+	int n = 0;
+
+	do {
+		buf[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	while (n)
+		put_char(buf[--n]);
+}
+
+static void put_udec(uint64_t v)
+{
+	char buf[20];
+	int n = 0;
+
+	do {
+		buf[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		put_char(buf[--n]);
+}
+
+static void put_dec(int64_t v)
+{
+	if (v < 0) {
+		put_char('-');
+		put_udec(-(uint64_t)v);
+	} else {
+		put_udec((uint64_t)v);
+	}
+}
+
+/* start a record: its type (and any fixed words) as given */
+/* one field: a separating space, then the value */
+static void f_tok(const char *s)
+{
+	f_tok(s);
+}
+
+static void f_udec(uint64_t v)
+{
+	f_udec(v);
+}
+
+static void f_dec(int64_t v)
+{
+	f_dec(v);
+}
+
+static void f_hex(uint64_t v)
+{
+	f_hex(v);
+}
+
+static void begin(const char *type)
+{
+	len = 0;
+	put_text(type);
+}
+
+static void emit(void)
+{
+	line[len++] = '\n';
+	if (tp.out)
+		tp.out(line, len);
+	len = 0;
+}
+
+int fl_backtrace(uintptr_t fp, uintptr_t *out, int max)
+{
+	uintptr_t lo, hi;
+	int n = 0;
+
+	if (!tp.stack_bounds || !tp.stack_bounds(fp, &lo, &hi))
+		return 0;
+	while (n < max) {
+		/* the two saved words must lie on the stack; frames grow towards hi */
+		if ((fp & 7) || fp < lo + 16 || fp > hi)
+			break;
+		uintptr_t ra = ((const uintptr_t *)fp)[-1];
+		uintptr_t next = ((const uintptr_t *)fp)[-2];
+		if (!ra)
+			break;
+		out[n++] = ra;
+		if (next <= fp)
+			break;
+		fp = next;
+	}
+	return n;
+}
+
+static void put_frames(const uintptr_t *pcs, int n)
+{
+	if (!n) {
+		put_char('-');
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (i)
+			put_char(',');
+		put_hex(pcs[i]);
+	}
+}
+
+static void put_bt(uintptr_t fp)
+{
+	uintptr_t pcs[FL_BT_MAX];
+
+	put_space();
+	put_frames(pcs, fl_backtrace(fp, pcs, FL_BT_MAX));
+}
+
+void fl_rec_hello(const char *build_id_hex)
+{
+	begin("hello faultline");
+	f_udec(FL_PROTO_VERSION);
+	f_tok(build_id_hex);
+	emit();
+}
+
+void fl_rec_ok(const char *word)
+{
+	begin("ok");
+	f_tok(word);
+	emit();
+}
+
+void fl_rec_err(const char *word, const char *reason)
+{
+	begin("err");
+	f_tok(word);
+	f_tok(reason);
+	emit();
+}
+
+void fl_rec_run(const char *scenario)
+{
+	begin("run");
+	f_tok(scenario);
+	emit();
+}
+
+void fl_rec_ckpt(const char *which, unsigned long page_live, unsigned long obj_live,
+		 unsigned long page_bytes, unsigned long obj_bytes)
+{
+	begin("ckpt");
+	f_tok(which);
+	f_udec(page_live);
+	f_udec(obj_live);
+	f_udec(page_bytes);
+	f_udec(obj_bytes);
+	emit();
+}
+
+void fl_rec_alloc(unsigned long seq, const char *cls, uintptr_t addr, size_t size,
+		  uintptr_t pc, uintptr_t fp)
+{
+	begin("alloc");
+	f_udec(seq);
+	f_tok(cls);
+	f_hex(addr);
+	f_udec(size);
+	f_hex(pc);
+	put_bt(fp);
+	emit();
+}
+
+void fl_rec_free(unsigned long seq, const char *cls, uintptr_t addr, uintptr_t pc, uintptr_t fp)
+{
+	begin("free");
+	f_udec(seq);
+	f_tok(cls);
+	f_hex(addr);
+	f_hex(pc);
+	put_bt(fp);
+	emit();
+}
+
+/* fault and oom share a layout */
+static void rec_failed(const char *type, unsigned long seq, const char *cls, size_t size,
+		       uintptr_t pc, uintptr_t fp)
+{
+	begin(type);
+	f_udec(seq);
+	f_tok(cls);
+	f_udec(size);
+	f_hex(pc);
+	put_bt(fp);
+	emit();
+}
+
+void fl_rec_fault(unsigned long seq, const char *cls, size_t size, uintptr_t pc, uintptr_t fp)
+{
+	rec_failed("fault", seq, cls, size, pc, fp);
+}
+
+void fl_rec_oom(unsigned long seq, const char *cls, size_t size, uintptr_t pc, uintptr_t fp)
+{
+	rec_failed("oom", seq, cls, size, pc, fp);
+}
+
+void fl_rec_badfree(unsigned long seq, const char *kind, const char *cls, uintptr_t addr,
+		    uintptr_t pc, uintptr_t fp)
+{
+	begin("badfree");
+	f_udec(seq);
+	f_tok(kind);
+	f_tok(cls);
+	f_hex(addr);
+	f_hex(pc);
+	put_bt(fp);
+	emit();
+}
+
+void fl_rec_op_begin(int id, const char *name, uintptr_t pc)
+{
+	begin("op+");
+	f_dec(id);
+	f_tok(name);
+	f_hex(pc);
+	emit();
+}
+
+void fl_rec_op_end(int id, int rc)
+{
+	begin("op-");
+	f_dec(id);
+	f_dec(rc);
+	emit();
+}
+
+void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, uintptr_t pc)
+{
+	begin("ref");
+	f_tok(verb);
+	f_tok(kind);
+	f_hex(obj);
+	f_dec(count);
+	f_hex(pc);
+	emit();
+}
+
+void fl_rec_result(const char *scenario, int rc)
+{
+	begin("result");
+	f_tok(scenario);
+	f_dec(rc);
+	emit();
+}
+
+void fl_rec_panic(bool expected, uintptr_t pc, uintptr_t fp, const char *msg)
+{
+	begin("panic");
+	f_tok(expected ? "expected" : "unexpected");
+	f_hex(pc);
+	put_bt(fp);
+	put_space();
+	put_text(msg && *msg ? msg : "-");
+	emit();
+}
+
+void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t fp)
+{
+	uintptr_t pcs[FL_BT_MAX];
+	int n;
+
+	begin("trap");
+	f_hex(scause);
+	f_hex(sepc);
+	f_hex(stval);
+	put_space();
+	pcs[0] = sepc;
+	n = 1 + fl_backtrace(fp, pcs + 1, FL_BT_MAX - 1);
+	put_frames(pcs, n);
+	emit();
+}
+
+void fl_rec_end(bool fired, unsigned long attempts, unsigned long faults)
+{
+	begin("end");
+	f_udec(fired ? 1 : 0);
+	f_udec(attempts);
+	f_udec(faults);
+	emit();
+}
+
+void fl_rec_log(const char *text)
+{
+	begin("log");
+	put_space();
+	put_text(text && *text ? text : "-");
+	emit();
+}

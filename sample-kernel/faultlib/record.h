@@ -1,0 +1,67 @@
+/*
+ * record.h - the faultline record emitter (docs/protocol.md §4), portable: it depends on no
+ * kernel code, only on the compiler's freestanding headers. A kernel adopting faultline gives
+ * it a transport (a byte-output callback and a flush callback) and a stack-bounds callback
+ * for frame-pointer backtraces, then calls one function per record type.
+ *
+ * Ownership: the emitter owns one static line buffer; a record is formatted into it whole
+ * and handed to out() in one call. It allocates nothing and never fails: fields that would
+ * overflow the 512-byte line bound are truncated, bytes outside printable ASCII in names and
+ * messages are replaced, so the stream stays well-formed whatever the kernel passes.
+ */
+#ifndef FAULTLIB_RECORD_H
+#define FAULTLIB_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FL_PROTO_VERSION 1
+#define FL_LINE_MAX 512
+#define FL_BT_MAX 8
+
+struct fl_transport {
+	void (*out)(const char *buf, size_t len);   /* append bytes to the channel (may buffer) */
+	void (*flush)(void);                        /* push buffered bytes out now */
+	/*
+	 * Bounds of the stack holding frame pointer fp: *lo <= fp < *hi. Returns false when fp
+	 * lies on no known stack (the backtrace then stops).
+	 */
+	bool (*stack_bounds)(uintptr_t fp, uintptr_t *lo, uintptr_t *hi);
+};
+
+void fl_record_init(const struct fl_transport *t);
+void fl_flush(void);
+
+/*
+ * Walk frame pointers from fp (the frame of the function whose caller is frame 0; RISC-V
+ * layout: return address at fp-8, caller's fp at fp-16). Returns the number of return
+ * addresses stored in out (at most max).
+ */
+int fl_backtrace(uintptr_t fp, uintptr_t *out, int max);
+
+void fl_rec_hello(const char *build_id_hex);
+void fl_rec_ok(const char *word);
+void fl_rec_err(const char *word, const char *reason);
+void fl_rec_run(const char *scenario);
+void fl_rec_ckpt(const char *which, unsigned long page_live, unsigned long obj_live,
+		 unsigned long page_bytes, unsigned long obj_bytes);
+/* fp: frame of the allocator entry point (its return address is pc, the backtrace's head) */
+void fl_rec_alloc(unsigned long seq, const char *cls, uintptr_t addr, size_t size,
+		  uintptr_t pc, uintptr_t fp);
+void fl_rec_free(unsigned long seq, const char *cls, uintptr_t addr, uintptr_t pc, uintptr_t fp);
+void fl_rec_fault(unsigned long seq, const char *cls, size_t size, uintptr_t pc, uintptr_t fp);
+void fl_rec_oom(unsigned long seq, const char *cls, size_t size, uintptr_t pc, uintptr_t fp);
+void fl_rec_badfree(unsigned long seq, const char *kind, const char *cls, uintptr_t addr,
+		    uintptr_t pc, uintptr_t fp);
+void fl_rec_op_begin(int id, const char *name, uintptr_t pc);
+void fl_rec_op_end(int id, int rc);
+void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, uintptr_t pc);
+void fl_rec_result(const char *scenario, int rc);
+void fl_rec_panic(bool expected, uintptr_t pc, uintptr_t fp, const char *msg);
+/* fp: the trapped context's frame pointer; the backtrace starts with sepc */
+void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t fp);
+void fl_rec_end(bool fired, unsigned long attempts, unsigned long faults);
+void fl_rec_log(const char *text);
+
+#endif

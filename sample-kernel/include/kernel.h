@@ -1,0 +1,72 @@
+/*
+ * kernel.h - shared declarations of the sample kernel's core: console, UART, panics, ops,
+ * refcounts, init steps, scenarios, strings. Memory: mem.h; page tables: vm.h.
+ */
+#ifndef KERNEL_KERNEL_H
+#define KERNEL_KERNEL_H
+
+#include "types.h"
+#include "errno.h"
+
+/* uart.c: the human-readable log (boot messages, panics, traps) */
+void uart_init(void);
+void uart_puts(const char *s);
+void uart_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* console.c: the virtio console, the host's lifeline (allocates nothing) */
+int  console_init(void);                         /* 0, or -ENODEV when no console is found */
+void console_write(const char *buf, size_t len); /* buffered; flushed when nearly full */
+void console_flush(void);
+/*
+ * Read one command line (without the newline) into buf, flushing output first. Lines longer
+ * than size-1 are discarded whole and reported as -EINVAL; returns the length otherwise.
+ */
+int  console_getline(char *buf, size_t size);
+
+/* power.c: the SiFive test device */
+void power_off(int code) __attribute__((noreturn));
+void power_reset(void) __attribute__((noreturn));
+
+/* panic.c */
+void panic(const char *msg) __attribute__((noreturn));
+/* A legitimate panic at a site documented in docs/kernel.md: reported `expected`. */
+void panic_expected(const char *msg) __attribute__((noreturn));
+bool stack_bounds(uintptr_t fp, uintptr_t *lo, uintptr_t *hi);
+extern char boot_stack[], boot_stack_top[];
+
+/* trap.c */
+void trap_init(void);
+
+/* scenario.c: runs, ops, refcounts, the command loop */
+int  op_begin(const char *name);           /* emits op+, returns the op id */
+int  op_end(int id, int rc);               /* emits op-, returns rc */
+void ref_record(const char *verb, const char *kind, const void *obj, int count);
+void cmd_loop(void) __attribute__((noreturn));
+/* End the current run abnormally (after a panic or trap record): send `end`, then serve
+ * only quit/reset. */
+void run_abort(void) __attribute__((noreturn));
+extern const char *build_id_hex;
+
+struct scenario {
+	const char *name;
+	int (*fn)(void);            /* 0 or a negative errno */
+};
+/* Register a scenario from any file: SCENARIO("name", fn); */
+#define SCENARIO(nm, func) \
+	static const struct scenario scenario_##func \
+	__attribute__((used, section(".scenarios"), aligned(8))) = { nm, func }
+
+/* init.c: kernel init steps (each an op; unwound in reverse on failure) */
+int  kernel_init(void);                      /* 0, or the failing step's error (all undone) */
+void kernel_fini(void);                      /* undo every step, in reverse */
+
+/* string.c */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int   memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int   strcmp(const char *a, const char *b);
+int   strncmp(const char *a, const char *b, size_t n);
+
+#endif

@@ -1,0 +1,38 @@
+# sample-kernel/kernel.mk - build rules for the sample kernel, included by the top Makefile.
+# Outputs: $(BUILD)/kernel.elf (the kernel under test) and $(BUILD)/null.elf (powers off at
+# once: the QEMU start-up floor for benchmarks). Every .c/.S under kernel/ and faultlib/ is
+# part of kernel.elf, so a new subsystem file only has to be dropped in place.
+
+KCC      ?= riscv64-unknown-elf-gcc
+KDIR     := sample-kernel
+KBUILD   := $(BUILD)/sample-kernel
+
+KCFLAGS  := -march=rv64gc -mabi=lp64d -mcmodel=medany -ffreestanding -nostdlib \
+	-fno-builtin -fno-pic -fno-stack-protector -O2 -g -fno-omit-frame-pointer \
+	-fno-optimize-sibling-calls -fno-tree-loop-distribute-patterns \
+	-Wall -Wextra -Werror -MMD -MP -I$(KDIR)/include -I$(KDIR)
+KLDFLAGS := -nostdlib -nostartfiles -static -Wl,--build-id=sha1 -Wl,-T,$(KDIR)/kernel.ld
+
+KSRCS    := $(sort $(wildcard $(KDIR)/kernel/*.c $(KDIR)/kernel/*.S $(KDIR)/faultlib/*.c))
+KOBJS    := $(patsubst $(KDIR)/%,$(KBUILD)/%.o,$(KSRCS))
+
+$(KBUILD)/%.c.o: $(KDIR)/%.c
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) -c -o $@ $<
+
+$(KBUILD)/%.S.o: $(KDIR)/%.S
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) -c -o $@ $<
+
+$(BUILD)/kernel.elf: $(KOBJS) $(KDIR)/kernel.ld
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) $(KLDFLAGS) -o $@ $(KOBJS) -lgcc
+
+$(BUILD)/null.elf: $(KDIR)/null/null.S
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) -nostdlib -nostartfiles -static -Wl,-Ttext=0x80000000 \
+		-Wl,-e,_entry -o $@ $<
+
+-include $(KOBJS:.o=.d)
+
+ALL_TARGETS += $(BUILD)/kernel.elf $(BUILD)/null.elf

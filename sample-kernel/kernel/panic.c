@@ -1,0 +1,58 @@
+/*
+ * panic.c - panics and the stack bounds that backtraces trust.
+ *
+ * A panic reports on the UART and as a `panic` record (with a frame-pointer backtrace),
+ * ends the run (`end`) and then serves only quit/reset. panic_expected() marks a site
+ * documented in docs/kernel.md as a legitimate panic; plain panic() is a bug. A panic while
+ * panicking gives up the console and powers off with status 2.
+ */
+#include "kernel.h"
+#include "faultlib/record.h"
+
+static bool panicking;
+
+/*
+ * The stack holding fp, for backtraces. Only the boot stack today; a kernel with more
+ * stacks (per-process kernel stacks) adds their ranges here.
+ */
+bool stack_bounds(uintptr_t fp, uintptr_t *lo, uintptr_t *hi)
+{
+	if (fp > (uintptr_t)boot_stack && fp <= (uintptr_t)boot_stack_top) {
+		*lo = (uintptr_t)boot_stack;
+		*hi = (uintptr_t)boot_stack_top;
+		return true;
+	}
+	return false;
+}
+
+/* fp is the panicking function's own frame: its saved return address is the caller's pc */
+static void NOINLINE panic_report(bool expected, const char *msg, uintptr_t pc, uintptr_t fp)
+{
+	uintptr_t pcs[FL_BT_MAX];
+	int n;
+
+	if (panicking) {
+		uart_printf("panic while panicking: %s\n", msg);
+		power_off(2);
+	}
+	panicking = true;
+	uart_printf("panic (%s) at %lx: %s\nbacktrace:", expected ? "expected" : "unexpected",
+		    pc, msg);
+	n = fl_backtrace(fp, pcs, FL_BT_MAX);
+	for (int i = 0; i < n; i++)
+		uart_printf(" %lx", pcs[i]);
+	uart_puts("\n");
+	fl_rec_panic(expected, pc, fp, msg);
+}
+
+void NOINLINE panic(const char *msg)
+{
+	panic_report(false, msg, CALLER_PC(), MY_FP());
+	run_abort();
+}
+
+void NOINLINE panic_expected(const char *msg)
+{
+	panic_report(true, msg, CALLER_PC(), MY_FP());
+	run_abort();
+}

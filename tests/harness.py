@@ -1,0 +1,156 @@
+"""Drive the sample kernel in QEMU over its virtio console (docs/protocol.md).
+
+A small, self-contained helper for the end-to-end tests: it starts QEMU with the console on
+one end of a socketpair, sends commands, collects records until `end`, enforces timeouts,
+and always kills and reaps QEMU.
+"""
+import os
+import select
+import socket
+import subprocess
+import time
+
+QEMU = "qemu-system-riscv64"
+
+
+class KernelTimeout(Exception):
+    """The kernel did not produce the expected line in time."""
+
+
+class KernelExited(Exception):
+    """The console closed (QEMU exited) before the expected line."""
+
+
+def qemu_argv(elf, console_fd, serial="null", extra=()):
+    # no -no-reboot: the kernel's `reset` command must restart the machine, not end QEMU
+    return [
+        QEMU, "-machine", "virt", "-bios", "none", "-m", "128M", "-smp", "1",
+        "-nodefaults", "-display", "none", "-serial", serial,
+        "-global", "virtio-mmio.force-legacy=false",
+        "-device", "virtio-serial-device",
+        "-chardev", f"socket,id=c0,fd={console_fd}",
+        "-device", "virtconsole,chardev=c0",
+        *extra,
+        "-kernel", str(elf),
+    ]
+
+
+class Kernel:
+    """One QEMU process running the kernel; use as a context manager."""
+
+    def __init__(self, elf, timeout=10.0, serial="null", extra=()):
+        self.timeout = timeout
+        self.lines = []          # every line received, in order
+        self._buf = b""
+        host, guest = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock = host
+        try:
+            self.proc = subprocess.Popen(
+                qemu_argv(elf, guest.fileno(), serial, extra), pass_fds=(guest.fileno(),),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except BaseException:
+            host.close()
+            raise
+        finally:
+            guest.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stderr.close()
+        self.sock.close()
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+
+    def readline(self, timeout=None):
+        """The next line (without the newline); raises KernelTimeout / KernelExited."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise KernelTimeout(f"no line within timeout; partial {self._buf[:80]!r}")
+            ready, _, _ = select.select([self.sock], [], [], left)
+            if not ready:
+                continue
+            data = self.sock.recv(1 << 16)
+            if not data:
+                raise KernelExited(f"console closed; partial {self._buf[:80]!r}")
+            self._buf += data
+        line, self._buf = self._buf.split(b"\n", 1)
+        text = line.decode("ascii")
+        self.lines.append(text)
+        return text
+
+    def expect(self, first_word, timeout=None):
+        """Read lines until one starts with first_word; returns it split into tokens."""
+        while True:
+            toks = self.readline(timeout).split(" ")
+            if toks[0] == first_word:
+                return toks
+
+    def hello(self, timeout=None):
+        """Wait for the handshake; returns (version, build_id)."""
+        toks = self.expect("hello", timeout)
+        return int(toks[2]), toks[3]
+
+    def command(self, line):
+        """Send a command and return its answer: ("ok", word) or ("err", word, reason)."""
+        self.send(line)
+        while True:
+            toks = self.readline().split(" ")
+            if toks[0] in ("ok", "err"):
+                return tuple(toks)
+
+    def run(self, scenario, arm=None, timeout=None):
+        """Arm (optional) and run a scenario; returns the run's records up to `end`."""
+        if arm is not None:
+            ans = self.command("arm " + arm)
+            if ans[0] != "ok":
+                raise ValueError(f"arm {arm!r} refused: {ans}")
+        ans = self.command("run " + scenario)
+        if ans[0] != "ok":
+            raise ValueError(f"run {scenario!r} refused: {ans}")
+        records = []
+        while True:
+            line = self.readline(timeout)
+            records.append(line)
+            if line.startswith("end "):
+                return records
+
+    def reset(self):
+        """Reset the machine and wait for its fresh hello; returns (version, build_id)."""
+        ans = self.command("reset")
+        if ans != ("ok", "reset"):
+            raise ValueError(f"reset refused: {ans}")
+        return self.hello()
+
+    def quit(self):
+        """Ask the kernel to power off; returns QEMU's exit status."""
+        self.send("quit")
+        try:
+            return self.proc.wait(self.timeout)
+        except subprocess.TimeoutExpired:
+            raise KernelTimeout("QEMU did not exit after quit") from None
+
+
+def records_of(lines, kind):
+    """The records of one type, each split into tokens."""
+    return [ln.split(" ") for ln in lines if ln.split(" ", 1)[0] == kind]
+
+
+def elf_build_id(elf):
+    """The GNU build-id of an ELF file, read from its notes, as lowercase hex."""
+    out = subprocess.run(["riscv64-unknown-elf-readelf", "-n", str(elf)], check=True,
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "Build ID:" in line:
+            return line.split("Build ID:")[1].strip()
+    raise ValueError(f"{elf} has no build id")
