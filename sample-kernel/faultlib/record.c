@@ -89,28 +89,32 @@ static void put_dec(int64_t v)
 	}
 }
 
-/* start a record: its type (and any fixed words) as given */
 /* one field: a separating space, then the value */
 static void f_tok(const char *s)
 {
-	f_tok(s);
+	put_space();
+	put_token(s);
 }
 
 static void f_udec(uint64_t v)
 {
-	f_udec(v);
+	put_space();
+	put_udec(v);
 }
 
 static void f_dec(int64_t v)
 {
-	f_dec(v);
+	put_space();
+	put_dec(v);
 }
 
 static void f_hex(uint64_t v)
 {
-	f_hex(v);
+	put_space();
+	put_hex(v);
 }
 
+/* start a record: its type (and any fixed words) as given */
 static void begin(const char *type)
 {
 	len = 0;
