@@ -1,0 +1,112 @@
+"""Geometry of the outcome-over-N chart: one row per sweep line, one bar per run of equal
+outcomes along N. The template draws it as inline SVG; this module only computes."""
+from __future__ import annotations
+
+import dataclasses
+
+from .unique import RunGroup
+
+# Colour per outcome, worst first; "expected-panic" marks annotated panics apart from real ones.
+COLOURS = {
+    "crash": "#67000d", "panic": "#cb181d", "hang": "#6a51a3", "leak": "#f16913",
+    "unbalanced": "#fdae6b", "expected-panic": "#a1d99b", "handled": "#238b45",
+    "completed": "#9ecae1", "infra": "#969696", "unknown": "#000000",
+}
+
+LABEL_W = 230
+PLOT_W = 640
+ROW_H = 18
+ROW_GAP = 6
+TOP = 24
+LEGEND_H = 26
+
+
+@dataclasses.dataclass
+class Segment:
+    x: float
+    w: float
+    outcome: str
+    colour: str
+    n_lo: int
+    n_hi: int
+    count: int
+
+    @property
+    def tooltip(self) -> str:
+        ns = f"N={self.n_lo}" if self.n_lo == self.n_hi else f"N={self.n_lo}..{self.n_hi}"
+        return f"{ns}: {self.outcome} ({self.count} run{'s' if self.count != 1 else ''})"
+
+
+@dataclasses.dataclass
+class Row:
+    y: float
+    label: str
+    max_n: int
+    segments: list[Segment]
+
+
+@dataclasses.dataclass
+class LegendItem:
+    x: float
+    outcome: str
+    colour: str
+    count: int
+
+
+@dataclasses.dataclass
+class Chart:
+    width: int
+    height: int
+    label_w: int
+    plot_w: int
+    row_h: int
+    top: int
+    rows: list[Row]
+    legend: list[LegendItem]
+    legend_y: float
+    ticks: list[tuple[float, int]]
+
+
+def outcome_key(run) -> str:
+    if run.outcome_text == "panic" and run.expected_panic:
+        return "expected-panic"
+    return run.outcome_text if run.outcome_text in COLOURS else "unknown"
+
+
+def build_chart(groups: list[RunGroup]) -> Chart:
+    max_n = max((g.max_n for g in groups), default=1) or 1
+    scale = PLOT_W / max_n
+    rows = []
+    totals: dict[str, int] = {}
+    for i, g in enumerate(groups):
+        y = TOP + i * (ROW_H + ROW_GAP)
+        segs: list[Segment] = []
+        for r in g.runs:
+            key = outcome_key(r)
+            totals[key] = totals.get(key, 0) + 1
+            last = segs[-1] if segs else None
+            if last and last.outcome == key and r.n <= last.n_hi + 1:
+                last.n_hi = r.n
+                last.count += 1
+                last.w = (last.n_hi - last.n_lo + 1) * scale
+                continue
+            segs.append(Segment((r.n - 1) * scale, scale, key, COLOURS[key], r.n, r.n, 1))
+        rows.append(Row(y, g.label, g.max_n, segs))
+    step = _tick_step(max_n)
+    ticks = [((n - 0.5) * scale, n) for n in range(step if step > 1 else 1, max_n + 1, step)]
+    legend_y = TOP + len(groups) * (ROW_H + ROW_GAP) + 14
+    legend, x = [], 0.0
+    for key, colour in COLOURS.items():
+        if key in totals:
+            legend.append(LegendItem(x, key, colour, totals[key]))
+            x += 24 + 7.2 * len(f"{key} ({totals[key]})") + 16
+    height = int(legend_y + LEGEND_H)
+    return Chart(LABEL_W + PLOT_W + 10, height, LABEL_W, PLOT_W, ROW_H, TOP, rows, legend,
+                 legend_y, ticks)
+
+
+def _tick_step(max_n: int) -> int:
+    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000):
+        if max_n / step <= 12:
+            return step
+    return max(1, max_n // 10)

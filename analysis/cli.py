@@ -1,0 +1,119 @@
+"""`python3 -m analysis`: argument parsing only; the work is done by the library.
+
+Exit codes: 0 nothing failing (findings) / output written (report, summary); 1 unsuppressed
+findings (warnings only with --strict); 2 usage error, unreadable or too new database,
+unusable suppressions file, output that cannot be written.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+from typing import Optional, Sequence
+
+from . import html_report, json_report, junit, sarif, summary
+from .db import Database, DatabaseError
+from .fingerprint import DEFAULT_DEPTH, Normalizer
+from .suppressions import SuppressionError, load
+from .unique import Audit, analyze
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _common(p: argparse.ArgumentParser, suppress: bool = True) -> None:
+    p.add_argument("--db", required=True, help="the faultline database (sqlite) to read")
+    p.add_argument("--json", metavar="OUT", help="also write the result as JSON (- = stdout)")
+    if suppress:
+        p.add_argument("--suppressions", metavar="FILE",
+                       help="class:glob entries (leak:proc_*, *:legacy_*) of known findings")
+    p.add_argument("--strict", action="store_true",
+                   help="warnings (e.g. unwind-order) fail like errors")
+    p.add_argument("--stack-depth", type=int, default=DEFAULT_DEPTH, metavar="N",
+                   help="frames of the normalized stack in a fingerprint "
+                        f"(default {DEFAULT_DEPTH})")
+    p.add_argument("--repo-root", metavar="DIR",
+                   help="root for relative source paths (default: the git checkout holding "
+                        "the build's sources)")
+    p.add_argument("--src-root", metavar="DIR",
+                   help="where the kernel sources are now, if not at the recorded src_root")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python3 -m analysis",
+                                description="Report faultline sweeps: unique findings, "
+                                            "HTML report, JSON, SARIF, JUnit.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    f = sub.add_parser("findings", help="print unique findings; exit 1 if any fail the run")
+    _common(f)
+    f.add_argument("--sarif", metavar="OUT", help="write SARIF 2.1.0")
+    f.add_argument("--junit", metavar="OUT", help="write JUnit XML")
+    r = sub.add_parser("report", help="write the static HTML report")
+    _common(r)
+    r.add_argument("--out", required=True, metavar="DIR", help="directory for the site")
+    s = sub.add_parser("summary", help="outcome counts per scenario and mode")
+    _common(s, suppress=False)
+    return p
+
+
+def _write(path: str, data: str | bytes) -> None:
+    if path == "-":
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+        return
+    p = pathlib.Path(path)
+    if p.parent and not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        p.write_bytes(data)
+    else:
+        p.write_text(data, encoding="utf-8")
+
+
+def _audit(args, db: Database) -> Audit:
+    rules = load(args.suppressions) if getattr(args, "suppressions", None) else []
+    if args.stack_depth < 1:
+        raise UsageError("--stack-depth must be at least 1")
+    return analyze(db, rules, Normalizer(depth=args.stack_depth),
+                   pathlib.Path(args.repo_root) if args.repo_root else None,
+                   pathlib.Path(args.src_root) if args.src_root else None)
+
+
+def run(args: argparse.Namespace) -> int:
+    with Database(args.db) as db:
+        audit = _audit(args, db)
+        to_stdout = args.json == "-"
+        if args.command == "findings":
+            if args.sarif:
+                _write(args.sarif, json_report.dumps(sarif.sarif_log(audit)))
+            if args.junit:
+                _write(args.junit, junit.junit_xml(audit, args.strict))
+            if not to_stdout:
+                sys.stdout.write(summary.findings_text(audit, args.strict))
+            code = audit.exit_code(args.strict)
+        elif args.command == "report":
+            index = html_report.write_report(audit, db, args.out, args.strict)
+            if not to_stdout:
+                sys.stdout.write(summary.findings_text(audit, args.strict))
+                print(f"report: {index}")
+            code = EXIT_OK
+        else:
+            if not to_stdout:
+                sys.stdout.write(summary.summary_text(audit))
+            code = EXIT_OK
+        if args.json:
+            _write(args.json, json_report.dumps(json_report.audit_dict(audit, args.strict)))
+    return code
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except (DatabaseError, SuppressionError, UsageError) as e:
+        print(f"analysis: error: {e}", file=sys.stderr)
+    except OSError as e:
+        print(f"analysis: error: {e}", file=sys.stderr)
+    return EXIT_ERROR

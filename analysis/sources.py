@@ -1,0 +1,118 @@
+"""Kernel source files: paths relative to the repository root, and excerpts around a line.
+
+Frames carry file:line as recorded in DWARF, relative to the build's src_root when the tracer
+could make them so, else absolute. Sources may be missing (another machine, a deleted
+checkout): that is reported as missing, never raised.
+"""
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Optional
+
+from .model import Build
+
+MAX_SOURCE_BYTES = 4 << 20
+
+
+def find_repo_root(start: Optional[str | pathlib.Path]) -> Optional[pathlib.Path]:
+    """The nearest directory at or above start that holds a .git entry."""
+    if not start:
+        return None
+    p = pathlib.Path(start).resolve()
+    for d in (p, *p.parents):
+        if (d / ".git").exists():
+            return d
+    return None
+
+
+@dataclasses.dataclass
+class SourceLine:
+    number: int
+    text: str
+    target: bool
+
+
+@dataclasses.dataclass
+class Excerpt:
+    path: str                 # repo-relative path, or the file as recorded
+    line: Optional[int]
+    lines: list[SourceLine]
+    missing: Optional[str]    # why there is nothing to show, None when lines are shown
+
+
+class SourceTree:
+    """Resolves recorded source paths for each build; caches file contents."""
+
+    def __init__(self, builds: dict[int, Build], repo_root: Optional[pathlib.Path] = None,
+                 src_root: Optional[pathlib.Path] = None):
+        self.builds = builds
+        self.src_root_override = src_root
+        roots = [b.src_root for b in builds.values() if b.src_root]
+        self.repo_root = (repo_root or find_repo_root(roots[0] if roots else None)
+                          or find_repo_root(pathlib.Path.cwd()) or pathlib.Path.cwd())
+        self._cache: dict[pathlib.Path, Optional[list[str]]] = {}
+
+    def _candidates(self, build: int, file: str) -> list[pathlib.Path]:
+        p = pathlib.PurePosixPath(file)
+        if p.is_absolute():
+            return [pathlib.Path(file)]
+        out = []
+        if self.src_root_override:
+            out.append(self.src_root_override / file)
+        b = self.builds.get(build)
+        if b and b.src_root:
+            out.append(pathlib.Path(b.src_root) / file)
+        out.append(self.repo_root / file)
+        return out
+
+    def resolve(self, build: int, file: Optional[str]) -> Optional[pathlib.Path]:
+        if not file:
+            return None
+        for c in self._candidates(build, file):
+            if c.is_file():
+                return c.resolve()
+        return None
+
+    def relative(self, build: int, file: Optional[str]) -> Optional[str]:
+        """The path relative to the repo root when it lies inside it, else as recorded."""
+        if not file:
+            return None
+        candidates = self._candidates(build, file)
+        resolved = self.resolve(build, file)
+        for c in ([resolved] if resolved else []) + candidates:
+            try:
+                return c.resolve().relative_to(self.repo_root.resolve()).as_posix()
+            except ValueError:
+                continue
+        return file
+
+    def _read(self, path: pathlib.Path) -> Optional[list[str]]:
+        if path not in self._cache:
+            try:
+                if path.stat().st_size > MAX_SOURCE_BYTES:
+                    self._cache[path] = None
+                else:
+                    text = path.read_bytes().decode("utf-8", "replace")
+                    self._cache[path] = text.splitlines()
+            except OSError:
+                self._cache[path] = None
+        return self._cache[path]
+
+    def excerpt(self, build: int, file: Optional[str], line: Optional[int],
+                context: int = 3) -> Excerpt:
+        rel = self.relative(build, file) or ""
+        if not file:
+            return Excerpt(rel, line, [], "no source location recorded")
+        path = self.resolve(build, file)
+        if path is None:
+            return Excerpt(rel, line, [], "source file not found")
+        lines = self._read(path)
+        if lines is None:
+            return Excerpt(rel, line, [], "source file unreadable or too large")
+        if not line or line < 1 or line > len(lines):
+            return Excerpt(rel, line, [], f"line {line} is not in the file "
+                                          f"({len(lines)} lines)")
+        lo, hi = max(1, line - context), min(len(lines), line + context)
+        return Excerpt(rel, line, [SourceLine(i, lines[i - 1].expandtabs(8), i == line)
+                                   for i in range(lo, hi + 1)], None)

@@ -1,0 +1,97 @@
+"""Plain-text tables for the terminal."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .model import Outcome
+from .unique import Audit, UniqueFinding
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
+          right: Sequence[int] = ()) -> list[str]:
+    """Columns padded to their widest cell; the last column is left unpadded."""
+    cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    out = []
+    for r in cells:
+        parts = []
+        for i, c in enumerate(r):
+            last = i == len(r) - 1
+            if i in right:
+                parts.append(c.rjust(widths[i]))
+            else:
+                parts.append(c if last else c.ljust(widths[i]))
+        out.append("  ".join(parts).rstrip())
+    return out
+
+
+def header(audit: Audit) -> list[str]:
+    builds = ", ".join(b.build_id[:12] for b in audit.builds.values()) or "none"
+    return [f"faultline: {audit.db_path}: build {builds}, {len(audit.runs)} runs in "
+            f"{len(audit.groups)} sweep lines, {audit.wall_s:.1f} s"]
+
+
+def _finding_rows(findings: Sequence[UniqueFinding]) -> list[str]:
+    lines = table(["ID", "CLASS", "RUNS", "MIN N", "TITLE"],
+                  [(f.fingerprint, f.class_text, f.nruns, f.min_n, f.title) for f in findings],
+                  right=(2, 3))
+    out = [lines[0]]
+    for f, line in zip(findings, lines[1:]):
+        out.append(line)
+        out.append(f"    repro: {f.repro}")
+    return out
+
+
+def findings_text(audit: Audit, strict: bool = False) -> str:
+    out = header(audit)
+    if audit.errors:
+        out += ["", f"findings ({len(audit.errors)}):"] + _finding_rows(audit.errors)
+    if audit.warnings:
+        note = "fail the run (--strict)" if strict else "reported, do not fail the run"
+        out += ["", f"warnings ({len(audit.warnings)}, {note}):"] + \
+            _finding_rows(audit.warnings)
+    if audit.rules:
+        out += ["", "suppressions:"]
+        out += table(["ENTRY", "FINDINGS", "RUNS", "WHERE"],
+                     [(r.text, r.findings, r.occurrences, f"{r.source}:{r.lineno}")
+                      for r in audit.rules], right=(1, 2))
+    if audit.expected_panics:
+        out += ["", "expected panics (annotated, not findings):"]
+        for e in audit.expected_panics:
+            ns = ", ".join(f"{r.scenario} N={r.n}" for r in e.runs[:6])
+            more = f" (+{len(e.runs) - 6} more)" if len(e.runs) > 6 else ""
+            out.append(f"  {len(e.runs)} run(s) in {e.func}: {e.message}  [{ns}{more}]")
+    infra = audit.infra_runs
+    if infra:
+        out += ["", f"infrastructure failures ({len(infra)} runs, not kernel findings):"]
+        for r in infra[:10]:
+            out.append(f"  {r.scenario} {r.exec_mode}/{r.fault_mode} N={r.n}: "
+                       f"{r.infra_reason or 'no reason recorded'}")
+        if len(infra) > 10:
+            out.append(f"  ... {len(infra) - 10} more")
+    if audit.nmalformed:
+        out += ["", f"malformed console lines: {audit.nmalformed} (rejected and counted)"]
+    failing = audit.failing(strict)
+    out += ["", f"result: {len(audit.errors)} finding(s), {len(audit.warnings)} warning(s), "
+                f"{len(audit.suppressed)} suppressed, {len(infra)} infrastructure "
+                f"failure(s) -> {'FAIL' if failing else 'PASS'}"]
+    return "\n".join(out) + "\n"
+
+
+OUTCOME_COLUMNS = [o.value for o in Outcome if o is not Outcome.UNKNOWN]
+
+
+def summary_text(audit: Audit) -> str:
+    out = header(audit) + [""]
+    rows = []
+    for g in audit.groups:
+        counts = g.outcomes
+        other = sum(v for k, v in counts.items() if k not in OUTCOME_COLUMNS)
+        rows.append([g.scenario, g.exec_mode, g.fault_mode + (f" {g.class_filter}" if
+                                                                g.class_filter else ""),
+                     len(g.runs), g.max_n] + [counts.get(k, 0) or "." for k in
+                                              OUTCOME_COLUMNS] + [other or ".", g.nmalformed])
+    ncols = 5 + len(OUTCOME_COLUMNS) + 2
+    out += table(["SCENARIO", "EXEC", "FAULT", "RUNS", "MAX N"] + OUTCOME_COLUMNS +
+                 ["other", "MALFORMED"], rows, right=tuple(range(3, ncols)))
+    return "\n".join(out) + "\n"
