@@ -18,6 +18,7 @@ all: build-all
 -include tracer/tracer.mk
 -include injector/injector.mk
 -include mk/demo.mk
+-include mk/bench.mk
 
 build-all: $(ALL_TARGETS)
 

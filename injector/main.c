@@ -1,0 +1,223 @@
+/*
+ * main.c - the injector's command line: parse and check options, then hand over to inject.c.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "opts.h"
+
+static const char usage_text[] =
+	"usage:\n"
+	"  injector run   --kernel ELF --scenario S --fail N [--persist] [--class page|obj]\n"
+	"                 [--site FUNC] [--mode fresh|reset] [--timeout SEC] [--print-log]\n"
+	"                 --db FILE\n"
+	"  injector sweep --kernel ELF --scenario S[,S...]|all [--mode fresh|reset]\n"
+	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj]\n"
+	"                 [-j J] [--timeout SEC] [--max-n N] --db FILE\n"
+	"  injector scenarios --kernel ELF\n"
+	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
+	"exit status: 0 no findings, 1 findings, 2 usage or infrastructure error,\n"
+	"             130 interrupted (finished runs are kept; run again to resume)\n";
+
+static int usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "injector: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return EXIT_USAGE;
+}
+
+static int parse_long(const char *s, long min, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void join_command(struct opts *o, int argc, char **argv)
+{
+	size_t pos = 0;
+
+	o->command[0] = 0;
+	for (int i = 0; i < argc && pos + 2 < sizeof o->command; i++) {
+		int r = snprintf(o->command + pos, sizeof o->command - pos, "%s%s", i ? " " : "",
+				 argv[i]);
+		if (r < 0)
+			break;
+		pos += (size_t)r;
+	}
+	if (pos >= sizeof o->command)
+		o->command[sizeof o->command - 1] = 0;
+}
+
+enum { O_KERNEL = 256, O_DB, O_SCENARIO, O_FAIL, O_PERSIST, O_BOTH, O_CLASS, O_SITE,
+       O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT,
+       O_ICOUNT, O_QUIET, O_HELP };
+
+static const struct option longopts[] = {
+	{ "kernel", required_argument, NULL, O_KERNEL },
+	{ "db", required_argument, NULL, O_DB },
+	{ "scenario", required_argument, NULL, O_SCENARIO },
+	{ "fail", required_argument, NULL, O_FAIL },
+	{ "persist", no_argument, NULL, O_PERSIST },
+	{ "both", no_argument, NULL, O_BOTH },
+	{ "class", required_argument, NULL, O_CLASS },
+	{ "site", required_argument, NULL, O_SITE },
+	{ "by-site", no_argument, NULL, O_BYSITE },
+	{ "mode", required_argument, NULL, O_MODE },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "max-n", required_argument, NULL, O_MAXN },
+	{ "print-log", no_argument, NULL, O_PRINTLOG },
+	{ "qemu", required_argument, NULL, O_QEMU },
+	{ "src-root", required_argument, NULL, O_SRCROOT },
+	{ "no-icount", no_argument, NULL, O_NOICOUNT },
+	{ "icount", no_argument, NULL, O_ICOUNT },
+	{ "quiet", no_argument, NULL, O_QUIET },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->argv0 = argv[0];
+	o->fail = -1;
+	o->jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	if (o->jobs < 1)
+		o->jobs = 1;
+	o->max_n = 100000;
+	o->timeout = 5.0;
+	o->icount = 1;
+	o->mode = "fresh";
+	o->qemu = getenv("FAULTLINE_QEMU") ? getenv("FAULTLINE_QEMU") : "qemu-system-riscv64";
+	o->class_filter = "";
+	o->site = "";
+	join_command(o, argc, argv);
+	if (argc < 2)
+		return usage("%s", "missing command (run, sweep or scenarios)");
+	o->cmd = argv[1];
+	if (!strcmp(o->cmd, "-h") || !strcmp(o->cmd, "--help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "sweep") && strcmp(o->cmd, "scenarios"))
+		return usage("unknown command '%s'", o->cmd);
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":j:", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_KERNEL: o->kernel = optarg; break;
+		case O_DB: o->db = optarg; break;
+		case O_SCENARIO: o->scenario = optarg; break;
+		case O_FAIL:
+			if (parse_long(optarg, 1, &o->fail) < 0)
+				return usage("--fail wants a number >= 1, not '%s'", optarg);
+			break;
+		case O_PERSIST: o->persist = 1; break;
+		case O_BOTH: o->both = 1; break;
+		case O_CLASS:
+			if (strcmp(optarg, "page") && strcmp(optarg, "obj"))
+				return usage("--class is page or obj, not '%s'", optarg);
+			o->class_filter = optarg;
+			break;
+		case O_SITE:
+			if (!*optarg || strlen(optarg) >= 128)
+				return usage("--site wants a function name, not '%s'", optarg);
+			o->site = optarg;
+			break;
+		case O_BYSITE: o->by_site = 1; break;
+		case O_MODE:
+			if (strcmp(optarg, "fresh") && strcmp(optarg, "reset"))
+				return usage("--mode is fresh or reset, not '%s'", optarg);
+			o->mode = optarg;
+			break;
+		case 'j':
+			if (parse_long(optarg, 1, &o->jobs) < 0 || o->jobs > 256)
+				return usage("-j wants a number from 1 to 256, not '%s'", optarg);
+			break;
+		case O_TIMEOUT: {
+			char *end;
+
+			o->timeout = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->timeout > 0) || o->timeout > 86400)
+				return usage("--timeout wants seconds > 0, not '%s'", optarg);
+			break;
+		}
+		case O_MAXN:
+			if (parse_long(optarg, 1, &o->max_n) < 0)
+				return usage("--max-n wants a number >= 1, not '%s'", optarg);
+			break;
+		case O_PRINTLOG: o->print_log = 1; break;
+		case O_QEMU: o->qemu = optarg; break;
+		case O_SRCROOT: o->src_root = optarg; break;
+		case O_NOICOUNT: o->icount = 0; break;
+		case O_ICOUNT: o->icount = 1; break;
+		case O_QUIET: o->quiet = 1; break;
+		case O_HELP:
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			return usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage("unexpected argument '%s'", argv[optind]);
+	if (!o->kernel)
+		return usage("%s", "--kernel ELF is required");
+	if (!strcmp(o->cmd, "scenarios"))
+		return -1;
+	if (!o->db)
+		return usage("%s", "--db FILE is required");
+	if (!o->scenario || !*o->scenario)
+		return usage("%s", "--scenario is required");
+	if (!strcmp(o->cmd, "run")) {
+		if (o->fail < 0)
+			return usage("%s", "run needs --fail N");
+		if (o->both || o->by_site)
+			return usage("%s", "--both and --by-site belong to sweep");
+		if (strchr(o->scenario, ',') || !strcmp(o->scenario, "all"))
+			return usage("%s", "run takes one scenario");
+		o->jobs = 1;
+	} else {
+		if (o->fail >= 0)
+			return usage("%s", "--fail belongs to run; a sweep tries N = 1, 2, ...");
+		if (o->persist && o->both)
+			return usage("%s", "--persist and --both exclude each other");
+		if (o->by_site && (o->persist || o->both))
+			return usage("%s", "--by-site injects each call site once; drop --persist/--both");
+		if (o->print_log)
+			return usage("%s", "--print-log belongs to run");
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int r = parse_opts(&o, argc, argv);
+
+	if (r >= 0)
+		return r;
+	if (!strcmp(o.cmd, "scenarios"))
+		return list_scenarios(&o);
+	return inject(&o);
+}

@@ -1,0 +1,27 @@
+/*
+ * opts.h - the injector's parsed command line, shared by main.c (which fills it) and the
+ * files that carry out a command.
+ */
+#ifndef FAULTLINE_INJECTOR_OPTS_H
+#define FAULTLINE_INJECTOR_OPTS_H
+
+#define EXIT_FINDINGS 1
+#define EXIT_USAGE 2
+#define EXIT_INTERRUPTED 130
+
+struct opts {
+	const char *cmd, *kernel, *db, *scenario, *class_filter, *site, *mode, *qemu,
+		*src_root;
+	long fail, jobs, max_n;
+	double timeout;
+	int persist, both, by_site, print_log, icount, quiet;
+	char *argv0;
+	char command[8192];   /* the command line, recorded with each sweep */
+};
+
+/* `injector run` and `injector sweep`: returns the exit status. */
+int inject(struct opts *o);
+/* `injector scenarios`: list what the kernel offers. */
+int list_scenarios(const struct opts *o);
+
+#endif

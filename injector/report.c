@@ -1,0 +1,124 @@
+/*
+ * report.c - printing runs and findings (see report.h).
+ */
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static void repro(const struct opts *o, const struct ft_run_key *k, char *buf, size_t len)
+{
+	char extra[512] = "";
+	size_t pos = 0;
+
+	if (k->class_filter[0])
+		pos += (size_t)snprintf(extra + pos, sizeof extra - pos, " --class %s",
+					k->class_filter);
+	if (k->site[0] && pos < sizeof extra)
+		pos += (size_t)snprintf(extra + pos, sizeof extra - pos, " --site %s", k->site);
+	snprintf(buf, len, "%s run --kernel %s --scenario %s --fail %ld%s%s --mode %s --db %s",
+		 o->argv0, o->kernel, k->scenario, k->n,
+		 !strcmp(k->fault_mode, "persist") ? " --persist" : "", extra, k->exec_mode,
+		 o->db);
+}
+
+void report_on_result(void *vctx, const struct job *j, const struct ft_run_result *r,
+		      const char *log)
+{
+	struct ctx *c = vctx;
+
+	c->last = *r;
+	c->have_last = 1;
+	snprintf(c->last_log, sizeof c->last_log, "%s", log ? log : "");
+	if (outcome_is_finding(r->outcome) && c->nshown < MAX_SHOWN) {
+		struct shown *s = &c->shown[c->nshown++];
+
+		job_key(c->plan, j, &s->key);
+		snprintf(s->scenario, sizeof s->scenario, "%s", s->key.scenario);
+		snprintf(s->site, sizeof s->site, "%s", s->key.site);
+		s->key.scenario = s->scenario;
+		s->key.site = s->site;
+		s->key.class_filter = j->s->class_filter;
+		s->outcome = r->outcome;
+		if (r->fault_pc)
+			store_describe_pc(c->store, r->fault_pc, r->fault_func, s->where,
+					  sizeof s->where);
+		else
+			snprintf(s->where, sizeof s->where, "(the fault did not fire)");
+	}
+}
+
+static void print_log_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char buf[65536];
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "injector: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	printf("--- raw log %s ---\n", path);
+	fflush(stdout);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(f);
+}
+
+int report_run(struct ctx *c)
+{
+	const struct opts *o = c->o;
+	const struct ft_run_result *r = &c->last;
+	const struct series *s = &c->plan->series[0];
+	struct ft_run_key key;
+	struct job j = { .s = (struct series *)s, .n = o->fail, .lo = s->lo, .hi = s->hi };
+	char where[512], cmd[16384];
+
+	snprintf(j.site, sizeof j.site, "%s", s->site);
+	job_key(c->plan, &j, &key);
+	if (!c->have_last) {
+		fprintf(stderr, "injector: the run did not complete%s%s\n", s->failed ? ": " : "",
+			s->failed ? s->why : "");
+		return EXIT_USAGE;
+	}
+	if (r->fault_pc)
+		store_describe_pc(c->store, r->fault_pc, r->fault_func, where, sizeof where);
+	else
+		snprintf(where, sizeof where, "none (the fault did not fire)");
+	repro(o, &key, cmd, sizeof cmd);
+	printf("run: %s %s %s N=%ld\n", key.scenario, key.exec_mode, key.fault_mode, key.n);
+	printf("outcome: %s\n", ft_outcome_name(r->outcome));
+	printf("fired: %d  ended: %d  attempts: %ld\n", r->fired, r->ended, r->attempts);
+	printf("fault site: %s\n", where);
+	printf("findings: %ld  events: %ld  malformed: %ld\n", r->nfindings, r->nevents,
+	       r->nmalformed);
+	printf("raw log: %s\n", c->last_log);
+	printf("repro: %s\n", cmd);
+	fflush(stdout);
+	if (o->print_log)
+		print_log_file(c->last_log);
+	fflush(stdout);
+	if (r->outcome == FT_INFRA)
+		return EXIT_USAGE;
+	return outcome_is_finding(r->outcome) ? EXIT_FINDINGS : 0;
+}
+
+void report_sweep(struct ctx *c)
+{
+	char cmd[16384];
+
+	summary_print(stdout, c->stats, c->plan);
+	for (int i = 0; i < c->nshown; i++) {
+		const struct shown *s = &c->shown[i];
+
+		repro(c->o, &s->key, cmd, sizeof cmd);
+		printf("finding: %s %s N=%ld %s at %s\n  repro: %s\n", s->key.scenario,
+		       s->key.fault_mode, s->key.n, ft_outcome_name(s->outcome), s->where, cmd);
+	}
+	if (c->stats->findings > c->nshown)
+		printf("(%ld more findings: see the database)\n",
+		       c->stats->findings - c->nshown);
+	fflush(stdout);
+}

@@ -1,0 +1,811 @@
+/*
+ * sched.c - workers and the poll loop (see sched.h).
+ *
+ * A worker's life:
+ *   EMPTY --job--> RUN (QEMU spawned, commands queued at once; they wait in the socket)
+ *   RUN --end record--> fresh: EXIT (quit was queued; reap, then store)
+ *                       reset: store, send `reset`, BOOT
+ *   BOOT --hello--> READY --job--> RUN (commands sent after the new hello)
+ *   RUN --timeout--> kill, store as hang        RUN --EOF--> EXIT (reap, then store)
+ * A QEMU that breaks in reset mode is killed and the worker goes back to EMPTY.
+ */
+#define _GNU_SOURCE
+#include "sched.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536
+#define LOG_FLUSH (4u << 20)      /* write a run's log out once it holds this much */
+#define EXIT_GRACE_S 5.0          /* after `end`, how long QEMU may take to exit */
+#define BOOT_TIMEOUT_S 10.0       /* reset mode: reset to hello */
+#define MAX_INFRA_STREAK 4        /* infra results in a row before giving up */
+#define MAX_PCS (1u << 22)        /* call sites kept from one reference run */
+
+enum wstate { W_EMPTY, W_RUN, W_EXIT, W_BOOT, W_READY };
+
+struct logbuf {
+	char *p;
+	size_t len, cap;
+	int fd;             /* the run's log file once flushed early, else -1 */
+	int overflow;       /* an allocation failed: bytes were lost from the log */
+};
+
+struct worker {
+	int idx;
+	enum wstate state;
+	struct qemu_proc q;
+	long spawns;
+
+	struct job job;
+	int active;            /* job holds a dispatched job */
+	int nostore;           /* reference run already stored: run it, do not store again */
+	struct ft_run *run;
+	double t_start, deadline;
+	int saw_eof;
+	char log_path[4096];
+	char uart_path[4096];
+	char err_path[4096];
+	struct logbuf log;
+
+	char line[FT_LINE_MAX + 1];  /* partial line for the host's own scan */
+	size_t linelen;
+	int longline;
+	char refused[FT_LINE_MAX + 1]; /* an `err` answer to our commands */
+
+	uint64_t *pcs;         /* reference run: caller pc of every matching attempt */
+	size_t npcs, cappcs;
+};
+
+struct sched {
+	const struct sched_cfg *cfg;
+	struct worker *w;
+	int nw;
+	int infra_streak;
+	int fatal;
+	char *err;
+	size_t errlen;
+};
+
+/* ---- raw log buffer ---- */
+
+static void log_reset(struct logbuf *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	b->len = 0;
+	b->overflow = 0;
+}
+
+static int log_write_fd(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write what is buffered to path (created on first flush). */
+static void log_flush(struct logbuf *b, const char *path)
+{
+	if (b->fd < 0) {
+		b->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (b->fd < 0) {
+			b->overflow = 1;
+			b->len = 0;
+			return;
+		}
+	}
+	if (b->len && log_write_fd(b->fd, b->p, b->len) < 0)
+		b->overflow = 1;
+	b->len = 0;
+}
+
+static void log_append(struct logbuf *b, const char *p, size_t n, const char *path)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		char *np;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np) {
+			b->overflow = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	if (path && b->len >= LOG_FLUSH)
+		log_flush(b, path);
+}
+
+/* ---- the host's own scan of console lines ---- */
+
+static int parse_hex(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 16)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Split a line into at most max tokens at single spaces; returns the count. */
+static int tokens(const char *l, size_t n, const char **tok, size_t *tlen, int max)
+{
+	int k = 0;
+	size_t i = 0;
+
+	while (i < n && k < max) {
+		size_t j = i;
+
+		while (j < n && l[j] != ' ')
+			j++;
+		tok[k] = l + i;
+		tlen[k] = j - i;
+		k++;
+		i = j + 1;
+	}
+	return k;
+}
+
+/* Reference run: keep the caller pc of every allocation attempt the series would count. */
+static void collect_site(struct worker *w, const char *l, size_t n)
+{
+	const struct series *s = w->job.s;
+	const char *tok[8];
+	size_t tl[8];
+	int k = tokens(l, n, tok, tl, 8), pci;
+	uint64_t pc;
+
+	if (k >= 1 && tl[0] == 5 && !memcmp(tok[0], "alloc", 5))
+		pci = 5;
+	else if (k >= 1 && tl[0] == 3 && !memcmp(tok[0], "oom", 3))
+		pci = 4;
+	else
+		return;
+	if (k != pci + 2 || parse_hex(tok[pci], tl[pci], &pc) < 0)
+		return;
+	if (s->class_filter[0] && (tl[2] != strlen(s->class_filter) ||
+				   memcmp(tok[2], s->class_filter, tl[2])))
+		return;
+	if (s->hi && (pc < s->lo || pc >= s->hi))
+		return;
+	if (w->npcs == w->cappcs) {
+		size_t cap = w->cappcs ? 2 * w->cappcs : 1024;
+		uint64_t *np;
+
+		if (cap > MAX_PCS)
+			return;
+		np = realloc(w->pcs, cap * sizeof *np);
+		if (!np)
+			return;
+		w->pcs = np;
+		w->cappcs = cap;
+	}
+	w->pcs[w->npcs++] = pc;
+}
+
+/*
+ * One complete console line (without '\n'). Returns 1 if it is the hello a booting worker
+ * waits for.
+ */
+static int scan_line(struct worker *w, const char *l, size_t n)
+{
+	if (n && l[n - 1] == '\r')
+		n--;
+	if (w->state == W_BOOT)
+		return n >= 6 && !memcmp(l, "hello ", 6);
+	if (n >= 4 && !memcmp(l, "err ", 4) && !w->refused[0]) {
+		size_t m = n < FT_LINE_MAX ? n : FT_LINE_MAX;
+
+		for (size_t i = 0; i < m; i++)
+			w->refused[i] = (l[i] >= 0x20 && l[i] < 0x7f) ? l[i] : '?';
+		w->refused[m] = 0;
+	}
+	if (w->job.reference)
+		collect_site(w, l, n);
+	return 0;
+}
+
+/*
+ * Scan a chunk line by line. Returns the offset just past a hello line when one completes
+ * in a booting worker (the hello line itself is then in w->line), else -1.
+ */
+static long scan_chunk(struct worker *w, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t take = nl ? (size_t)(nl - (p + i)) : n - i;
+
+		if (w->longline || w->linelen + take > FT_LINE_MAX) {
+			w->longline = 1;   /* too long to be a record: skip to its end */
+		} else {
+			memcpy(w->line + w->linelen, p + i, take);
+			w->linelen += take;
+		}
+		if (!nl)
+			return -1;
+		i += take + 1;
+		if (!w->longline && scan_line(w, w->line, w->linelen))
+			return (long)i;
+		w->linelen = 0;
+		w->longline = 0;
+	}
+	return -1;
+}
+
+/* ---- worker helpers ---- */
+
+static void first_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\r\n")] = 0;
+	fclose(f);
+}
+
+static int build_commands(const struct sched *s, const struct worker *w, char *buf,
+			  size_t len)
+{
+	const struct job *j = &w->job;
+	const struct series *se = j->s;
+	size_t pos = 0;
+	int r;
+
+	buf[0] = 0;
+	if (!j->reference) {
+		r = snprintf(buf, len, "arm %ld %s", j->n, se->fault_mode);
+		if (r < 0 || (size_t)r >= len)
+			return -1;
+		pos = (size_t)r;
+		if (se->class_filter[0]) {
+			r = snprintf(buf + pos, len - pos, " class=%s", se->class_filter);
+			if (r < 0 || (size_t)r >= len - pos)
+				return -1;
+			pos += (size_t)r;
+		}
+		if (j->hi) {
+			r = snprintf(buf + pos, len - pos, " lo=%" PRIx64 " hi=%" PRIx64, j->lo, j->hi);
+			if (r < 0 || (size_t)r >= len - pos)
+				return -1;
+			pos += (size_t)r;
+		}
+		if (pos + 1 >= len)
+			return -1;
+		buf[pos++] = '\n';
+	}
+	r = snprintf(buf + pos, len - pos, "run %s\n%s", se->scenario,
+		     s->cfg->qemu.reset_mode ? "" : "quit\n");
+	if (r < 0 || (size_t)r >= len - pos)
+		return -1;
+	return (int)(pos + (size_t)r);
+}
+
+static void worker_kill(struct sched *s, struct worker *w, int *status)
+{
+	int st = qemu_kill(&w->q);
+
+	(void)s;
+	if (status)
+		*status = st;
+	w->state = W_EMPTY;
+}
+
+/*
+ * Store the worker's run (or queue it for a retry when the host could not talk to the
+ * machine) and release the job. The worker's state is the caller's business.
+ */
+static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, int status,
+		       const char *reason)
+{
+	const struct sched_cfg *cfg = s->cfg;
+	struct ft_run_end end = { 0 };
+	struct ft_run_result res;
+	char err[512];
+	struct job j = w->job;
+	int stop;
+
+	log_flush(&w->log, w->log_path);
+	log_reset(&w->log);
+	w->active = 0;
+	cfg->stats->inflight--;
+	if (how == FT_END_LOST && plan_retry(cfg->plan, &j)) {
+		ft_run_abandon(w->run);
+		w->run = NULL;
+		cfg->stats->retried++;
+		return;
+	}
+	if (w->nostore) {
+		ft_run_abandon(w->run);
+		w->run = NULL;
+		memset(&res, 0, sizeof res);
+		res.outcome = FT_COMPLETED;
+	} else {
+		end.how = how;
+		end.exit_status = status;
+		end.wall_ms = (now_s() - w->t_start) * 1e3;
+		end.raw_log = w->log_path;
+		end.infra_reason = reason;
+		if (ft_run_finish(w->run, &end, &res, err, sizeof err) < 0) {
+			w->run = NULL;
+			snprintf(s->err, s->errlen, "storing %s N=%ld: %s", j.s->scenario, j.n, err);
+			s->fatal = 1;
+			plan_drop(cfg->plan, &j, err);
+			return;
+		}
+		w->run = NULL;
+	}
+	if (j.reference)
+		plan_set_sites(cfg->plan, j.s, w->pcs, w->npcs);
+	w->npcs = 0;
+	/*
+	 * Larger N cannot fire once a run ended without firing, or died before its fault was
+	 * reached (the allocation sequence up to that point is the same for every larger N).
+	 */
+	stop = res.outcome != FT_INFRA && !res.fired && (res.ended || res.fault_pc == 0);
+	plan_done(cfg->plan, &j, stop);
+	if (!w->nostore)
+		stats_record(cfg->stats, res.outcome, res.fault_pc, 1);
+	if (res.outcome == FT_INFRA) {
+		if (++s->infra_streak >= MAX_INFRA_STREAK && !s->fatal) {
+			snprintf(s->err, s->errlen,
+				 "giving up: %d runs in a row failed to run (last: %s)",
+				 s->infra_streak, reason ? reason : "infrastructure error");
+			s->fatal = 1;
+		}
+	} else {
+		s->infra_streak = 0;
+	}
+	if (cfg->on_result && !w->nostore)
+		cfg->on_result(cfg->ctx, &j, &res, w->log_path);
+}
+
+/* The kernel refused one of our commands: not a finding, not retried, fails the series. */
+static void refuse_job(struct sched *s, struct worker *w)
+{
+	char why[FT_LINE_MAX + 64];
+	struct job j = w->job;
+
+	snprintf(why, sizeof why, "the kernel refused the command: %s", w->refused);
+	worker_kill(s, w, NULL);
+	log_flush(&w->log, w->log_path);
+	log_reset(&w->log);
+	ft_run_abandon(w->run);
+	w->run = NULL;
+	w->active = 0;
+	w->npcs = 0;
+	s->cfg->stats->inflight--;
+	plan_drop(s->cfg->plan, &j, why);
+}
+
+/* Start the job on this worker: spawn QEMU if it has none, then queue the commands. */
+static void start_job(struct sched *s, struct worker *w, const struct job *j)
+{
+	const struct sched_cfg *cfg = s->cfg;
+	struct ft_run_key key;
+	char cmd[512], err[512];
+	int n, done;
+
+	w->job = *j;
+	w->active = 1;
+	w->refused[0] = 0;
+	w->npcs = 0;
+	w->saw_eof = 0;
+	cfg->stats->inflight++;
+	job_key(cfg->plan, j, &key);
+	w->nostore = 0;
+	if (j->reference) {
+		done = ft_db_run_done(cfg->store->db, cfg->store->build, &key, NULL, NULL);
+		w->nostore = done == 1;
+	}
+	if (store_run_log(cfg->store, &key, "log", w->log_path, sizeof w->log_path) < 0) {
+		snprintf(w->log_path, sizeof w->log_path, "%s/run.log", cfg->store->logs);
+	}
+	w->run = ft_run_begin(cfg->store->db, cfg->store->build, j->s->sweep_id, &key);
+	w->t_start = now_s();
+	w->deadline = w->t_start + cfg->timeout_s;
+	if (!w->run) {
+		snprintf(s->err, s->errlen, "cannot begin a run (out of memory?)");
+		s->fatal = 1;
+		w->active = 0;
+		cfg->stats->inflight--;
+		plan_drop(cfg->plan, j, "cannot begin a run");
+		return;
+	}
+	if (w->state == W_READY) {
+		/* The hello (and anything after it) is already buffered: give it to the run. */
+		ft_run_feed(w->run, w->log.p, w->log.len);
+	} else {
+		log_reset(&w->log);
+		w->spawns++;
+		if (cfg->qemu.reset_mode)
+			snprintf(w->uart_path, sizeof w->uart_path, "%s/worker%d.%ld.uart",
+				 cfg->store->logs, w->idx, w->spawns);
+		else if (store_run_log(cfg->store, &key, "uart", w->uart_path,
+				       sizeof w->uart_path) < 0)
+			snprintf(w->uart_path, sizeof w->uart_path, "%s/run.uart", cfg->store->logs);
+		snprintf(w->err_path, sizeof w->err_path, "%s/worker%d.stderr", cfg->store->logs,
+			 w->idx);
+		if (qemu_spawn(&cfg->qemu, w->uart_path, w->err_path, &w->q, err, sizeof err) < 0) {
+			w->state = W_EMPTY;
+			finish_job(s, w, FT_END_LOST, -1, err);
+			return;
+		}
+	}
+	w->state = W_RUN;
+	n = build_commands(s, w, cmd, sizeof cmd);
+	if (n < 0 || qemu_send(&w->q, cmd, (size_t)n) < 0) {
+		int st;
+
+		worker_kill(s, w, &st);
+		finish_job(s, w, FT_END_LOST, st, n < 0 ? "command too long" : "cannot send commands");
+	}
+}
+
+/* The run saw its end record. */
+static void on_end(struct sched *s, struct worker *w)
+{
+	if (!s->cfg->qemu.reset_mode) {
+		/* quit is already queued: wait for QEMU to power off, then store. */
+		w->state = W_EXIT;
+		w->deadline = now_s() + EXIT_GRACE_S;
+		return;
+	}
+	finish_job(s, w, FT_END_EXITED, -1, NULL);
+	w->linelen = 0;
+	w->longline = 0;
+	if (qemu_send(&w->q, "reset\n", 6) < 0) {
+		worker_kill(s, w, NULL);
+		s->cfg->stats->restarts++;
+		return;
+	}
+	w->state = W_BOOT;
+	w->deadline = now_s() + BOOT_TIMEOUT_S;
+}
+
+/* QEMU has exited (or must be reaped now): store the run it was running. */
+static void on_qemu_exit(struct sched *s, struct worker *w, int status)
+{
+	char why[600], line[400];
+
+	w->state = W_EMPTY;
+	if (!w->active)
+		return;
+	if (ft_run_saw_end(w->run) || ft_run_saw_hello(w->run, NULL, 0)) {
+		finish_job(s, w, FT_END_EXITED, status, NULL);
+		return;
+	}
+	first_line(w->err_path, line, sizeof line);
+	snprintf(why, sizeof why, "qemu exited before hello (status %d)%s%s", status,
+		 line[0] ? ": " : "", line);
+	finish_job(s, w, FT_END_LOST, status, why);
+}
+
+/* Bytes from a worker's console. */
+static void on_bytes(struct sched *s, struct worker *w, const char *p, size_t n)
+{
+	long at;
+
+	switch (w->state) {
+	case W_RUN:
+	case W_EXIT:
+		log_append(&w->log, p, n, w->log_path);
+		ft_run_feed(w->run, p, n);
+		scan_chunk(w, p, n);
+		if (w->refused[0] && !ft_run_saw_end(w->run)) {
+			refuse_job(s, w);
+			return;
+		}
+		if (w->state == W_RUN && ft_run_saw_end(w->run))
+			on_end(s, w);
+		return;
+	case W_BOOT:
+		at = scan_chunk(w, p, n);
+		if (at < 0)
+			return;
+		/* The run's stream starts at hello; what the old run said after `end` is gone. */
+		log_reset(&w->log);
+		log_append(&w->log, w->line, w->linelen, NULL);
+		log_append(&w->log, "\n", 1, NULL);
+		log_append(&w->log, p + at, n - (size_t)at, NULL);
+		w->linelen = 0;
+		w->state = W_READY;
+		return;
+	case W_READY:
+		log_append(&w->log, p, n, NULL);
+		return;
+	case W_EMPTY:
+		return;
+	}
+}
+
+static void on_timeout(struct sched *s, struct worker *w)
+{
+	int st;
+
+	switch (w->state) {
+	case W_RUN:
+		worker_kill(s, w, &st);
+		if (ft_run_saw_hello(w->run, NULL, 0))
+			finish_job(s, w, FT_END_TIMEOUT, st, NULL);
+		else
+			finish_job(s, w, FT_END_LOST, st, "no hello within the timeout");
+		return;
+	case W_EXIT:
+		worker_kill(s, w, &st);
+		on_qemu_exit(s, w, st);
+		return;
+	case W_BOOT:
+		worker_kill(s, w, NULL);
+		s->cfg->stats->restarts++;
+		return;
+	default:
+		return;
+	}
+}
+
+/* Read what the console has; returns 0 at EOF or on error, 1 otherwise. */
+static int drain(struct sched *s, struct worker *w)
+{
+	char buf[READ_CHUNK];
+
+	for (int k = 0; k < 16 && w->q.fd >= 0; k++) {
+		ssize_t r = read(w->q.fd, buf, sizeof buf);
+
+		if (r > 0) {
+			on_bytes(s, w, buf, (size_t)r);
+			if (w->state == W_EMPTY)
+				return 1;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void on_console_closed(struct sched *s, struct worker *w)
+{
+	int st;
+
+	qemu_close_console(&w->q);
+	switch (w->state) {
+	case W_RUN:
+	case W_EXIT:
+		/* QEMU is going away (or the channel broke): reap it, then store. */
+		w->state = W_EXIT;
+		w->saw_eof = 1;
+		if (w->q.pidfd < 0) {
+			st = qemu_kill(&w->q);
+			on_qemu_exit(s, w, st);
+		} else if (w->deadline > now_s() + EXIT_GRACE_S) {
+			w->deadline = now_s() + EXIT_GRACE_S;
+		}
+		return;
+	case W_BOOT:
+	case W_READY:
+		worker_kill(s, w, NULL);
+		s->cfg->stats->restarts++;
+		return;
+	case W_EMPTY:
+		return;
+	}
+}
+
+static void assign_jobs(struct sched *s)
+{
+	const struct sched_cfg *cfg = s->cfg;
+
+	for (int i = 0; i < s->nw && !s->fatal; i++) {
+		struct worker *w = &s->w[i];
+		struct job j;
+		int r;
+
+		if (w->state != W_EMPTY && w->state != W_READY)
+			continue;
+		r = plan_next(cfg->plan, &j, NULL, NULL);
+		if (r == 1) {
+			start_job(s, w, &j);
+			continue;
+		}
+		/* Nothing to do now: a booted reset-mode QEMU waits for work unless there is none. */
+		if (r < 0 && w->state == W_READY)
+			worker_kill(s, w, NULL);
+	}
+}
+
+static void stop_all(struct sched *s)
+{
+	for (int i = 0; i < s->nw; i++) {
+		struct worker *w = &s->w[i];
+
+		if (w->q.pid > 0)
+			worker_kill(s, w, NULL);
+		if (w->active) {
+			struct job j = w->job;
+
+			log_flush(&w->log, w->log_path);
+			log_reset(&w->log);
+			ft_run_abandon(w->run);
+			w->run = NULL;
+			w->active = 0;
+			s->cfg->stats->inflight--;
+			plan_drop(s->cfg->plan, &j, NULL);
+		}
+		w->state = W_EMPTY;
+	}
+}
+
+static int any_busy(const struct sched *s)
+{
+	for (int i = 0; i < s->nw; i++)
+		if (s->w[i].active || s->w[i].state == W_BOOT)
+			return 1;
+	return 0;
+}
+
+enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errlen)
+{
+	struct sched s = { .cfg = cfg, .err = err, .errlen = errlen };
+	struct pollfd *pfd;
+	int *owner;
+	enum sched_status ret = SCHED_DONE;
+
+	err[0] = 0;
+	s.nw = cfg->workers > 0 ? cfg->workers : 1;
+	s.w = calloc((size_t)s.nw, sizeof *s.w);
+	pfd = calloc(2 * (size_t)s.nw, sizeof *pfd);
+	owner = calloc(2 * (size_t)s.nw, sizeof *owner);
+	if (!s.w || !pfd || !owner) {
+		free(s.w);
+		free(pfd);
+		free(owner);
+		snprintf(err, errlen, "out of memory");
+		return SCHED_FAILED;
+	}
+	for (int i = 0; i < s.nw; i++) {
+		s.w[i].idx = i;
+		s.w[i].q.pid = 0;
+		s.w[i].q.fd = -1;
+		s.w[i].q.pidfd = -1;
+		s.w[i].log.fd = -1;
+	}
+
+	for (;;) {
+		int np = 0, r;
+		double t, next = -1;
+		struct timespec ts, *tsp = NULL;
+
+		if (*cfg->interrupted) {
+			ret = SCHED_INTERRUPTED;
+			break;
+		}
+		if (s.fatal) {
+			ret = SCHED_FAILED;
+			break;
+		}
+		assign_jobs(&s);
+		if (s.fatal)
+			continue;
+		if (!any_busy(&s) && plan_finished(cfg->plan))
+			break;
+		progress_draw(cfg->stats, 0);
+
+		t = now_s();
+		for (int i = 0; i < s.nw; i++) {
+			struct worker *w = &s.w[i];
+
+			if (w->state == W_EMPTY)
+				continue;
+			if (w->q.fd >= 0) {
+				pfd[np].fd = w->q.fd;
+				pfd[np].events = POLLIN;
+				owner[np++] = i;
+			}
+			if (w->state == W_EXIT && w->q.pidfd >= 0) {
+				pfd[np].fd = w->q.pidfd;
+				pfd[np].events = POLLIN;
+				owner[np++] = i;
+			}
+			if (w->state != W_READY && (next < 0 || w->deadline < next))
+				next = w->deadline;
+		}
+		if (next >= 0) {
+			double d = next - t;
+
+			if (d < 0)
+				d = 0;
+			if (cfg->stats->tty && d > 0.1)
+				d = 0.1;
+			ts.tv_sec = (time_t)d;
+			ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+			tsp = &ts;
+		} else if (cfg->stats->tty) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = 100000000;
+			tsp = &ts;
+		}
+		r = ppoll(pfd, (nfds_t)np, tsp, cfg->poll_mask);
+		if (r < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			ret = SCHED_FAILED;
+			break;
+		}
+		for (int k = 0; r > 0 && k < np; k++) {
+			struct worker *w = &s.w[owner[k]];
+
+			if (!pfd[k].revents)
+				continue;
+			if (pfd[k].fd == w->q.fd && w->q.fd >= 0) {
+				if (!drain(&s, w) && w->q.fd == pfd[k].fd)
+					on_console_closed(&s, w);
+			} else if (pfd[k].fd == w->q.pidfd && w->q.pidfd >= 0 &&
+				   w->state == W_EXIT) {
+				int st;
+
+				if (w->q.fd >= 0)
+					drain(&s, w);
+				if (qemu_try_reap(&w->q, &st))
+					on_qemu_exit(&s, w, st);
+			}
+		}
+		t = now_s();
+		for (int i = 0; i < s.nw; i++) {
+			struct worker *w = &s.w[i];
+
+			if (w->state != W_EMPTY && w->state != W_READY && w->deadline <= t)
+				on_timeout(&s, w);
+		}
+	}
+	stop_all(&s);
+	progress_clear(cfg->stats);
+	for (int i = 0; i < s.nw; i++) {
+		free(s.w[i].log.p);
+		free(s.w[i].pcs);
+	}
+	free(s.w);
+	free(pfd);
+	free(owner);
+	return ret;
+}
