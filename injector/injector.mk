@@ -19,4 +19,7 @@ $(BUILD)/injector: $(INJ_OBJS) $(TRACER_LIB)
 
 -include $(INJ_OBJS:.o=.d)
 
+# Until tracer/tracer.mk publishes the library there is nothing to link against.
+ifneq ($(TRACER_LIB),)
 ALL_TARGETS += $(BUILD)/injector
+endif
