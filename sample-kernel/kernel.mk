@@ -16,6 +16,8 @@ KLDFLAGS := -nostdlib -nostartfiles -static -Wl,--build-id=sha1 -Wl,-T,$(KDIR)/k
 KSRCS    := $(sort $(wildcard $(KDIR)/kernel/*.c $(KDIR)/kernel/*.S $(KDIR)/faultlib/*.c))
 KOBJS    := $(patsubst $(KDIR)/%,$(KBUILD)/%.o,$(KSRCS))
 
+include $(KDIR)/user/user.mk
+
 $(KBUILD)/%.c.o: $(KDIR)/%.c
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -c -o $@ $<

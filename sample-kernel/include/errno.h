@@ -3,7 +3,12 @@
 #define KERNEL_ERRNO_H
 
 #define ENOENT  2
+#define ESRCH   3
+#define EINTR   4
 #define EIO     5
+#define ENOEXEC 8
+#define ECHILD  10
+#define EAGAIN  11
 #define ENOMEM  12
 #define EFAULT  14
 #define EBUSY   16

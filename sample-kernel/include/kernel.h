@@ -12,6 +12,7 @@
 void uart_init(void);
 void uart_puts(const char *s);
 void uart_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* console.c: the virtio console, the host's lifeline (allocates nothing) */
 int  console_init(void);                         /* 0, or -ENODEV when no console is found */

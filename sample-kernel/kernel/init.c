@@ -7,6 +7,8 @@
  */
 #include "kernel.h"
 #include "vm.h"
+#include "proc.h"
+#include "blk.h"
 
 struct init_step {
 	const char *init_name, *fini_name;
@@ -17,6 +19,8 @@ struct init_step {
 #define STEP(x) { #x "_init", #x "_fini", x##_init, x##_fini }
 
 static const struct init_step steps[] = {
+	STEP(proc),
+	STEP(blk),
 	{ 0 }                   /* end of list */
 };
 

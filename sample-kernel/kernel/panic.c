@@ -8,6 +8,7 @@
  */
 #include "kernel.h"
 #include "faultlib/record.h"
+#include "proc.h"
 
 static bool panicking;
 
@@ -22,7 +23,7 @@ bool stack_bounds(uintptr_t fp, uintptr_t *lo, uintptr_t *hi)
 		*hi = (uintptr_t)boot_stack_top;
 		return true;
 	}
-	return false;
+	return proc_stack_bounds(fp, lo, hi);
 }
 
 /* fp is the panicking function's own frame: its saved return address is the caller's pc */

@@ -120,3 +120,13 @@ void uart_printf(const char *fmt, ...)
 	va_end(ap);
 	uart_puts(buf);
 }
+
+/* format into buf (always NUL-terminated, truncated to size) with uart_printf's conversions */
+void ksnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(buf, size, fmt, ap);
+	va_end(ap);
+}

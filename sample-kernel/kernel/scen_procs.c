@@ -1,0 +1,101 @@
+/*
+ * scen_procs.c - the scenarios that run user programs: proc, fork, exec, mmap, blk,
+ * forkbomb, and `all`. Each leaves no process behind (run_user / proc_drain), and kernel
+ * init's teardown frees the process table and the block device afterwards, so the end
+ * checkpoint equals the baseline whatever allocation failed.
+ */
+#include "kernel.h"
+#include "proc.h"
+#include "blk.h"
+
+#define NHELLO 3
+
+/* proc: create and destroy a process that never runs, then run three at once and reap them */
+static int scen_proc(void)
+{
+	int pids[NHELLO], n, rc;
+	struct proc *p;
+
+	rc = proc_create("idle", &p);
+	if (rc)
+		return rc;
+	proc_free(p);
+
+	for (n = 0; n < NHELLO; n++) {
+		rc = proc_spawn("hello", n + 1, &p);
+		if (rc)
+			break;
+		pids[n] = p->pid;
+	}
+	sched_run();
+	for (int i = 0; i < n; i++) {
+		int st = proc_reap(pids[i]);
+		if (!rc && st != i + 1)
+			rc = st < 0 ? st : -EIO;
+	}
+	proc_drain();
+	return rc;
+}
+SCENARIO("proc", scen_proc);
+
+static int scen_fork(void)
+{
+	return run_user("forktree", 0);
+}
+SCENARIO("fork", scen_fork);
+
+static int scen_exec(void)
+{
+	return run_user("exectest", 0);
+}
+SCENARIO("exec", scen_exec);
+
+static int scen_mmap(void)
+{
+	return run_user("mmaptest", 0);
+}
+SCENARIO("mmap", scen_mmap);
+
+/* blk: a request from the kernel itself, then the same through system calls */
+static int scen_blk(void)
+{
+	static char sector[BLK_SECTOR];
+	struct blk_dev *dev = blk_default();
+	int rc;
+
+	if (!dev)
+		return -ENODEV;
+	memset(sector, 0x5a, sizeof(sector));
+	rc = blk_rw(dev, 0, sector, 1, true);
+	if (rc)
+		return rc;
+	rc = blk_rw(dev, blk_capacity(dev) - 1, sector, 1, false);
+	if (rc)
+		return rc;
+	return run_user("blktest", 0);
+}
+SCENARIO("blk", scen_blk);
+
+static int scen_forkbomb(void)
+{
+	return run_user("forkbomb", 0);
+}
+SCENARIO("forkbomb", scen_forkbomb);
+
+extern const struct scenario scenarios_start[], scenarios_end[];
+
+/* all: every other scenario in turn, in registration order; stops at the first error */
+static int scen_all(void);
+SCENARIO("all", scen_all);
+static int scen_all(void)
+{
+	for (const struct scenario *s = scenarios_start; s < scenarios_end; s++) {
+		if (s->fn == scen_all)
+			continue;
+		int id = op_begin(s->name);
+		int rc = op_end(id, s->fn());
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
