@@ -30,7 +30,7 @@
 #include "sysnum.h"
 #include "cleanup.h"
 
-#define ANON_MAX_ORDER 9            /* chunks of at most 2 MiB */
+#define ANON_MAX_ORDER PAGE_MAX_ORDER   /* chunks of at most 4 MiB */
 #define MMAP_MAX_LEN   (64UL << 20)
 
 /* ---- anonymous memory objects ---- */

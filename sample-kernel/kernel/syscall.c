@@ -121,14 +121,17 @@ static void block_wait(struct proc *p)
 	proc_wait_block(p, arg(p, 1) & WNOHANG);
 }
 
+/* exec(name, arg): on success the result, the new image's a0, is its argument */
 static long sys_exec(struct proc *p)
 {
 	char name[32];
+	long a = (long)arg(p, 1);
 	int rc = copyinstr(p, name, arg(p, 0), sizeof(name));
 
 	if (rc)
 		return rc;
-	return proc_exec(p, name, (long)arg(p, 1));
+	rc = proc_exec(p, name, a);
+	return rc ? rc : a;
 }
 
 static long sys_getpid(struct proc *p)

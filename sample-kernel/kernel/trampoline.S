@@ -22,6 +22,7 @@ uservec:
 	ld	t0, 16(a0)                    # kernel_trap
 	ld	t1, 0(a0)                     # kernel_satp
 	li	s0, 0                         # backtraces end at the user boundary
+	li	ra, 0
 	sfence.vma zero, zero
 	csrw	satp, t1
 	sfence.vma zero, zero

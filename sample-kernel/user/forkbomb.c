@@ -7,7 +7,7 @@
  */
 #include "ulib.h"
 
-#define CHILD_MEM (16UL << 20)
+#define CHILD_MEM (24UL << 20)
 #define MAX_CHILDREN 48
 
 static int child(long unused)
