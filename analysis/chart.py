@@ -48,6 +48,7 @@ class Row:
 @dataclasses.dataclass
 class LegendItem:
     x: float
+    y: float
     outcome: str
     colour: str
     count: int
@@ -95,13 +96,17 @@ def build_chart(groups: list[RunGroup]) -> Chart:
     step = _tick_step(max_n)
     ticks = [((n - 0.5) * scale, n) for n in range(step if step > 1 else 1, max_n + 1, step)]
     legend_y = TOP + len(groups) * (ROW_H + ROW_GAP) + 14
-    legend, x = [], 0.0
+    legend, x, y = [], 0.0, legend_y
+    width = LABEL_W + PLOT_W
     for key, colour in COLOURS.items():
         if key in totals:
-            legend.append(LegendItem(x, key, colour, totals[key]))
-            x += 24 + 7.2 * len(f"{key} ({totals[key]})") + 16
-    height = int(legend_y + LEGEND_H)
-    return Chart(LABEL_W + PLOT_W + 10, height, LABEL_W, PLOT_W, ROW_H, TOP, rows, legend,
+            item_w = 20 + 7.0 * len(f"{key} ({totals[key]})") + 18
+            if x and x + item_w > width:
+                x, y = 0.0, y + LEGEND_H
+            legend.append(LegendItem(x, y, key, colour, totals[key]))
+            x += item_w
+    height = int(y + LEGEND_H)
+    return Chart(width + 10, height, LABEL_W, PLOT_W, ROW_H, TOP, rows, legend,
                  legend_y, ticks)
 
 
