@@ -234,14 +234,22 @@ class Database:
         events = self.events(run, ("panic", "trap"))
         return events[-1] if events else None
 
-    def malformed(self, limit_per_run: int = 5) -> list[Malformed]:
+    def malformed(self, limit: int = 20) -> list[Malformed]:
+        """Sample rejected lines: the first of each reason, then the earliest others."""
         if not self._has_table("malformed"):
             return []
         rows = self.conn.execute(
             "SELECT run, lineno, reason, text FROM ("
-            " SELECT *, ROW_NUMBER() OVER (PARTITION BY run ORDER BY lineno) AS k"
-            " FROM malformed) WHERE k <= ? ORDER BY run, lineno", (limit_per_run,))
+            " SELECT *, ROW_NUMBER() OVER (PARTITION BY reason ORDER BY run, lineno) AS k"
+            " FROM malformed) ORDER BY k > 1, run, lineno LIMIT ?", (limit,))
         return [Malformed(r["run"], r["lineno"], r["reason"], r["text"]) for r in rows]
+
+    def malformed_reasons(self) -> list[tuple[str, int]]:
+        """Kept rejected lines per reason (the tracer keeps at most 100 per run)."""
+        if not self._has_table("malformed"):
+            return []
+        return [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT reason, COUNT(*) FROM malformed GROUP BY reason ORDER BY 2 DESC, 1")]
 
 
 def _parse_seqs(text: Optional[str]) -> tuple[int, ...]:

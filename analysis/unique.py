@@ -145,6 +145,7 @@ class Audit:
     rules: list[Rule]
     groups: list[RunGroup]
     malformed: list[Malformed]
+    malformed_reasons: list[tuple[str, int]]
     sources: SourceTree
     norm: fp.Normalizer
     ignored_in_expected_panics: int = 0
@@ -339,4 +340,5 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
         findings=[u for u in unique if u.suppressed_by is None],
         suppressed=[u for u in unique if u.suppressed_by is not None],
         expected_panics=_expected_panics(db, runs), rules=rules, groups=_groups(runs),
-        malformed=db.malformed(), sources=sources, norm=norm, ignored_in_expected_panics=ignored)
+        malformed=db.malformed(),
+        malformed_reasons=db.malformed_reasons(), sources=sources, norm=norm, ignored_in_expected_panics=ignored)
