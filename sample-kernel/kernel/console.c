@@ -218,6 +218,20 @@ void console_write(const char *buf, size_t len)
 	}
 }
 
+char *console_reserve(size_t max)
+{
+	if (txlen + max > TXBUF_SIZE)
+		console_flush();
+	return txbuf + txlen;
+}
+
+void console_commit(size_t len)
+{
+	txlen += len;
+	if (txlen > TXBUF_SIZE - 1024)
+		console_flush();
+}
+
 /* Next received byte, waiting for the device; consumed buffers are handed back. */
 static char rx_getc(void)
 {

@@ -17,6 +17,7 @@ struct init_step {
 #define STEP(x) { #x "_init", #x "_fini", x##_init, x##_fini }
 
 static const struct init_step steps[] = {
+	STEP(kvm),              /* kernel page table, paging on */
 	{ 0 }                   /* end of list */
 };
 
