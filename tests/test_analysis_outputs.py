@@ -138,3 +138,25 @@ def test_json_lists_findings_suppressions_and_expected_panics(audit):
     assert [fr["function"] for fr in df["stacks"]["bad"]] == ["obj_free", "fork", "sys_fork"]
     assert df["location"]["file"] == "tests/data/analysis-src/sample-kernel/proc.c"
     assert data["exit_code"] == 1
+
+
+def test_a_class_this_analysis_does_not_know_still_reports_with_its_own_rule(tmp_path):
+    from test_analysis_fixtures import DbBuilder, RunWriter
+    b = DbBuilder(tmp_path / "u.db")
+    build = b.build("u1")
+    w = RunWriter(b, build, None, "vm", 2)
+    w.fault("page", ("vm_unmap", 2), [("vm_unmap", 2), ("kinit", 8)])
+    w.finding("frobnicate", "vm_unmap", "something new", [], bad=[("vm_unmap", 5)])
+    w.finding("accounting", None, "the kernel counts +1 page live; records say +0", [],
+              severity="warning")
+    w.write("handled")
+    with Database(b.close()) as db:
+        audit = analyze(db)
+    titles = sorted(f.title for f in audit.findings)
+    assert titles == ["accounting mismatch after failed page allocation in vm_unmap",
+                      "frobnicate in vm_unmap after failed page allocation in vm_unmap"]
+    assert audit.exit_code() == 1 and len(audit.warnings) == 1
+    log = sarif.sarif_log(audit)
+    check_sarif(log)
+    assert {r["ruleId"] for r in log["runs"][0]["results"]} == \
+        {"faultline/frobnicate", "faultline/accounting"}
