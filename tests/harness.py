@@ -29,7 +29,9 @@ def qemu_argv(elf, console_fd, serial="null", extra=()):
         "-global", "virtio-mmio.force-legacy=false",
         "-device", "virtio-serial-device",
         "-chardev", f"socket,id=c0,fd={console_fd}",
-        "-device", "virtconsole,chardev=c0",
+        "-device", "virtserialport,chardev=c0",
+        # a second virtio device in another slot, as the injector runs it
+        "-drive", "driver=null-co,size=1M,if=none,id=d0", "-device", "virtio-blk-device,drive=d0",
         *extra,
         "-kernel", str(elf),
     ]

@@ -1,4 +1,6 @@
 """End-to-end tests of the sample kernel's core: handshake, command loop, runs, reset."""
+import time
+
 import pytest
 
 from harness import Kernel, KernelTimeout, elf_build_id, function_range, records_of
@@ -212,3 +214,15 @@ def test_hang_emits_its_records_then_goes_silent(kernel):
     with pytest.raises(KernelTimeout):
         kernel.run("test-hang", timeout=1.0)
     assert "log test-hang: spinning forever" in kernel.lines
+
+
+def test_no_record_is_lost_when_the_host_reads_late(kernel):
+    # test-oom writes megabytes; the host sleeps while the socket fills up
+    kernel.send("run test-oom")
+    time.sleep(0.3)
+    recs = []
+    while not recs or not recs[-1].startswith("end "):
+        recs.append(kernel.readline(timeout=60))
+    seqs = [int(r.split(" ")[1]) for r in recs if r.startswith("alloc ")]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))   # no gap in the attempts
+    summarize(recs[1:])
