@@ -118,12 +118,13 @@ static int split(const char *s, size_t n, struct ft_str *tok, int max, int rest)
 	}
 }
 
-static int tok_is(struct ft_str t, const char *w)
+static int tok_is_n(struct ft_str t, const char *w, size_t n)
 {
-	size_t n = strlen(w);
-
 	return t.n == n && memcmp(t.p, w, n) == 0;
 }
+
+/* w is a string literal: its length is known at compile time */
+#define tok_is(t, w) tok_is_n((t), (w), sizeof(w) - 1)
 
 static int parse_hex(struct ft_str t, uint64_t *out)
 {
@@ -225,7 +226,7 @@ static enum ft_kind kind_of(struct ft_str t)
 	int k;
 
 	for (k = 0; k < FT_K_COUNT; k++)
-		if (tok_is(t, kind_names[k]))
+		if (kind_names[k][0] == t.p[0] && tok_is_n(t, kind_names[k], strlen(kind_names[k])))
 			return (enum ft_kind)k;
 	return FT_K_COUNT;
 }

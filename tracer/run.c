@@ -200,12 +200,11 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 		break;
 	}
 	case FT_K_REF: {
-		char tmp[FT_LINE_MAX + 8];
-		int n = snprintf(tmp, sizeof(tmp), "%.*s %.*s", (int)rec->text.n, rec->text.p,
-				 (int)rec->name.n, rec->name.p);
+		/* name: "<verb> <kind>", the two tokens as they sit on the wire */
+		struct ft_str both = { rec->text.p, (size_t)(rec->name.p + rec->name.n -
+							   rec->text.p) };
 
-		e->name = ft_arena_add(&r->strs, tmp, (size_t)n < sizeof(tmp) ?
-				       (size_t)n : sizeof(tmp) - 1);
+		e->name = add_str(r, both);
 		break;
 	}
 	case FT_K_CKPT:

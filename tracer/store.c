@@ -60,9 +60,13 @@ static const char *const stmt_sql[S_COUNT] = {
 		       "site_lo=? AND site_hi=? AND n=?",
 };
 
+#define EV_COLS 13
+#define EV_BATCH 32
+
 struct ft_db {
 	sqlite3 *h;
 	sqlite3_stmt *st[S_COUNT];
+	sqlite3_stmt *ev_batch; /* S_EVENT with EV_BATCH rows */
 	struct ft_build **builds;
 	size_t nbuilds;
 };
@@ -182,6 +186,21 @@ out_rollback:
 	return -1;
 }
 
+static int prepare_batch(struct ft_db *db)
+{
+	static const char row[] = ",(?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	size_t n = strlen(stmt_sql[S_EVENT]) + EV_BATCH * sizeof(row) + 1;
+	char *sql = ft_xrealloc(NULL, n);
+	int i, rc;
+
+	strcpy(sql, stmt_sql[S_EVENT]);
+	for (i = 1; i < EV_BATCH; i++)
+		strcat(sql, row);
+	rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->ev_batch, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 {
 	struct ft_db *db;
@@ -189,14 +208,14 @@ int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 
 	db = ft_xrealloc(NULL, sizeof(*db));
 	memset(db, 0, sizeof(*db));
-	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		ft_set_err(err, errlen, "cannot open database %s: %s", path,
 			   db->h ? sqlite3_errmsg(db->h) : "out of memory");
 		goto out_close;
 	}
 	sqlite3_busy_timeout(db->h, 30000);
-	if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	if (exec(db, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		     "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", err, errlen) < 0)
 		goto out_close;
 	if (migrate(db, err, errlen) < 0)
@@ -207,6 +226,10 @@ int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 			db_err(db, err, errlen, "preparing statements");
 			goto out_close;
 		}
+	if (prepare_batch(db) < 0) {
+		db_err(db, err, errlen, "preparing statements");
+		goto out_close;
+	}
 	*out = db;
 	return 0;
 
@@ -223,6 +246,7 @@ void ft_db_close(struct ft_db *db)
 		return;
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
+	sqlite3_finalize(db->ev_batch);
 	for (i = 0; i < db->nbuilds; i++)
 		ft_build_free(db->builds[i]);
 	free(db->builds);
@@ -678,31 +702,43 @@ static const uint8_t event_cols[FT_K_COUNT] = {
 	[FT_K_RESULT] = C_RC, [FT_K_PANIC] = C_PC, [FT_K_TRAP] = C_ADDR | C_PC, [FT_K_END] = C_RC,
 };
 
+/* Bind event i of r as row `row` of a (possibly multi-row) events INSERT. */
+static void bind_event(struct ft_run *r, sqlite3_stmt *s, int row, int64_t run_id, uint32_t i)
+{
+	const struct ft_event *e = ft_run_ev(r, i);
+	uint8_t cols = event_cols[e->kind];
+	int b = row * EV_COLS;
+
+	sqlite3_bind_int64(s, b + 1, run_id);
+	sqlite3_bind_int64(s, b + 2, i);
+	sqlite3_bind_text(s, b + 3, ft_kind_name((enum ft_kind)e->kind), -1, SQLITE_STATIC);
+	bind_opt_i64(s, b + 4, e->has_kseq, e->kseq);
+	bind_opt_text(s, b + 5, ft_class_name(e->cls));
+	bind_opt_i64(s, b + 6, cols & C_ADDR, (sqlite3_int64)e->addr);
+	bind_opt_i64(s, b + 7, cols & C_SIZE, e->size);
+	bind_opt_i64(s, b + 8, cols & C_PC, (sqlite3_int64)e->pc);
+	bind_opt_stack(r->b, s, b + 9, e->stack);
+	bind_opt_i64(s, b + 10, e->op != FT_NO_OP, e->op);
+	bind_opt_i64(s, b + 11, cols & C_RC, e->rc);
+	bind_opt_text(s, b + 12, ft_arena_str(&r->strs, e->name));
+	bind_opt_text(s, b + 13, ft_arena_str(&r->strs, e->text));
+}
+
 static int insert_events(struct ft_db *db, struct ft_run *r, int64_t run_id)
 {
-	sqlite3_stmt *s = db->st[S_EVENT];
-	struct ft_build *b = r->b;
-	uint32_t i;
+	uint32_t i = 0, n = (uint32_t)r->events.len;
+	int row;
 
-	for (i = 0; i < r->events.len; i++) {
-		const struct ft_event *e = ft_run_ev(r, i);
-		uint8_t cols = event_cols[e->kind];
-		const char *cls = ft_class_name(e->cls);
-
-		sqlite3_bind_int64(s, 1, run_id);
-		sqlite3_bind_int64(s, 2, i);
-		sqlite3_bind_text(s, 3, ft_kind_name((enum ft_kind)e->kind), -1, SQLITE_STATIC);
-		bind_opt_i64(s, 4, e->has_kseq, e->kseq);
-		bind_opt_text(s, 5, cls);
-		bind_opt_i64(s, 6, cols & C_ADDR, (sqlite3_int64)e->addr);
-		bind_opt_i64(s, 7, cols & C_SIZE, e->size);
-		bind_opt_i64(s, 8, cols & C_PC, (sqlite3_int64)e->pc);
-		bind_opt_stack(b, s, 9, e->stack);
-		bind_opt_i64(s, 10, e->op != FT_NO_OP, e->op);
-		bind_opt_i64(s, 11, cols & C_RC, e->rc);
-		bind_opt_text(s, 12, ft_arena_str(&r->strs, e->name));
-		bind_opt_text(s, 13, ft_arena_str(&r->strs, e->text));
-		if (step_done(s) < 0)
+	/* EV_BATCH rows per statement: a fraction of the per-statement cost per row */
+	for (; n - i >= EV_BATCH; i += EV_BATCH) {
+		for (row = 0; row < EV_BATCH; row++)
+			bind_event(r, db->ev_batch, row, run_id, i + (uint32_t)row);
+		if (step_done(db->ev_batch) < 0)
+			return -1;
+	}
+	for (; i < n; i++) {
+		bind_event(r, db->st[S_EVENT], 0, run_id, i);
+		if (step_done(db->st[S_EVENT]) < 0)
 			return -1;
 	}
 	return 0;

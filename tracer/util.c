@@ -118,14 +118,16 @@ static inline uint64_t mix64(uint64_t x)
 uint64_t ft_hash_bytes(const void *p, size_t n)
 {
 	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
+	uint64_t h = 0xcbf29ce484222325ULL ^ n, w;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = mix64(h ^ w);
 	}
-	return mix64(h);
+	w = 0;
+	memcpy(&w, s + i, n - i);
+	return mix64(h ^ w);
 }
 
 void ft_map_init(struct ft_map *m)
