@@ -186,3 +186,30 @@ def test_chromium_renders_index_and_finding_page_structure(site, tmp_path):
     assert page.count("div", cls="stack") >= 2
     assert page.count("li", cls="frame") >= 4
     assert "build/injector run" in "".join(page.text)
+
+
+def test_long_runs_show_windows_around_the_marked_events(tmp_path):
+    from analysis import timeline
+    b = DbBuilder(tmp_path / "long.db")
+    build = b.build("l1")
+    w = RunWriter(b, build, None, "vm", 600)
+    stack = [("page_alloc", 9), ("vm_unmap", 2), ("kinit", 8)]
+    for i in range(600):
+        a = 0x87000000 + 0x1000 * i
+        w.alloc("page", a, ("vm_unmap", 2), stack)
+        if i != 300:
+            w.free("page", a, ("vm_unmap", 7), [("page_free", 3), ("vm_unmap", 7)])
+        else:
+            leaked = len(w.events) - 1
+    w.fault("page", ("vm_unmap", 2), stack)
+    w.finding("leak", "vm_unmap", "leaked", [leaked], alloc=stack, site=("vm_unmap", 2))
+    w.write("leak")
+    with Database(b.close()) as db:
+        audit = analyze(db)
+        run = audit.findings[0].minimal.run
+        rows = timeline.build(db, run, set(audit.findings[0].minimal.events))
+    assert run.nevents > 1000
+    assert len(rows) < 100
+    assert [r.mark for r in rows if r.mark] == ["finding", "fault"]
+    assert sum(r.gap_before for r in rows) + len(rows) == run.nevents
+    assert rows[0].seq == 0 and rows[-1].seq == run.nevents - 1
