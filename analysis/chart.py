@@ -1,5 +1,7 @@
-"""Geometry of the outcome-over-N chart: one row per sweep line, one bar per run of equal
-outcomes along N. The template draws it as inline SVG; this module only computes."""
+"""Geometry of the outcome-over-N chart: one row per sweep line, one bar per stretch of equal
+outcomes along N. Each row spans N = 1 .. its own last N (a 7-run boot sweep stays readable
+next to a 1000-run one); the last N is written at the row's end. The template draws it as
+inline SVG; this module only computes."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,6 +17,7 @@ COLOURS = {
 
 LABEL_W = 230
 PLOT_W = 640
+END_W = 70
 ROW_H = 18
 ROW_GAP = 6
 TOP = 24
@@ -48,6 +51,7 @@ class Row:
 @dataclasses.dataclass
 class LegendItem:
     x: float
+    y: float
     outcome: str
     colour: str
     count: int
@@ -64,7 +68,6 @@ class Chart:
     rows: list[Row]
     legend: list[LegendItem]
     legend_y: float
-    ticks: list[tuple[float, int]]
 
 
 def outcome_key(run) -> str:
@@ -74,11 +77,10 @@ def outcome_key(run) -> str:
 
 
 def build_chart(groups: list[RunGroup]) -> Chart:
-    max_n = max((g.max_n for g in groups), default=1) or 1
-    scale = PLOT_W / max_n
     rows = []
     totals: dict[str, int] = {}
     for i, g in enumerate(groups):
+        scale = PLOT_W / max(g.max_n, 1)
         y = TOP + i * (ROW_H + ROW_GAP)
         segs: list[Segment] = []
         for r in g.runs:
@@ -92,21 +94,15 @@ def build_chart(groups: list[RunGroup]) -> Chart:
                 continue
             segs.append(Segment((r.n - 1) * scale, scale, key, COLOURS[key], r.n, r.n, 1))
         rows.append(Row(y, g.label, g.max_n, segs))
-    step = _tick_step(max_n)
-    ticks = [((n - 0.5) * scale, n) for n in range(step if step > 1 else 1, max_n + 1, step)]
     legend_y = TOP + len(groups) * (ROW_H + ROW_GAP) + 14
-    legend, x = [], 0.0
+    legend, x, y = [], 0.0, legend_y
+    width = LABEL_W + PLOT_W + END_W
     for key, colour in COLOURS.items():
         if key in totals:
-            legend.append(LegendItem(x, key, colour, totals[key]))
-            x += 24 + 7.2 * len(f"{key} ({totals[key]})") + 16
-    height = int(legend_y + LEGEND_H)
-    return Chart(LABEL_W + PLOT_W + 10, height, LABEL_W, PLOT_W, ROW_H, TOP, rows, legend,
-                 legend_y, ticks)
-
-
-def _tick_step(max_n: int) -> int:
-    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000):
-        if max_n / step <= 12:
-            return step
-    return max(1, max_n // 10)
+            item_w = 20 + 7.0 * len(f"{key} ({totals[key]})") + 18
+            if x and x + item_w > width:
+                x, y = 0.0, y + LEGEND_H
+            legend.append(LegendItem(x, y, key, colour, totals[key]))
+            x += item_w
+    height = int(y + LEGEND_H)
+    return Chart(width, height, LABEL_W, PLOT_W, ROW_H, TOP, rows, legend, legend_y)

@@ -180,9 +180,17 @@ class Database:
     # --- runs and findings ----------------------------------------------------------------
 
     def runs(self) -> list[Run]:
-        return [self._run(r) for r in self.conn.execute("SELECT * FROM runs ORDER BY id")]
+        classes = self._fault_classes()
+        return [self._run(r, classes) for r in
+                self.conn.execute("SELECT * FROM runs ORDER BY id")]
 
-    def _run(self, r: sqlite3.Row) -> Run:
+    def _fault_classes(self) -> dict[int, str]:
+        """Allocator class of each run's first injected fault, in one query."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT e.run, e.class FROM runs JOIN events e ON e.run = runs.id AND "
+            "e.seq = runs.fault_event WHERE runs.fault_event IS NOT NULL")}
+
+    def _run(self, r: sqlite3.Row, fault_classes: dict[int, str]) -> Run:
         fault_pc = to_unsigned(r["fault_pc"])
         return Run(
             id=r["id"], sweep=r["sweep"], build=r["build"], scenario=r["scenario"],
@@ -193,7 +201,8 @@ class Database:
             result_rc=r["result_rc"], expected_panic=bool(r["expected_panic"]),
             fault_event=r["fault_event"], fault_pc=fault_pc,
             fault_stack=self.stack(r["fault_stack"]),
-            fault_frame=self.frame(r["build"], fault_pc) if fault_pc else None, infra_reason=r["infra_reason"],
+            fault_frame=self.frame(r["build"], fault_pc) if fault_pc else None,
+            fault_class=fault_classes.get(r["id"]), infra_reason=r["infra_reason"],
             exit_status=r["exit_status"], wall_ms=r["wall_ms"], raw_log=r["raw_log"],
             nevents=r["nevents"], nmalformed=r["nmalformed"], finished_at=r["finished_at"])
 
@@ -234,14 +243,22 @@ class Database:
         events = self.events(run, ("panic", "trap"))
         return events[-1] if events else None
 
-    def malformed(self, limit_per_run: int = 5) -> list[Malformed]:
+    def malformed(self, limit: int = 20) -> list[Malformed]:
+        """Sample rejected lines: the first of each reason, then the earliest others."""
         if not self._has_table("malformed"):
             return []
         rows = self.conn.execute(
             "SELECT run, lineno, reason, text FROM ("
-            " SELECT *, ROW_NUMBER() OVER (PARTITION BY run ORDER BY lineno) AS k"
-            " FROM malformed) WHERE k <= ? ORDER BY run, lineno", (limit_per_run,))
+            " SELECT *, ROW_NUMBER() OVER (PARTITION BY reason ORDER BY run, lineno) AS k"
+            " FROM malformed) ORDER BY k > 1, run, lineno LIMIT ?", (limit,))
         return [Malformed(r["run"], r["lineno"], r["reason"], r["text"]) for r in rows]
+
+    def malformed_reasons(self) -> list[tuple[str, int]]:
+        """Kept rejected lines per reason (the tracer keeps at most 100 per run)."""
+        if not self._has_table("malformed"):
+            return []
+        return [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT reason, COUNT(*) FROM malformed GROUP BY reason ORDER BY 2 DESC, 1")]
 
 
 def _parse_seqs(text: Optional[str]) -> tuple[int, ...]:

@@ -132,14 +132,17 @@ def fault_site(finding: RunFinding, norm: Normalizer) -> tuple[Optional[str], Op
 
 def title(finding: RunFinding, located: Located, norm: Normalizer) -> str:
     """A syzbot-style one-line title, e.g.
-    "leak in proc_create after failed page_alloc in map_trapframe"."""
+    "leak in proc_create after failed page_alloc in map_trapframe". The allocator is named
+    from the fault's stack when it holds allocator frames, else by the fault's class."""
     cls = finding.cls
     label = cls.label if cls is not FindingClass.UNKNOWN else finding.class_text
     entry, caller = fault_site(finding, norm)
-    if cls is FindingClass.HANG and located.func in (caller, "??"):
+    if located.func == "??" or (cls is FindingClass.HANG and located.func == caller):
         head = label
     else:
         head = f"{label} in {located.func}"
     if caller is None:
         return head
-    return f"{head} after failed {entry or 'allocation'} in {caller}"
+    what = entry or (f"{finding.run.fault_class} allocation" if finding.run.fault_class
+                     else "allocation")
+    return f"{head} after failed {what} in {caller}"

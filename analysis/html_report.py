@@ -116,14 +116,16 @@ def _page_context(audit: Audit, strict: bool) -> dict:
 
 
 def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False) -> str:
+    counts = [Counter(chart.outcome_key(r) for r in g.runs) for g in audit.groups]
     commands = []
     for s in audit.sweeps:
         if s.command not in commands:
             commands.append(s.command)
     return env.get_template("index.html").render(
         **_page_context(audit, strict), chart=chart.build_chart(audit.groups),
-        commands=commands, outcome_columns=list(chart.COLOURS),
-        group_counts=[Counter(chart.outcome_key(r) for r in g.runs) for g in audit.groups])
+        commands=commands, outcome_columns=[k for k in chart.COLOURS
+                                            if any(c[k] for c in counts)],
+        group_counts=counts)
 
 
 def render_finding(audit: Audit, db: Database, u: UniqueFinding, env: jinja2.Environment,

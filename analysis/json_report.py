@@ -96,6 +96,10 @@ def audit_dict(audit: Audit, strict: bool = False) -> dict[str, Any]:
                              "runs": [run_dict(r) for r in e.runs]}
                             for e in audit.expected_panics],
         "infra": [run_dict(r) for r in audit.infra_runs],
+        "malformed": {"lines": audit.nmalformed,
+                      "kept_by_reason": dict(audit.malformed_reasons),
+                      "examples": [{"run": m.run, "line": m.lineno, "reason": m.reason,
+                                    "text": m.text} for m in audit.malformed]},
     }
 
 

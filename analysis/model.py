@@ -38,6 +38,7 @@ class FindingClass(enum.Enum):
     UNBALANCED_UNWIND = "unbalanced-unwind"
     UNWIND_ORDER = "unwind-order"
     REFCOUNT = "refcount"
+    ACCOUNTING = "accounting"
     PANIC = "panic"
     CRASH = "crash"
     HANG = "hang"
@@ -68,6 +69,7 @@ _CLASS_LABELS = {
     FindingClass.UNBALANCED_UNWIND: "unbalanced unwind",
     FindingClass.UNWIND_ORDER: "unwind out of order",
     FindingClass.REFCOUNT: "refcount imbalance",
+    FindingClass.ACCOUNTING: "accounting mismatch",
     FindingClass.PANIC: "panic",
     FindingClass.CRASH: "crash",
     FindingClass.HANG: "hang",
@@ -88,6 +90,8 @@ _CLASS_DESCRIPTIONS = {
                                "than the reverse of acquisition.",
     FindingClass.REFCOUNT: "A reference count was not back to its baseline at the end "
                            "checkpoint.",
+    FindingClass.ACCOUNTING: "The kernel's own count of live objects at the end checkpoint "
+                             "disagrees with what its alloc/free records account for.",
     FindingClass.PANIC: "The kernel panicked at a site not annotated as an expected panic.",
     FindingClass.CRASH: "The kernel took an unexpected trap in supervisor mode.",
     FindingClass.HANG: "The run did not finish before the host's timeout.",
@@ -181,6 +185,7 @@ class Run:
     fault_pc: Optional[int]
     fault_stack: Stack
     fault_frame: Optional[Frame]     # the symbolized fault_pc (the allocator's caller)
+    fault_class: Optional[str]       # allocator class of the first injected fault
     infra_reason: Optional[str]
     exit_status: Optional[int]
     wall_ms: Optional[float]

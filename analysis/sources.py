@@ -49,8 +49,12 @@ class SourceTree:
         self.builds = builds
         self.src_root_override = src_root
         roots = [b.src_root for b in builds.values() if b.src_root]
+        # the checkout holding the recorded sources, else the one we run in, else the one
+        # this package lives in (the usual layout: analysis/ next to sample-kernel/)
         self.repo_root = (repo_root or find_repo_root(roots[0] if roots else None)
-                          or find_repo_root(pathlib.Path.cwd()) or pathlib.Path.cwd())
+                          or find_repo_root(pathlib.Path.cwd())
+                          or find_repo_root(pathlib.Path(__file__).parent)
+                          or pathlib.Path.cwd())
         self._cache: dict[pathlib.Path, Optional[list[str]]] = {}
 
     def _candidates(self, build: int, file: str) -> list[pathlib.Path]:

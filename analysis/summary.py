@@ -1,9 +1,10 @@
 """Plain-text tables for the terminal."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import Sequence
 
-from .model import Outcome
+from .chart import COLOURS, outcome_key
 from .unique import Audit, UniqueFinding
 
 
@@ -78,20 +79,16 @@ def findings_text(audit: Audit, strict: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-OUTCOME_COLUMNS = [o.value for o in Outcome if o is not Outcome.UNKNOWN]
-
-
 def summary_text(audit: Audit) -> str:
-    out = header(audit) + [""]
+    """Outcome counts per sweep line; annotated panics counted apart from real ones."""
+    counts = [Counter(outcome_key(r) for r in g.runs) for g in audit.groups]
+    columns = [k for k in COLOURS if any(c[k] for c in counts)]
     rows = []
-    for g in audit.groups:
-        counts = g.outcomes
-        other = sum(v for k, v in counts.items() if k not in OUTCOME_COLUMNS)
-        rows.append([g.scenario, g.exec_mode, g.fault_mode + (f" {g.class_filter}" if
-                                                                g.class_filter else ""),
-                     len(g.runs), g.max_n] + [counts.get(k, 0) or "." for k in
-                                              OUTCOME_COLUMNS] + [other or ".", g.nmalformed])
-    ncols = 5 + len(OUTCOME_COLUMNS) + 2
-    out += table(["SCENARIO", "EXEC", "FAULT", "RUNS", "MAX N"] + OUTCOME_COLUMNS +
-                 ["other", "MALFORMED"], rows, right=tuple(range(3, ncols)))
+    for g, c in zip(audit.groups, counts):
+        fault = g.fault_mode + "".join(f" {v}" for v in (g.class_filter, g.site) if v)
+        rows.append([g.scenario, g.exec_mode, fault, len(g.runs), g.max_n] +
+                    [c.get(k, 0) or "." for k in columns] + [g.nmalformed])
+    out = header(audit) + [""]
+    out += table(["SCENARIO", "EXEC", "FAULT", "RUNS", "MAX N"] + columns + ["MALFORMED"],
+                 rows, right=tuple(range(3, 6 + len(columns))))
     return "\n".join(out) + "\n"

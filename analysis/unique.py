@@ -145,6 +145,7 @@ class Audit:
     rules: list[Rule]
     groups: list[RunGroup]
     malformed: list[Malformed]
+    malformed_reasons: list[tuple[str, int]]
     sources: SourceTree
     norm: fp.Normalizer
     ignored_in_expected_panics: int = 0
@@ -200,22 +201,38 @@ def display_path(path: str, root: pathlib.Path) -> str:
         return path
 
 
-def repro_command(run: Run, elf: str) -> str:
-    """The one-line command that repeats this run (build/injector's `run` subcommand)."""
+def repro_command(run: Run, elf: str, site_func: Optional[str] = None) -> str:
+    """The one-line command that repeats this run (build/injector's `run` subcommand).
+    A by-site run ("pc:<hex>") is named by the function holding that pc (site_func): the
+    injector arms by function range, so N then counts that function's attempts."""
     argv = ["build/injector", "run", "--kernel", elf, "--scenario", run.scenario,
             "--fail", str(run.n)]
     if run.fault_mode == "persist":
         argv.append("--persist")
     if run.class_filter:
         argv += ["--class", run.class_filter]
-    if run.site:
-        argv += ["--site", run.site]
+    site = site_func if run.site.startswith("pc:") else run.site
+    if site:
+        argv += ["--site", site]
+    if run.exec_mode != "fresh":
+        argv += ["--mode", run.exec_mode]
+    argv += ["--print-log", "--db", "repro.db"]
     return shlex.join(argv)
 
 
 def _minimal_key(o: RunFinding):
     r = o.run
-    return (r.n, r.fault_mode != "once", r.exec_mode != "fresh", r.id, o.id)
+    return (r.site.startswith("pc:"), r.n, r.fault_mode != "once", r.exec_mode != "fresh",
+            r.id, o.id)
+
+
+def _site_func(db: Database, run: Run) -> Optional[str]:
+    if not run.site.startswith("pc:"):
+        return None
+    try:
+        return db.symbol_at(run.build, int(run.site[3:], 16))
+    except ValueError:
+        return None
 
 
 def _synthesize(db: Database, run: Run, next_id: int) -> Optional[RunFinding]:
@@ -307,7 +324,7 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
             fingerprint=key, cls=minimal.cls, class_text=minimal.class_text,
             severity=severity, func=loc.func, title=fp.title(minimal, loc, norm),
             located=loc, occurrences=occurrences, minimal=minimal,
-            repro=repro_command(minimal.run, elf))
+            repro=repro_command(minimal.run, elf, _site_func(db, minimal.run)))
         rule = first_match(rules, u.cls, [loc.func] + [fr.name for fr in loc.frames])
         if rule is not None:
             u.suppressed_by = rule
@@ -323,4 +340,5 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
         findings=[u for u in unique if u.suppressed_by is None],
         suppressed=[u for u in unique if u.suppressed_by is not None],
         expected_panics=_expected_panics(db, runs), rules=rules, groups=_groups(runs),
-        malformed=db.malformed(), sources=sources, norm=norm, ignored_in_expected_panics=ignored)
+        malformed=db.malformed(),
+        malformed_reasons=db.malformed_reasons(), sources=sources, norm=norm, ignored_in_expected_panics=ignored)

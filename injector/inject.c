@@ -114,19 +114,16 @@ int list_scenarios(const struct opts *o)
 	return 0;
 }
 
-/* Build the series for this command. 0, or an exit status. */
-static int build_plan(struct opts *o, struct store *st, struct plan *p)
+/* Build the series for this command from the resolved scenarios. 0, or an exit status. */
+static int build_plan(const struct opts *o, const struct kelf_scenarios *sc, struct store *st,
+		      struct plan *p)
 {
-	struct kelf_scenarios sc;
 	const char *modes[2];
 	int nmodes = 0;
 	uint64_t lo = 0, hi = 0;
 
-	if (resolve_scenarios(o, &sc) < 0)
-		return EXIT_USAGE;
 	if (o->site[0] && ft_db_func_range(st->db, st->build, o->site, &lo, &hi) < 0) {
 		fprintf(stderr, "injector: --site %s: no such function in %s\n", o->site, o->kernel);
-		kelf_scenarios_free(&sc);
 		return EXIT_USAGE;
 	}
 	if (o->both) {
@@ -135,19 +132,17 @@ static int build_plan(struct opts *o, struct store *st, struct plan *p)
 	} else {
 		modes[nmodes++] = o->persist ? "persist" : "once";
 	}
-	p->series = calloc(sc.n * (size_t)nmodes, sizeof *p->series);
-	if (!p->series) {
-		kelf_scenarios_free(&sc);
+	p->series = calloc(sc->n * (size_t)nmodes, sizeof *p->series);
+	if (!p->series)
 		return EXIT_USAGE;
-	}
-	for (size_t i = 0; i < sc.n; i++) {
+	for (size_t i = 0; i < sc->n; i++) {
 		for (int m = 0; m < nmodes; m++) {
 			struct series *s = &p->series[p->nseries++];
 			struct ft_run_key key;
 
 			s->kind = !strcmp(o->cmd, "run") ? SERIES_SINGLE :
 				  o->by_site ? SERIES_SITES : SERIES_SWEEP;
-			snprintf(s->scenario, sizeof s->scenario, "%s", sc.name[i]);
+			snprintf(s->scenario, sizeof s->scenario, "%s", sc->name[i]);
 			snprintf(s->fault_mode, sizeof s->fault_mode, "%s", modes[m]);
 			snprintf(s->class_filter, sizeof s->class_filter, "%s", o->class_filter);
 			snprintf(s->site, sizeof s->site, "%s", o->site);
@@ -166,73 +161,99 @@ static int build_plan(struct opts *o, struct store *st, struct plan *p)
 			key.site_hi = hi;
 			if (ft_db_sweep(st->db, st->build, &key, o->command, &s->sweep_id) < 0) {
 				fprintf(stderr, "injector: cannot record the sweep in %s\n", o->db);
-				kelf_scenarios_free(&sc);
 				return EXIT_USAGE;
 			}
 		}
 	}
-	kelf_scenarios_free(&sc);
 	return 0;
 }
 
-int inject(struct opts *o_)
+/*
+ * SIGINT, SIGTERM and SIGHUP stay blocked except while the scheduler waits in ppoll (with
+ * *waitmask), so a signal never lands in the middle of storing a run.
+ */
+static void catch_signals(sigset_t *waitmask)
 {
-	struct opts o = *o_;
+	struct sigaction sa = { 0 };
+	sigset_t block;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&block, sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigdelset(waitmask, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The sweep's exit status from what happened. */
+static int sweep_status(const struct plan *p, const struct stats *st)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < p->nseries; i++) {
+		if (p->series[i].failed) {
+			fprintf(stderr, "injector: %s: %s\n", p->series[i].scenario,
+				p->series[i].why);
+			failed = 1;
+		}
+	}
+	if (st->infra || failed)
+		return EXIT_USAGE;
+	return st->findings ? EXIT_FINDINGS : 0;
+}
+
+int inject(struct opts *o)
+{
+	struct kelf_scenarios sc;
 	struct store st;
 	struct plan plan = { 0 };
 	struct stats stats;
 	struct ctx c = { 0 };
 	struct sched_cfg cfg = { 0 };
-	struct sigaction sa = { 0 };
-	sigset_t block, waitmask;
+	sigset_t waitmask;
 	enum sched_status ss;
 	char err[1024];
-	int code;
+	int code, is_run = !strcmp(o->cmd, "run");
 
-	/* Signals stay blocked except while the scheduler waits, so no run is half-stored. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGHUP);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (access(o.kernel, R_OK) < 0) {
-		fprintf(stderr, "injector: --kernel %s: %s\n", o.kernel, strerror(errno));
+	catch_signals(&waitmask);
+	if (access(o->kernel, R_OK) < 0) {
+		fprintf(stderr, "injector: --kernel %s: %s\n", o->kernel, strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (store_open(&st, o.db, o.kernel, o.src_root, err, sizeof err) < 0) {
+	if (resolve_scenarios(o, &sc) < 0)
+		return EXIT_USAGE;
+	if (store_open(&st, o->db, o->kernel, o->src_root, err, sizeof err) < 0) {
 		fprintf(stderr, "injector: %s\n", err);
+		kelf_scenarios_free(&sc);
 		return EXIT_USAGE;
 	}
-	plan.exec_mode = o.mode;
+	plan.exec_mode = o->mode;
 	plan.store = &st;
-	code = build_plan(&o, &st, &plan);
+	code = build_plan(o, &sc, &st, &plan);
+	kelf_scenarios_free(&sc);
 	if (code) {
 		plan_free(&plan);
 		store_close(&st);
 		return code;
 	}
-	stats_init(&stats, !o.quiet && !strcmp(o.cmd, "sweep") && isatty(2));
-	c.o = &o;
+	stats_init(&stats, !o->quiet && !is_run && isatty(2));
+	c.o = o;
 	c.store = &st;
 	c.plan = &plan;
 	c.stats = &stats;
 
-	cfg.qemu.qemu = o.qemu;
-	cfg.qemu.kernel = o.kernel;
-	cfg.qemu.reset_mode = !strcmp(o.mode, "reset");
-	cfg.qemu.icount = o.icount;
-	cfg.workers = (int)o.jobs;
-	cfg.timeout_s = o.timeout;
+	cfg.qemu.qemu = o->qemu;
+	cfg.qemu.kernel = o->kernel;
+	cfg.qemu.reset_mode = !strcmp(o->mode, "reset");
+	cfg.qemu.icount = o->icount;
+	cfg.workers = (int)o->jobs;
+	cfg.timeout_s = o->timeout;
 	cfg.plan = &plan;
 	cfg.store = &st;
 	cfg.stats = &stats;
@@ -242,32 +263,20 @@ int inject(struct opts *o_)
 	cfg.ctx = &c;
 
 	ss = sched_run(&cfg, err, sizeof err);
-	if (!strcmp(o.cmd, "run"))
+	if (is_run) {
 		code = report_run(&c);
-	else
+	} else {
 		report_sweep(&c);
-	if (ss == SCHED_FAILED)
+		code = sweep_status(&plan, &stats);
+	}
+	if (ss == SCHED_FAILED) {
 		fprintf(stderr, "injector: %s\n", err);
-	if (ss == SCHED_INTERRUPTED)
+		code = EXIT_USAGE;
+	} else if (ss == SCHED_INTERRUPTED) {
 		fprintf(stderr, "injector: interrupted; finished runs are stored, run the same "
 			"command again to resume\n");
-	for (size_t i = 0; i < plan.nseries; i++)
-		if (plan.series[i].failed && strcmp(o.cmd, "run"))
-			fprintf(stderr, "injector: %s: %s\n", plan.series[i].scenario,
-				plan.series[i].why);
-	if (strcmp(o.cmd, "run")) {
-		int failed = 0;
-
-		for (size_t i = 0; i < plan.nseries; i++)
-			failed |= plan.series[i].failed;
-		code = stats.findings ? EXIT_FINDINGS : 0;
-		if (stats.infra || failed)
-			code = EXIT_USAGE;
-	}
-	if (ss == SCHED_FAILED)
-		code = EXIT_USAGE;
-	if (ss == SCHED_INTERRUPTED)
 		code = EXIT_INTERRUPTED;
+	}
 	stats_free(&stats);
 	plan_free(&plan);
 	store_close(&st);

@@ -7,7 +7,7 @@ INJ_OBJDIR := $(BUILD)/injector-obj
 INJ_SRCS   := $(sort $(wildcard $(INJ_DIR)/*.c))
 INJ_OBJS   := $(patsubst $(INJ_DIR)/%.c,$(INJ_OBJDIR)/%.o,$(INJ_SRCS))
 INJ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
-	$(or $(TRACER_CFLAGS),-Itracer)
+	$(TRACER_CFLAGS)
 
 $(INJ_OBJDIR)/%.o: $(INJ_DIR)/%.c
 	@mkdir -p $(dir $@)
@@ -15,11 +15,8 @@ $(INJ_OBJDIR)/%.o: $(INJ_DIR)/%.c
 
 $(BUILD)/injector: $(INJ_OBJS) $(TRACER_LIB)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) -g -o $@ $(INJ_OBJS) $(TRACER_LIB) $(or $(TRACER_LDLIBS),-lsqlite3)
+	$(HOSTCC) -g -o $@ $(INJ_OBJS) $(TRACER_LIB) $(TRACER_LDLIBS)
 
 -include $(INJ_OBJS:.o=.d)
 
-# Until tracer/tracer.mk publishes the library there is nothing to link against.
-ifneq ($(TRACER_LIB),)
 ALL_TARGETS += $(BUILD)/injector
-endif

@@ -22,6 +22,7 @@ static const char usage_text[] =
 	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj]\n"
 	"                 [-j J] [--timeout SEC] [--max-n N] --db FILE\n"
 	"  injector scenarios --kernel ELF\n"
+	"  injector floor --kernel NULL-ELF [--count N]\n"
 	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
 	"exit status: 0 no findings, 1 findings, 2 usage or infrastructure error,\n"
 	"             130 interrupted (finished runs are kept; run again to resume)\n";
@@ -65,7 +66,7 @@ static void join_command(struct opts *o, int argc, char **argv)
 
 enum { O_KERNEL = 256, O_DB, O_SCENARIO, O_FAIL, O_PERSIST, O_BOTH, O_CLASS, O_SITE,
        O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT,
-       O_ICOUNT, O_QUIET, O_HELP };
+       O_ICOUNT, O_QUIET, O_COUNT, O_HELP };
 
 static const struct option longopts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -87,6 +88,7 @@ static const struct option longopts[] = {
 	{ "no-icount", no_argument, NULL, O_NOICOUNT },
 	{ "icount", no_argument, NULL, O_ICOUNT },
 	{ "quiet", no_argument, NULL, O_QUIET },
+	{ "count", required_argument, NULL, O_COUNT },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -111,13 +113,14 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	o->site = "";
 	join_command(o, argc, argv);
 	if (argc < 2)
-		return usage("%s", "missing command (run, sweep or scenarios)");
+		return usage("%s", "missing command (run, sweep, scenarios or floor)");
 	o->cmd = argv[1];
 	if (!strcmp(o->cmd, "-h") || !strcmp(o->cmd, "--help")) {
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "sweep") && strcmp(o->cmd, "scenarios"))
+	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "sweep") && strcmp(o->cmd, "scenarios") &&
+	    strcmp(o->cmd, "floor"))
 		return usage("unknown command '%s'", o->cmd);
 	optind = 2;
 	opterr = 0;
@@ -170,6 +173,10 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case O_NOICOUNT: o->icount = 0; break;
 		case O_ICOUNT: o->icount = 1; break;
 		case O_QUIET: o->quiet = 1; break;
+		case O_COUNT:
+			if (parse_long(optarg, 1, &o->count) < 0 || o->count > 100000)
+				return usage("--count wants a number from 1 to 100000, not '%s'", optarg);
+			break;
 		case O_HELP:
 			fputs(usage_text, stdout);
 			return 0;
@@ -183,7 +190,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		return usage("unexpected argument '%s'", argv[optind]);
 	if (!o->kernel)
 		return usage("%s", "--kernel ELF is required");
-	if (!strcmp(o->cmd, "scenarios"))
+	if (!strcmp(o->cmd, "scenarios") || !strcmp(o->cmd, "floor"))
 		return -1;
 	if (!o->db)
 		return usage("%s", "--db FILE is required");
@@ -219,5 +226,7 @@ int main(int argc, char **argv)
 		return r;
 	if (!strcmp(o.cmd, "scenarios"))
 		return list_scenarios(&o);
+	if (!strcmp(o.cmd, "floor"))
+		return measure_floor(&o);
 	return inject(&o);
 }

@@ -12,7 +12,7 @@
 struct opts {
 	const char *cmd, *kernel, *db, *scenario, *class_filter, *site, *mode, *qemu,
 		*src_root;
-	long fail, jobs, max_n;
+	long fail, jobs, max_n, count;
 	double timeout;
 	int persist, both, by_site, print_log, icount, quiet;
 	char *argv0;
@@ -21,6 +21,8 @@ struct opts {
 
 /* `injector run` and `injector sweep`: returns the exit status. */
 int inject(struct opts *o);
+/* `injector floor`: QEMU start-to-exit time for a kernel that powers off at once. */
+int measure_floor(const struct opts *o);
 /* `injector scenarios`: list what the kernel offers. */
 int list_scenarios(const struct opts *o);
 

@@ -101,8 +101,9 @@ int plan_next(struct plan *p, struct job *j,
 			if (r <= 0)
 				break;
 			series_advance(s, j);
-			/* The reference run is always repeated: its call sites are not stored. */
-			if (j->reference)
+			/* The reference run is always repeated: its call sites are not stored.
+			 * `injector run` always runs (the stored run is replaced). */
+			if (j->reference || s->kind == SERIES_SINGLE)
 				break;
 			job_key(p, j, &key);
 			done = ft_db_run_done(p->store->db, p->store->build, &key, &fired, &o);

@@ -133,6 +133,6 @@ void summary_print(FILE *f, const struct stats *st, const struct plan *p)
 			fprintf(f, "interrupted after N=%ld\n", s->last_n);
 	}
 	fprintf(f, "unique fault sites: %zu\n", st->nsites);
-	fprintf(f, "findings: %ld   time: %.2fs   %.1f injections/s\n", st->findings, el,
+	fprintf(f, "findings: %ld   time: %.3fs   %.1f injections/s\n", st->findings, el,
 		el > 0 ? (double)st->executed / el : 0.0);
 }

@@ -55,7 +55,7 @@ static int build_argv(const struct qemu_cfg *cfg, const char *serial, const char
 	argv[n++] = "-chardev";
 	argv[n++] = "socket,id=c0,fd=3";
 	argv[n++] = "-device";
-	argv[n++] = "virtconsole,chardev=c0";
+	argv[n++] = "virtserialport,chardev=c0";
 	argv[n++] = "-drive";
 	argv[n++] = "driver=null-co,size=1M,if=none,id=d0";
 	argv[n++] = "-device";

@@ -221,7 +221,7 @@ static void collect_site(struct worker *w, const char *l, size_t n)
 
 /*
  * One complete console line (without '\n'). Returns 1 if it is the hello a booting worker
- * waits for.
+ * waits for, or the end record of a running one (where the run's stream stops).
  */
 static int scan_line(struct worker *w, const char *l, size_t n)
 {
@@ -238,12 +238,12 @@ static int scan_line(struct worker *w, const char *l, size_t n)
 	}
 	if (w->job.reference)
 		collect_site(w, l, n);
-	return 0;
+	return n >= 4 && !memcmp(l, "end ", 4);
 }
 
 /*
- * Scan a chunk line by line. Returns the offset just past a hello line when one completes
- * in a booting worker (the hello line itself is then in w->line), else -1.
+ * Scan a chunk line by line. Returns the offset just past the first line scan_line picks
+ * out (the line itself is then in w->line), else -1.
  */
 static long scan_chunk(struct worker *w, const char *p, size_t n)
 {
@@ -429,6 +429,8 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 	w->job = *j;
 	w->active = 1;
 	w->refused[0] = 0;
+	w->linelen = 0;
+	w->longline = 0;
 	w->npcs = 0;
 	w->saw_eof = 0;
 	cfg->stats->inflight++;
@@ -528,16 +530,26 @@ static void on_bytes(struct sched *s, struct worker *w, const char *p, size_t n)
 
 	switch (w->state) {
 	case W_RUN:
-	case W_EXIT:
 		log_append(&w->log, p, n, w->log_path);
-		ft_run_feed(w->run, p, n);
-		scan_chunk(w, p, n);
+		/*
+		 * The run's stream stops at its end record: what follows (`ok quit` in fresh
+		 * mode) is kept in the raw log only, so both modes store the same stream.
+		 */
+		at = scan_chunk(w, p, n);
+		ft_run_feed(w->run, p, at < 0 ? n : (size_t)at);
 		if (w->refused[0] && !ft_run_saw_end(w->run)) {
 			refuse_job(s, w);
 			return;
 		}
-		if (w->state == W_RUN && ft_run_saw_end(w->run))
+		if (at >= 0 && !ft_run_saw_end(w->run))   /* not an end record after all */
+			ft_run_feed(w->run, p + at, n - (size_t)at);
+		if (ft_run_saw_end(w->run))
 			on_end(s, w);
+		return;
+	case W_EXIT:
+		log_append(&w->log, p, n, w->log_path);
+		if (!ft_run_saw_end(w->run))
+			ft_run_feed(w->run, p, n);
 		return;
 	case W_BOOT:
 		at = scan_chunk(w, p, n);

@@ -4,7 +4,7 @@ A small, self-contained helper for the end-to-end tests: it starts QEMU with the
 one end of a socketpair, sends commands, collects records until `end`, enforces timeouts,
 and always kills and reaps QEMU.
 """
-import os
+import collections
 import select
 import socket
 import subprocess
@@ -29,7 +29,9 @@ def qemu_argv(elf, console_fd, serial="null", extra=()):
         "-global", "virtio-mmio.force-legacy=false",
         "-device", "virtio-serial-device",
         "-chardev", f"socket,id=c0,fd={console_fd}",
-        "-device", "virtconsole,chardev=c0",
+        "-device", "virtserialport,chardev=c0",
+        # a second virtio device in another slot, as the injector runs it
+        "-drive", "driver=null-co,size=1M,if=none,id=d0", "-device", "virtio-blk-device,drive=d0",
         *extra,
         "-kernel", str(elf),
     ]
@@ -40,8 +42,9 @@ class Kernel:
 
     def __init__(self, elf, timeout=10.0, serial="null", extra=()):
         self.timeout = timeout
-        self.lines = []          # every line received, in order
-        self._buf = b""
+        self.lines = collections.deque(maxlen=4096)   # the latest lines, for diagnostics
+        self._buf = b""          # a partial line
+        self._pending = []       # complete lines not yet read
         host, guest = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = host
         try:
@@ -73,19 +76,19 @@ class Kernel:
     def readline(self, timeout=None):
         """The next line (without the newline); raises KernelTimeout / KernelExited."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        while b"\n" not in self._buf:
+        while not self._pending:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise KernelTimeout(f"no line within timeout; partial {self._buf[:80]!r}")
             ready, _, _ = select.select([self.sock], [], [], left)
             if not ready:
                 continue
-            data = self.sock.recv(1 << 16)
+            data = self.sock.recv(1 << 18)
             if not data:
                 raise KernelExited(f"console closed; partial {self._buf[:80]!r}")
-            self._buf += data
-        line, self._buf = self._buf.split(b"\n", 1)
-        text = line.decode("ascii")
+            *complete, self._buf = (self._buf + data).split(b"\n")
+            self._pending = [ln.decode("ascii") for ln in reversed(complete)]
+        text = self._pending.pop()
         self.lines.append(text)
         return text
 
@@ -154,3 +157,15 @@ def elf_build_id(elf):
         if "Build ID:" in line:
             return line.split("Build ID:")[1].strip()
     raise ValueError(f"{elf} has no build id")
+
+
+def function_range(elf, name):
+    """[lo, hi) of a function symbol in the ELF, for `arm ... lo= hi=`."""
+    out = subprocess.run(["riscv64-unknown-elf-nm", "-S", str(elf)], check=True,
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] == name and parts[2] in "tT":
+            lo = int(parts[0], 16)
+            return lo, lo + int(parts[1], 16)
+    raise ValueError(f"{name} not in {elf}")

@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "tracer" / "schema.sql"
+SRC = ROOT / "tests" / "data" / "analysis-src"      # printf.c deliberately missing
 
 # name -> (source file, first line, length in instructions)
 FUNCS = {
@@ -66,7 +67,7 @@ class DbBuilder:
         funcs = dict(FUNCS if funcs is None else funcs)
         cur = self.conn.execute(
             "INSERT INTO builds (build_id, elf_path, src_root, added_at) VALUES (?,?,?,?)",
-            (build_id, elf_path, src_root if src_root is not None else str(ROOT),
+            (build_id, elf_path, src_root if src_root is not None else str(SRC),
              "2024-05-01T10:00:00Z"))
         bid = cur.lastrowid
         addr = base
@@ -313,7 +314,12 @@ def sample_db(path: pathlib.Path, base: int = 0x80000000, build_id: str = "3f9c0
     funcs = dict(FUNCS)
     if funcs_patch:
         funcs.update(funcs_patch)
-    build = b.build(build_id, base=base, funcs=funcs)
+    populate(b, b.build(build_id, base=base, funcs=funcs), heap)
+    return b.close()
+
+
+def populate(b: DbBuilder, build: int, heap: int) -> None:
+    """The sweeps of sample_db() for one build."""
     for exec_mode in ("fresh", "reset"):
         for fault_mode in ("once", "persist"):
             sw = b.sweep(build, "proc", exec_mode, fault_mode)
@@ -394,4 +400,39 @@ def sample_db(path: pathlib.Path, base: int = 0x80000000, build_id: str = "3f9c0
     w.write("panic", fired=True, ended=True)
     w = RunWriter(b, build, sw, "boot", 3)
     w.write("infra", fired=False, ended=False, infra_reason="qemu exited before hello")
+
+
+def clean_db(path: pathlib.Path) -> pathlib.Path:
+    """A sweep of the fixed kernel: every fault handled, nothing flagged."""
+    b = DbBuilder(path)
+    build = b.build("c1ea40000001")
+    sw = b.sweep(build, "proc")
+    for n in range(1, 6):
+        w = RunWriter(b, build, sw, "proc", n)
+        outcome = proc_run(w, n, 0x87000000 + 0x100000 * n, [("scenario_proc", 8)],
+                           leak_kstack=False)
+        w.write(outcome, fired=outcome != "completed",
+                result_rc=0 if outcome == "completed" else -12)
+    return b.close()
+
+
+def leak_db(path: pathlib.Path, leaks: Sequence[tuple[int, str, Sequence[Site]]],
+            base: int = 0x80000000) -> pathlib.Path:
+    """One sweep of scenario proc in which run N leaks an object allocated at the given
+    stack: leaks = [(n, exec_mode, stack), ...]."""
+    b = DbBuilder(path)
+    build = b.build(f"{base:x}", base=base)
+    for i, (n, exec_mode, stack) in enumerate(leaks):
+        w = RunWriter(b, build, None, "proc", n, exec_mode)
+        w.op_begin("proc_create", ("proc_create", 0))
+        w.fault("page", ("map_trapframe", 3), [("page_alloc", 9), ("map_trapframe", 3),
+                                               ("proc_create", 9)])
+        addr = base + 0x7000000 + 0x1000 * (i + n)
+        seq = w.alloc("page", addr, stack[1] if stack[0][0].endswith("_alloc") else stack[0],
+                      stack)
+        w.op_end(-12)
+        site = next(s for s in stack if not s[0].endswith("_alloc"))
+        w.finding("leak", site[0], f"page {addr:x} leaked", [seq], addr=addr, alloc=stack,
+                  site=site)
+        w.write("leak")
     return b.close()

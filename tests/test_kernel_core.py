@@ -1,7 +1,9 @@
 """End-to-end tests of the sample kernel's core: handshake, command loop, runs, reset."""
+import time
+
 import pytest
 
-from harness import Kernel, elf_build_id, records_of
+from harness import Kernel, KernelTimeout, elf_build_id, function_range, records_of
 
 
 @pytest.fixture
@@ -48,11 +50,179 @@ def test_a_second_run_needs_a_reset(kernel):
 
 
 def test_reset_brings_the_kernel_back_to_hello_for_another_scenario(kernel, kernel_elf):
-    first = kernel.run("boot")
+    first = kernel.run("vm")
     assert kernel.reset() == (1, elf_build_id(kernel_elf))
     second = kernel.run("boot")
-    assert records_of(first, "result") == records_of(second, "result")
+    assert records_of(first, "result") == [["result", "vm", "0"]]
+    assert records_of(second, "result") == [["result", "boot", "0"]]
+    # nothing carried over: the attempt counter and the allocator state start afresh
+    assert records_of(first, "alloc")[0][1:4] == records_of(second, "alloc")[0][1:4]
 
 
 def test_quit_powers_off_with_status_zero(kernel):
     assert kernel.quit() == 0
+
+
+# ---- allocators, records and the fault hook ----
+
+def summarize(recs):
+    """Check the invariants every finished run must keep; return (fired, attempts, faults, rc).
+
+    - the run ended with `end`, with no panic or trap;
+    - every op+ was closed by an op-;
+    - the alloc/free records balance (nothing the records say is live at the end);
+    - the end checkpoint equals the baseline.
+    """
+    kinds = [r.split(" ", 1)[0] for r in recs]
+    assert kinds[-1] == "end", recs[-5:]
+    assert "panic" not in kinds and "trap" not in kinds, [r for r in recs if "panic" in r or "trap" in r]
+    open_ops = set()
+    live = {}
+    for r in recs:
+        t = r.split(" ")
+        if t[0] == "op+":
+            open_ops.add(t[1])
+        elif t[0] == "op-":
+            open_ops.remove(t[1])
+        elif t[0] == "alloc":
+            assert (t[2], t[3]) not in live, r
+            live[(t[2], t[3])] = r
+        elif t[0] == "free":
+            assert live.pop((t[2], t[3]), None), f"free of an address not live: {r}"
+    assert not open_ops
+    assert not live, list(live.values())[:3]
+    ckpts = records_of(recs, "ckpt")
+    assert [c[1] for c in ckpts] == ["baseline", "end"]
+    assert ckpts[0][2:] == ckpts[1][2:]
+    end = recs[-1].split(" ")
+    rc = int(records_of(recs, "result")[0][2])
+    return int(end[1]), int(end[2]), int(end[3]), rc
+
+
+def reference(kernel, scenario):
+    recs = kernel.run(scenario)
+    fired, attempts, faults, rc = summarize(recs)
+    assert (fired, faults, rc) == (0, 0, 0)
+    return recs, attempts
+
+
+def sweep(kernel, scenario, mode):
+    """Arm N = 1 .. total+1 in one QEMU process (reset between runs); check every run."""
+    kernel.reset()
+    _, total = reference(kernel, scenario)
+    assert total > 0
+    for n in range(1, total + 2):
+        kernel.reset()
+        recs = kernel.run(scenario, arm=f"{n} {mode}")
+        fired, attempts, faults, rc = summarize(recs)
+        if n > total:
+            assert (fired, faults, rc, attempts) == (0, 0, 0, total), f"N={n}"
+            continue
+        assert fired == 1 and rc == -12, f"N={n}: fired {fired} rc {rc}"
+        faults_seen = records_of(recs, "fault")
+        assert int(faults_seen[0][1]) == n, f"N={n}: first fault at {faults_seen[0]}"
+        expected = 1 if mode == "once" else attempts - n + 1
+        assert faults == len(faults_seen) == expected, f"N={n}"
+    return total
+
+
+def test_vm_completes_with_zero_live_objects_at_the_end(kernel):
+    recs, attempts = reference(kernel, "vm")
+    assert records_of(recs, "ckpt")[-1] == ["ckpt", "end", "0", "0", "0", "0"]
+    allocs = records_of(recs, "alloc")
+    assert len(allocs) == attempts and attempts >= 480 + 16   # 2 x 240 frames + tables
+    assert all(a[2] == "page" for a in allocs)
+
+
+@pytest.mark.parametrize("mode", ["once", "persist"])
+def test_every_allocation_of_vm_fails_cleanly(kernel, mode):
+    total = sweep(kernel, "vm", mode)
+    assert total >= 490
+
+
+@pytest.mark.parametrize("mode", ["once", "persist"])
+def test_every_allocation_of_kernel_init_fails_cleanly(kernel, mode):
+    assert sweep(kernel, "boot", mode) >= 5
+
+
+def test_double_free_is_refused_and_reported(kernel):
+    recs = kernel.run("test-doublefree")
+    [alloc] = [a for a in records_of(recs, "alloc") if a[2] == "obj"]
+    frees = [f for f in records_of(recs, "free") if f[2] == "obj"]
+    bad = records_of(recs, "badfree")
+    assert [f[3] for f in frees] == [alloc[3]]
+    assert [(b[2], b[3], b[4]) for b in bad] == [("double", "obj", alloc[3])]
+    summarize(recs)
+
+
+def test_free_through_the_wrong_allocator_is_refused_both_ways(kernel):
+    recs = kernel.run("test-wrongfree")
+    objs = {a[2]: a[3] for a in records_of(recs, "alloc") if a[1] in ("7", "8")}
+    bad = [(b[2], b[3], b[4]) for b in records_of(recs, "badfree")]
+    assert bad == [("mismatch", "page", objs["obj"]), ("mismatch", "obj", objs["page"])]
+    summarize(recs)     # the refused frees touched nothing: the real frees balance
+
+
+def test_leak_shows_in_the_end_checkpoint(kernel):
+    recs = kernel.run("test-leak")
+    ckpts = records_of(recs, "ckpt")
+    assert ckpts[0][2:] == ["0", "0", "0", "0"]
+    assert ckpts[1][2:] == ["0", "1", "0", "64"]
+
+
+def test_class_filter_counts_only_that_allocator(kernel):
+    recs = kernel.run("test-leak", arm="1 once class=obj")
+    [fault] = records_of(recs, "fault")
+    assert fault[2] == "obj"
+    assert records_of(recs, "alloc") and all(a[2] == "page" for a in records_of(recs, "alloc"))
+    assert summarize(recs)[0] == 1 and summarize(recs)[3] == -12
+
+
+def test_pc_range_filter_fails_only_calls_from_that_function(kernel, kernel_elf):
+    lo, hi = function_range(kernel_elf, "scen_test_wrongfree")
+    # the second counted attempt inside scen_test_wrongfree is its page_alloc
+    recs = kernel.run("test-wrongfree", arm=f"2 once lo={lo:x} hi={hi:x}")
+    [fault] = records_of(recs, "fault")
+    assert fault[2] == "page" and lo <= int(fault[4], 16) < hi
+    assert int(fault[1]) > 2        # kernel init's attempts were not counted
+    fired, _, faults, rc = summarize(recs)
+    assert (fired, faults, rc) == (1, 1, -12)
+
+
+def test_real_memory_exhaustion_reports_oom_and_recovers(kernel):
+    recs = kernel.run("test-oom", timeout=60)
+    ooms = [(o[2], o[3]) for o in records_of(recs, "oom")]
+    assert ooms == [("page", "4096"), ("obj", "8192")]
+    pages = [a for a in records_of(recs, "alloc") if a[2] == "page"]
+    assert len(pages) * 4096 > 120 * 1024 * 1024
+    fired, _, _, rc = summarize(recs)
+    assert (fired, rc) == (0, 0)
+
+
+def test_unexpected_trap_reports_cause_and_backtrace_then_ends(kernel, kernel_elf):
+    recs = kernel.run("test-trap")
+    [trap] = records_of(recs, "trap")
+    scause, sepc, stval, bt = trap[1], int(trap[2], 16), trap[3], trap[4].split(",")
+    lo, hi = function_range(kernel_elf, "scen_test_trap")
+    assert (scause, stval) == ("d", "3000000000")          # load page fault at that address
+    assert lo <= sepc < hi and int(bt[0], 16) == sepc
+    assert recs[-1].startswith("end ") and not records_of(recs, "result")
+    assert kernel.reset()[0] == 1                           # and the machine comes back
+
+
+def test_hang_emits_its_records_then_goes_silent(kernel):
+    with pytest.raises(KernelTimeout):
+        kernel.run("test-hang", timeout=1.0)
+    assert "log test-hang: spinning forever" in kernel.lines
+
+
+def test_no_record_is_lost_when_the_host_reads_late(kernel):
+    # test-oom writes megabytes; the host sleeps while the socket fills up
+    kernel.send("run test-oom")
+    time.sleep(0.3)
+    recs = []
+    while not recs or not recs[-1].startswith("end "):
+        recs.append(kernel.readline(timeout=60))
+    seqs = [int(r.split(" ")[1]) for r in recs if r.startswith("alloc ")]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))   # no gap in the attempts
+    summarize(recs[1:])

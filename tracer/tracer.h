@@ -91,12 +91,20 @@ int ft_db_func_range(struct ft_db *db, int64_t build, const char *func,
 int ft_db_sweep(struct ft_db *db, int64_t build, const struct ft_run_key *key,
 		const char *command, int64_t *sweep_out);
 
+/* Mark a sweep finished (sweeps.finished_at = now, sweeps.wall_s = wall_s). 0 or -1. */
+int ft_db_sweep_finish(struct ft_db *db, int64_t sweep, double wall_s);
+
 /* 1 if this run key already has a finished run in this build (resume), else 0; -1 on error.
- * When done, *fired (if not NULL) gets the stored fired flag and *outcome the outcome. */
+ * When done, *fired (if not NULL) gets the stored fired flag and *outcome the outcome.
+ * A stored run whose outcome is infra counts as not done: it measured nothing, so a resumed
+ * sweep runs it again, and ft_run_finish() replaces the stored row (the newest run of a key
+ * wins). */
 int ft_db_run_done(struct ft_db *db, int64_t build, const struct ft_run_key *key,
 		   int *fired, enum ft_outcome *outcome);
 
-/* Begin collecting one run. Nothing touches the database until ft_run_finish(). */
+/* Begin collecting one run. Nothing touches the database until ft_run_finish().
+ * An empty key->scenario takes the scenario from the stream's `run` record. NULL if the
+ * build is unknown. */
 struct ft_run *ft_run_begin(struct ft_db *db, int64_t build, int64_t sweep,
 			    const struct ft_run_key *key);
 

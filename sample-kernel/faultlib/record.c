@@ -1,20 +1,23 @@
 /*
  * record.c - formats docs/protocol.md records into a transport.
  *
- * Ownership: one static line buffer, filled by the put_* helpers (each bounded by
- * FL_LINE_MAX) and handed to the transport by emit(). Nothing here fails or allocates;
- * over-long content is truncated and the line still ends with '\n'.
+ * Ownership: a record is formatted in one go into a line of at most FL_LINE_MAX bytes:
+ * either straight into the transport's own buffer (reserve/commit, no copy) or into a
+ * static line buffer handed to out(). Nothing here fails or allocates; over-long content is
+ * truncated and the line still ends with '\n'. Numbers are written without per-byte bound
+ * checks: begin() guarantees a whole line of room and each field checks its worst case once.
  */
 #include "record.h"
 
+#define NUM_MAX 22                 /* a space and the longest number */
+
 static struct fl_transport tp;
-static char line[FL_LINE_MAX];
-static size_t len;
+static char linebuf[FL_LINE_MAX];
+static char *o, *lim;              /* write position; lim keeps room for the '\n' */
 
 void fl_record_init(const struct fl_transport *t)
 {
 	tp = *t;
-	len = 0;
 }
 
 void fl_flush(void)
@@ -23,11 +26,10 @@ void fl_flush(void)
 		tp.flush();
 }
 
-/* room for content: one byte is always kept for the terminating newline */
 static void put_char(char c)
 {
-	if (len < FL_LINE_MAX - 1)
-		line[len++] = c;
+	if (o < lim)
+		*o++ = c;
 }
 
 static void put_space(void)
@@ -42,28 +44,32 @@ static void put_token(const char *s)
 		put_char('-');
 		return;
 	}
-	for (; *s; s++)
-		put_char(*s > ' ' && *s < 0x7f ? *s : '_');
+	for (; *s && o < lim; s++)
+		*o++ = *s > ' ' && *s < 0x7f ? *s : '_';
 }
 
 /* Free text to the end of the line: printable ASCII and spaces. */
 static void put_text(const char *s)
 {
-	for (; s && *s; s++)
-		put_char(*s >= ' ' && *s < 0x7f ? *s : '?');
+	for (; s && *s && o < lim; s++)
+		*o++ = *s >= ' ' && *s < 0x7f ? *s : '?';
+}
+
+static bool room_for_num(void)
+{
+	return lim - o >= NUM_MAX;
 }
 
 static void put_hex(uint64_t v)
 {
-	char buf[16];
-	int n = 0;
+	int shift = 60;
 
-	do {
-		buf[n++] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	while (n)
-		put_char(buf[--n]);
+	if (!room_for_num())
+		return;
+	while (shift && !(v >> shift))
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*o++ = "0123456789abcdef"[(v >> shift) & 15];
 }
 
 static void put_udec(uint64_t v)
@@ -71,12 +77,14 @@ static void put_udec(uint64_t v)
 	char buf[20];
 	int n = 0;
 
+	if (!room_for_num())
+		return;
 	do {
 		buf[n++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
 	while (n)
-		put_char(buf[--n]);
+		*o++ = buf[--n];
 }
 
 static void put_dec(int64_t v)
@@ -115,18 +123,26 @@ static void f_hex(uint64_t v)
 }
 
 /* start a record: its type (and any fixed words) as given */
+static char *line_start;
+
 static void begin(const char *type)
 {
-	len = 0;
+	line_start = tp.reserve ? tp.reserve(FL_LINE_MAX) : linebuf;
+	o = line_start;
+	lim = line_start + FL_LINE_MAX - 1;
 	put_text(type);
 }
 
 static void emit(void)
 {
-	line[len++] = '\n';
-	if (tp.out)
-		tp.out(line, len);
-	len = 0;
+	size_t n;
+
+	*o++ = '\n';
+	n = (size_t)(o - line_start);
+	if (tp.reserve)
+		tp.commit(n);
+	else if (tp.out)
+		tp.out(linebuf, n);
 }
 
 int fl_backtrace(uintptr_t fp, uintptr_t *out, int max)

@@ -4,8 +4,8 @@
  * it a transport (a byte-output callback and a flush callback) and a stack-bounds callback
  * for frame-pointer backtraces, then calls one function per record type.
  *
- * Ownership: the emitter owns one static line buffer; a record is formatted into it whole
- * and handed to out() in one call. It allocates nothing and never fails: fields that would
+ * Ownership: a record is formatted whole, into the transport's buffer (reserve/commit) or
+ * into a static line buffer handed to out() in one call. It allocates nothing and never fails: fields that would
  * overflow the 512-byte line bound are truncated, bytes outside printable ASCII in names and
  * messages are replaced, so the stream stays well-formed whatever the kernel passes.
  */
@@ -23,6 +23,13 @@
 struct fl_transport {
 	void (*out)(const char *buf, size_t len);   /* append bytes to the channel (may buffer) */
 	void (*flush)(void);                        /* push buffered bytes out now */
+	/*
+	 * Optional zero-copy path (when reserve is set, out is not used): reserve(max) returns
+	 * room for max bytes in the channel's buffer (flushing first if needed); commit(len)
+	 * appends the first len bytes written there.
+	 */
+	char *(*reserve)(size_t max);
+	void (*commit)(size_t len);
 	/*
 	 * Bounds of the stack holding frame pointer fp: *lo <= fp < *hi. Returns false when fp
 	 * lies on no known stack (the backtrace then stops).

@@ -18,6 +18,9 @@ void ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((form
 int  console_init(void);                         /* 0, or -ENODEV when no console is found */
 void console_write(const char *buf, size_t len); /* buffered; flushed when nearly full */
 void console_flush(void);
+/* zero-copy output: room for max bytes in the batch buffer, then append len of them */
+char *console_reserve(size_t max);
+void console_commit(size_t len);
 /*
  * Read one command line (without the newline) into buf, flushing output first. Lines longer
  * than size-1 are discarded whole and reported as -EINVAL; returns the length otherwise.

@@ -17,6 +17,7 @@ void  page_init(void);             /* at boot, before any run: hand all free RAM
 /* obj.c: zeroed objects of any size, carved from slab pages */
 void *obj_alloc(size_t size);      /* NULL on failure */
 void  obj_free(void *p);
+void  obj_init(void);             /* at boot: lay out the size classes */
 
 struct mem_stats {
 	unsigned long page_live, page_bytes;
@@ -24,6 +25,7 @@ struct mem_stats {
 };
 void mem_stats(struct mem_stats *st);
 unsigned long page_free_count(void);       /* free pages (all orders) */
+void page_stats(unsigned long *live, unsigned long *bytes);   /* live page_alloc blocks */
 
 /*
  * Internal to page.c/obj.c: blocks for slabs and large objects. Not recorded and not

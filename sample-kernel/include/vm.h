@@ -8,6 +8,7 @@
 
 #include "types.h"
 #include "riscv.h"
+#include "memlayout.h"
 
 typedef uint64_t pte_t;
 typedef pte_t *pagetable_t;

@@ -1,7 +1,13 @@
 /*
- * console.c - the virtio console (virtio-mmio version 2, device id 3, port 0 only): the
- * host's lifeline. Commands come in on the receive queue (0), records go out on the
- * transmit queue (1).
+ * console.c - the virtio console (virtio-mmio version 2, device id 3): the host's lifeline.
+ * Commands come in on a port's receive queue, records go out on its transmit queue.
+ *
+ * Ports: with MULTIPORT the driver runs the control queue handshake (DEVICE_READY, then
+ * PORT_READY and PORT_OPEN for the port QEMU adds) and prefers port 1, a `virtserialport`:
+ * QEMU throttles such a port when the host socket is full, so no record is ever lost. Port 0
+ * (a `virtconsole`, also the only port without MULTIPORT) works too, but QEMU drops console
+ * output while the host is not reading (hw/char/virtio-console.c: no throttling for
+ * consoles), so a slow host can lose records; the boot log warns about it.
  *
  * Ownership: everything is static (rings, receive buffers, the transmit batch buffer);
  * nothing is allocated, so no injected fault can cut the channel that reports it. Output is
@@ -24,12 +30,34 @@ struct vq {
 	struct vring_avail avail __attribute__((aligned(16)));
 	struct vring_used used __attribute__((aligned(16)));
 	uint16_t last_used;
+	unsigned num;                  /* queue index on the device */
 };
 
+/* multiport queue layout: port 0 = 0/1, control = 2/3, port n >= 1 = 2n+2 / 2n+3 */
+#define Q_PORT0_RX 0
+#define Q_CTRL_RX  2
+#define Q_CTRL_TX  3
+#define Q_PORT1_RX 4
+#define NQUEUES    6
+
+#define F_MULTIPORT 1              /* feature bit (low word) */
+
+struct ctrl_msg {
+	uint32_t id;
+	uint16_t event;
+	uint16_t value;
+};
+
+#define CTRL_DEVICE_READY 0
+#define CTRL_PORT_ADD     1
+#define CTRL_PORT_READY   3
+#define CTRL_PORT_OPEN    6
+
 static uintptr_t base;
-static struct vq rxq __attribute__((aligned(4096)));
-static struct vq txq __attribute__((aligned(4096)));
+static struct vq queues[NQUEUES];
+static struct vq *rxq, *txq;       /* the port in use */
 static char rxbuf[QSZ][RXBUF_SIZE];
+static struct ctrl_msg ctrl_in[QSZ], ctrl_out;
 static char txbuf[TXBUF_SIZE];
 static size_t txlen;
 
@@ -54,18 +82,46 @@ static uint16_t used_idx(struct vq *q)
 }
 
 /* hand descriptor d to the device and publish it */
-static void vq_push(struct vq *q, unsigned qnum, uint16_t d)
+static void vq_push(struct vq *q, uint16_t d)
 {
 	q->avail.ring[q->avail.idx % QSZ] = d;
 	fence();
 	*(volatile uint16_t *)&q->avail.idx = q->avail.idx + 1;
 	fence();
-	*reg(MMIO_QUEUE_NOTIFY) = qnum;
+	*reg(MMIO_QUEUE_NOTIFY) = q->num;
+}
+
+/* Send one buffer on q and wait until the device has consumed it. */
+static void vq_send(struct vq *q, const void *buf, uint32_t len)
+{
+	uint16_t want = q->last_used + 1;
+
+	q->desc[0] = (struct vring_desc){ (uintptr_t)buf, len, 0, 0 };
+	vq_push(q, 0);
+	while (used_idx(q) != want)
+		;
+	q->last_used = want;
+	*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
+}
+
+/* Post QSZ device-writable buffers of size bytes each (buf[i] at buf + i * size). */
+static void vq_post_rx(struct vq *q, void *buf, uint32_t size)
+{
+	for (uint16_t i = 0; i < QSZ; i++) {
+		q->desc[i] = (struct vring_desc){ (uintptr_t)buf + i * size, size,
+						  VRING_DESC_F_WRITE, 0 };
+		q->avail.ring[i] = i;
+	}
+	fence();
+	q->avail.idx = QSZ;
+	fence();
+	*reg(MMIO_QUEUE_NOTIFY) = q->num;
 }
 
 /* Set up queue qnum over q. Returns 0, or -ENODEV when the device offers too small a queue. */
 static int vq_setup(struct vq *q, unsigned qnum)
 {
+	q->num = qnum;
 	*reg(MMIO_QUEUE_SEL) = qnum;
 	if (*reg(MMIO_QUEUE_READY) || *reg(MMIO_QUEUE_NUM_MAX) < QSZ)
 		return -ENODEV;
@@ -77,13 +133,57 @@ static int vq_setup(struct vq *q, unsigned qnum)
 	return 0;
 }
 
+static void ctrl_send(uint32_t id, uint16_t event, uint16_t value)
+{
+	ctrl_out = (struct ctrl_msg){ id, event, value };
+	vq_send(&queues[Q_CTRL_TX], &ctrl_out, sizeof(ctrl_out));
+}
+
+/*
+ * The multiport handshake: announce the driver, collect the ports QEMU adds (it answers
+ * DEVICE_READY synchronously, so they are queued when the notify returns; a bounded wait
+ * covers anything slower) and open the preferred one. Returns the port id, or -ENODEV.
+ */
+static int ctrl_open_port(void)
+{
+	struct vq *c = &queues[Q_CTRL_RX];
+	int port = -1;
+	uint64_t deadline;
+
+	vq_post_rx(c, ctrl_in, sizeof(ctrl_in[0]));
+	ctrl_send(0, CTRL_DEVICE_READY, 1);
+	deadline = rdtime() + 1000000;           /* 100 ms at 10 MHz */
+	while (port != 1 && rdtime() < deadline) {
+		if (used_idx(c) == c->last_used) {
+			if (port >= 0)
+				break;               /* got one and nothing more is queued */
+			continue;
+		}
+		fence();
+		uint16_t d = (uint16_t)(c->used.ring[c->last_used % QSZ].id % QSZ);
+		struct ctrl_msg m = ctrl_in[d];
+		c->last_used++;
+		vq_push(c, d);
+		if (m.event == CTRL_PORT_ADD && m.id <= 1 && (int)m.id > port)
+			port = (int)m.id;
+	}
+	if (port < 0)
+		return -ENODEV;
+	ctrl_send((uint32_t)port, CTRL_PORT_READY, 1);
+	ctrl_send((uint32_t)port, CTRL_PORT_OPEN, 1);
+	return port;
+}
+
 /*
  * Find and start the console. Returns 0, or -ENODEV (no modern virtio console in any slot,
- * or it refused our features/queues); on failure the device is left marked FAILED.
+ * it refused our features or queues, or it has no port we can use); on failure the device
+ * is left marked FAILED.
  */
 int console_init(void)
 {
-	uint32_t st;
+	uint32_t st, feat;
+	bool multiport;
+	int port = 0;
 
 	base = virtio_find(VIRTIO_ID_CONSOLE);
 	if (!base)
@@ -94,27 +194,30 @@ int console_init(void)
 	*reg(MMIO_DEV_FEAT_SEL) = 1;
 	if (!(*reg(MMIO_DEV_FEAT) & 1))       /* VIRTIO_F_VERSION_1 */
 		goto out_failed;
+	*reg(MMIO_DEV_FEAT_SEL) = 0;
+	feat = *reg(MMIO_DEV_FEAT);
+	multiport = feat & (1U << F_MULTIPORT);
 	*reg(MMIO_DRV_FEAT_SEL) = 0;
-	*reg(MMIO_DRV_FEAT) = 0;                /* no MULTIPORT: port 0 only */
+	*reg(MMIO_DRV_FEAT) = multiport ? 1U << F_MULTIPORT : 0;
 	*reg(MMIO_DRV_FEAT_SEL) = 1;
 	*reg(MMIO_DRV_FEAT) = 1;
 	st |= ST_FEATURES_OK;
 	*reg(MMIO_STATUS) = st;
 	if (!(*reg(MMIO_STATUS) & ST_FEATURES_OK))
 		goto out_failed;
-	if (vq_setup(&rxq, 0) || vq_setup(&txq, 1))
-		goto out_failed;
-	for (uint16_t i = 0; i < QSZ; i++) {
-		rxq.desc[i] = (struct vring_desc){ (uintptr_t)rxbuf[i], RXBUF_SIZE,
-						   VRING_DESC_F_WRITE, 0 };
-		rxq.avail.ring[i] = i;
-	}
-	fence();
-	rxq.avail.idx = QSZ;
+	for (unsigned q = 0; q < (multiport ? NQUEUES : 2); q++)
+		if (vq_setup(&queues[q], q))
+			goto out_failed;
 	st |= ST_DRIVER_OK;
 	*reg(MMIO_STATUS) = st;
-	fence();
-	*reg(MMIO_QUEUE_NOTIFY) = 0;
+	if (multiport && (port = ctrl_open_port()) < 0)
+		goto out_failed;
+	rxq = &queues[port ? Q_PORT1_RX : Q_PORT0_RX];
+	txq = rxq + 1;
+	vq_post_rx(rxq, rxbuf, RXBUF_SIZE);
+	if (port == 0)
+		uart_puts("console: port 0 (virtconsole) drops output when the host is slow; "
+			  "use -device virtserialport,chardev=c0\n");
 	return 0;
 
 out_failed:
@@ -125,17 +228,9 @@ out_failed:
 
 void console_flush(void)
 {
-	uint16_t want;
-
 	if (!txlen || !base)
 		return;
-	txq.desc[0] = (struct vring_desc){ (uintptr_t)txbuf, (uint32_t)txlen, 0, 0 };
-	want = txq.last_used + 1;
-	vq_push(&txq, 1, 0);
-	while (used_idx(&txq) != want)
-		;
-	txq.last_used = want;
-	*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
+	vq_send(txq, txbuf, (uint32_t)txlen);
 	txlen = 0;
 }
 
@@ -155,24 +250,38 @@ void console_write(const char *buf, size_t len)
 	}
 }
 
+char *console_reserve(size_t max)
+{
+	if (txlen + max > TXBUF_SIZE)
+		console_flush();
+	return txbuf + txlen;
+}
+
+void console_commit(size_t len)
+{
+	txlen += len;
+	if (txlen > TXBUF_SIZE - 1024)
+		console_flush();
+}
+
 /* Next received byte, waiting for the device; consumed buffers are handed back. */
 static char rx_getc(void)
 {
 	while (rx_cur < 0 || rx_pos == rx_len) {
 		if (rx_cur >= 0) {
-			vq_push(&rxq, 0, (uint16_t)rx_cur);
+			vq_push(rxq, (uint16_t)rx_cur);
 			rx_cur = -1;
 		}
-		while (used_idx(&rxq) == rxq.last_used)
+		while (used_idx(rxq) == rxq->last_used)
 			;
 		fence();
-		unsigned slot = rxq.last_used % QSZ;
-		rx_cur = (int)rxq.used.ring[slot].id % QSZ;
-		rx_len = rxq.used.ring[slot].len;
+		unsigned slot = rxq->last_used % QSZ;
+		rx_cur = (int)(rxq->used.ring[slot].id % QSZ);
+		rx_len = rxq->used.ring[slot].len;
 		if (rx_len > RXBUF_SIZE)
 			rx_len = RXBUF_SIZE;
 		rx_pos = 0;
-		rxq.last_used++;
+		rxq->last_used++;
 		*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
 	}
 	return rxbuf[rx_cur][rx_pos++];

@@ -19,8 +19,9 @@ struct init_step {
 #define STEP(x) { #x "_init", #x "_fini", x##_init, x##_fini }
 
 static const struct init_step steps[] = {
-	STEP(proc),
-	STEP(blk),
+	STEP(kvm),              /* kernel page table, paging on */
+	STEP(proc),             /* process table */
+	STEP(blk),              /* virtio-blk probe */
 	{ 0 }                   /* end of list */
 };
 

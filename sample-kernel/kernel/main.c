@@ -42,6 +42,8 @@ static void read_build_id(void)
 static const struct fl_transport transport = {
 	.out = console_write,
 	.flush = console_flush,
+	.reserve = console_reserve,
+	.commit = console_commit,
 	.stack_bounds = stack_bounds,
 };
 
@@ -51,6 +53,7 @@ void main(void)
 	trap_init();
 	read_build_id();
 	page_init();
+	obj_init();
 	fl_record_init(&transport);
 	if (console_init()) {
 		uart_puts("faultline: no virtio console (need virtio-mmio version 2: "

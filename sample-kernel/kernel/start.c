@@ -22,7 +22,8 @@ void mstart(void)
 	csr_write(mcounteren, 7);             /* rdtime etc. from S-mode */
 	csr_write(pmpaddr0, 0x3fffffffffffffUL);
 	csr_write(pmpcfg0, 0xf);              /* TOR, RWX: all memory */
-	asm volatile("mret");
+	/* main() starts a fresh frame-pointer chain: no return address, no caller frame */
+	asm volatile("li ra, 0\n\tli s0, 0\n\tmret");
 }
 
 /* called from mtrapvec: an M-mode trap is a kernel bug with no S-mode state to report */

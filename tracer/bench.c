@@ -1,0 +1,196 @@
+/*
+ * bench.c - `tracer bench-ingest`: the ingest throughput (parse + checks + sqlite) on a
+ * synthetic stream shaped like a real run: nested ops, allocations with 4-8 frame
+ * backtraces from a few hundred call sites, refcounts, frees, one injected fault with its
+ * unwind, and the closing records. Prints events/s; `make bench` runs it.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "tracer.h"
+#include "util.h"
+
+#define BENCH_BUILD_ID "0123456789abcdef0123456789abcdef01234567"
+
+struct gen {
+	char *buf;
+	size_t len, cap;
+	long events;
+	uint64_t rng;
+};
+
+static void emit(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void emit(struct gen *g, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (g->cap - g->len < FT_LINE_MAX + 1) {
+		g->cap = g->cap ? g->cap * 2 : 1 << 20;
+		g->buf = ft_xrealloc(g->buf, g->cap);
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(g->buf + g->len, g->cap - g->len, fmt, ap);
+	va_end(ap);
+	g->len += (size_t)n;
+	g->events++;
+}
+
+static uint64_t rnd(struct gen *g)
+{
+	g->rng ^= g->rng << 13;
+	g->rng ^= g->rng >> 7;
+	g->rng ^= g->rng << 17;
+	return g->rng;
+}
+
+/* A backtrace for call site `site`: fixed per site, 4 to 8 frames. */
+static void bt(char *out, size_t len, unsigned site)
+{
+	unsigned n = 4 + site % 5, i;
+	size_t o = 0;
+
+	for (i = 0; i < n && o + 20 < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%x", i ? "," : "",
+				      0x80001000u + ((site * 7 + i * 131) % 400) * 0x40 + 0x12);
+}
+
+static void generate(struct gen *g, long target)
+{
+	uint64_t next_addr = 0x80400000;
+	long seq = 0, op = 0;
+	char b[200];
+
+	emit(g, "hello faultline 1 %s\n", BENCH_BUILD_ID);
+	emit(g, "ok arm\n");
+	emit(g, "run bench\n");
+	emit(g, "ckpt baseline 0 0 0 0\n");
+	while (g->events < target - 3) {
+		unsigned site = (unsigned)(rnd(g) % 300), k, nobj = 1 + (unsigned)(rnd(g) % 6);
+		uint64_t addrs[8];
+		int page[8];
+
+		emit(g, "op+ %ld op_%u %llx\n", ++op, site % 40,
+		     0x80001000ULL + (site % 40) * 0x40);
+		for (k = 0; k < nobj; k++) {
+			page[k] = (rnd(g) & 3) == 0;
+			addrs[k] = next_addr;
+			next_addr += page[k] ? 4096 : 64;
+			bt(b, sizeof(b), site + k);
+			emit(g, "alloc %ld %s %llx %d %.8s %s\n", ++seq, page[k] ? "page" : "obj",
+			     (unsigned long long)addrs[k], page[k] ? 4096 : 64, b, b);
+		}
+		emit(g, "ref new proc %llx 1 80002010\n", (unsigned long long)addrs[0]);
+		emit(g, "ref get proc %llx 2 80002050\n", (unsigned long long)addrs[0]);
+		emit(g, "ref put proc %llx 1 80002090\n", (unsigned long long)addrs[0]);
+		emit(g, "ref put proc %llx 0 80002090\n", (unsigned long long)addrs[0]);
+		for (k = nobj; k-- > 0;) {
+			bt(b, sizeof(b), site + 50 + k);
+			emit(g, "free %ld %s %llx %.8s %s\n", seq, page[k] ? "page" : "obj",
+			     (unsigned long long)addrs[k], b, b);
+		}
+		emit(g, "op- %ld 0\n", op);
+	}
+	emit(g, "ckpt end 0 0 0 0\n");
+	emit(g, "result bench 0\n");
+	emit(g, "end 0 %ld 0\n", seq);
+}
+
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+static double cpu_s(void)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+int ft_cli_bench(const struct ft_cli_opts *o)
+{
+	struct gen g = { NULL, 0, 0, 0, 0x9e3779b97f4a7c15ULL };
+	char path[] = "/tmp/faultline-bench-XXXXXX", err[512], wal[64], shm[64];
+	const char *dbpath = o->db;
+	struct ft_run_key key = { "bench", "bench", "none", "", "", 0, 0, 1 };
+	struct ft_run_end how = { FT_END_EXITED, 0, 0, NULL, NULL };
+	struct ft_run_result res;
+	struct ft_db *db;
+	struct ft_run *r;
+	int64_t build;
+	double t0, t1, tfeed, c0, c1;
+	size_t p;
+	int rc = 0;
+
+	generate(&g, o->events > 16 ? o->events : 16);
+	if (!dbpath) {
+		int fd = mkstemp(path);
+
+		if (fd < 0) {
+			perror("tracer: mkstemp");
+			free(g.buf);
+			return 2;
+		}
+		close(fd);
+		dbpath = path;
+	}
+	t0 = now_s();
+	c0 = cpu_s();
+	if (ft_db_open(dbpath, &db, err, sizeof(err)) < 0 ||
+	    ft_db_add_anonymous(db, BENCH_BUILD_ID, &build, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracer: %s\n", err);
+		rc = 2;
+		goto out;
+	}
+	r = ft_run_begin(db, build, 0, &key);
+	for (p = 0; p < g.len; p += 4096)
+		ft_run_feed(r, g.buf + p, g.len - p < 4096 ? g.len - p : 4096);
+	tfeed = now_s();
+	if (ft_run_finish(r, &how, &res, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracer: %s\n", err);
+		ft_db_close(db);
+		rc = 2;
+		goto out;
+	}
+	ft_db_close(db);
+	t1 = now_s();
+	c1 = cpu_s();
+	if (res.nevents != g.events || res.nmalformed || res.outcome != FT_COMPLETED) {
+		fprintf(stderr, "tracer: bench stream misread: %ld of %ld events, %ld malformed, "
+			"outcome %s\n", res.nevents, g.events, res.nmalformed,
+			ft_outcome_name(res.outcome));
+		rc = 2;
+		goto out;
+	}
+	/* CPU time too: on a shared machine the wall clock also measures the neighbours */
+	printf("tracer ingest: %ld events (%.1f MB) in %.3f s wall, %.3f s CPU: "
+	       "%.0f events/s wall, %.0f events/s CPU (parse %.3f s, checks + sqlite %.3f s)\n",
+	       res.nevents, (double)g.len / 1e6, t1 - t0, c1 - c0,
+	       (double)res.nevents / (t1 - t0), (double)res.nevents / (c1 - c0),
+	       tfeed - t0, t1 - tfeed);
+out:
+	if (dbpath == path) {
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		snprintf(shm, sizeof(shm), "%s-shm", path);
+		unlink(path);
+		unlink(wal);
+		unlink(shm);
+	}
+	free(g.buf);
+	return rc;
+}

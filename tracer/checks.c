@@ -1,0 +1,776 @@
+/*
+ * checks.c - the per-run checks. One pass over the run's events in stream order keeps the
+ * host's own accounting (live objects, freed objects, refcounts) and judges each record as
+ * it comes; the end checkpoint (or the end of a finished stream) closes the books.
+ * docs/schema.md describes every finding class and the outcome mapping.
+ */
+#include "checks.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const fclass_names[FT_F_COUNT] = {
+	[FT_F_LEAK] = "leak", [FT_F_DOUBLE_FREE] = "double-free",
+	[FT_F_INVALID_FREE] = "invalid-free", [FT_F_MISMATCHED_FREE] = "mismatched-free",
+	[FT_F_UNBALANCED_UNWIND] = "unbalanced-unwind", [FT_F_UNWIND_ORDER] = "unwind-order",
+	[FT_F_REFCOUNT] = "refcount", [FT_F_ACCOUNTING] = "accounting",
+	[FT_F_PANIC] = "panic", [FT_F_CRASH] = "crash", [FT_F_HANG] = "hang",
+};
+
+const char *ft_fclass_name(enum ft_fclass c)
+{
+	return (unsigned)c < FT_F_COUNT ? fclass_names[c] : "?";
+}
+
+struct refstate {
+	uint64_t obj;
+	int64_t count;
+	uint32_t first_ev, last_ev;
+	int reported;
+};
+
+struct ck {
+	struct ft_run *r;
+	struct ft_build *b;
+	struct ft_map live;     /* (addr, class) -> alloc event */
+	struct ft_map freed;    /* (addr, class) -> last free event, while not reallocated */
+	uint32_t *pair;         /* alloc event -> its free, free event -> its alloc */
+	struct ft_map refs;     /* (obj, 0) -> index in refst */
+	struct ft_vec refst;    /* struct refstate */
+	struct ft_map flagged;  /* (alloc event, 0): already reported as unbalanced */
+	struct ft_map acq;      /* (alloc event, 0) -> acquisition step, per failed op */
+	int64_t live_n[3], live_bytes[3];
+	int closed;             /* the books were closed (end checkpoint or end) */
+};
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static struct ft_finding *finding(struct ck *c, enum ft_fclass cls, uint32_t order,
+				  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static struct ft_finding *finding(struct ck *c, enum ft_fclass cls, uint32_t order,
+				  const char *fmt, ...)
+{
+	struct ft_finding *f = ft_vec_push(&c->r->findings);
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	f->cls = cls;
+	f->warning = (cls == FT_F_UNWIND_ORDER || cls == FT_F_ACCOUNTING);
+	f->order = order;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	f->message = ft_arena_add(&c->r->strs, msg, (size_t)n < sizeof(msg) ?
+				  (size_t)n : sizeof(msg) - 1);
+	return f;
+}
+
+static void fev(struct ft_finding *f, uint32_t ev)
+{
+	int i;
+
+	if (ev == FT_NONE)
+		return;
+	for (i = 0; i < f->nev; i++)
+		if (f->ev[i] == ev)
+			return;
+	if (f->nev < FT_FEV_MAX)
+		f->ev[f->nev++] = ev;
+}
+
+static const char *func_name(struct ck *c, uint64_t pc)
+{
+	return ft_build_sym_name(c->b, ft_build_func_ret(c->b, pc));
+}
+
+/* "func+0x1c" or the bare hex pc when unknown. */
+static const char *where(struct ck *c, uint64_t pc, char *buf, size_t len)
+{
+	const struct ft_sym *s = ft_build_func_ret(c->b, pc);
+
+	if (s)
+		snprintf(buf, len, "%s+0x%" PRIx64, ft_build_sym_name(c->b, s), pc - s->lo);
+	else
+		snprintf(buf, len, "%" PRIx64, pc);
+	return buf;
+}
+
+static struct ft_event *ev(struct ck *c, uint32_t i)
+{
+	return ft_run_ev(c->r, i);
+}
+
+static void site(struct ck *c, struct ft_finding *f, uint64_t pc)
+{
+	f->pc = pc;
+	f->has_pc = 1;
+	f->func = func_name(c, pc);
+}
+
+static void object(struct ft_finding *f, uint64_t addr, int64_t size, int has_size)
+{
+	f->addr = addr;
+	f->has_addr = 1;
+	f->size = size;
+	f->has_size = (uint8_t)has_size;
+}
+
+static const char *op_name_of(struct ck *c, int64_t op_id)
+{
+	uint32_t *oi = op_id == FT_NO_OP ? NULL : ft_map_get(&c->r->op_by_id, (uint64_t)op_id, 0);
+
+	return oi ? ft_arena_str(&c->r->strs,
+				 FT_VEC_AT(&c->r->ops, struct ft_op, *oi)->name) : NULL;
+}
+
+static void set_op(struct ck *c, struct ft_finding *f, int64_t op_id)
+{
+	uint32_t *oi = op_id == FT_NO_OP ? NULL : ft_map_get(&c->r->op_by_id, (uint64_t)op_id, 0);
+
+	if (oi)
+		f->op_name = FT_VEC_AT(&c->r->ops, struct ft_op, *oi)->name;
+}
+
+/* ---- allocation accounting and bad frees -------------------------------------------- */
+
+static void on_alloc(struct ck *c, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+
+	/* an address handed out twice without a free in between: the newer object wins */
+	uint32_t *old = ft_map_get(&c->live, e->addr, e->cls);
+
+	if (old) {
+		c->live_n[e->cls]--;
+		c->live_bytes[e->cls] -= ev(c, *old)->size;
+	}
+	ft_map_put(&c->live, e->addr, e->cls, i);
+	ft_map_del(&c->freed, e->addr, e->cls);
+	c->live_n[e->cls]++;
+	c->live_bytes[e->cls] += e->size;
+}
+
+static int other_class(int cls)
+{
+	return cls == FT_CL_PAGE ? FT_CL_OBJ : FT_CL_PAGE;
+}
+
+/* Fill the stacks of a double free from the host's records of the first free. */
+static void double_free_history(struct ck *c, struct ft_finding *f, uint64_t addr, int cls)
+{
+	uint32_t *first = ft_map_get(&c->freed, addr, cls);
+
+	if (!first)
+		return;
+	f->free_stack = ev(c, *first)->stack;
+	fev(f, *first);
+	if (c->pair[*first] != FT_NONE) {
+		struct ft_event *a = ev(c, c->pair[*first]);
+
+		f->alloc_stack = a->stack;
+		object(f, addr, a->size, 1);
+		fev(f, c->pair[*first]);
+	}
+}
+
+static void mismatch_history(struct ck *c, struct ft_finding *f, uint64_t addr, int cls)
+{
+	uint32_t *a = ft_map_get(&c->live, addr, other_class(cls));
+
+	if (!a)
+		return;
+	f->alloc_stack = ev(c, *a)->stack;
+	object(f, addr, ev(c, *a)->size, 1);
+	fev(f, *a);
+}
+
+/* The offending free itself: its site, the object, its stack, its op. */
+static void bad_free_site(struct ck *c, struct ft_finding *f, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+
+	site(c, f, e->pc);
+	if (!f->has_addr)
+		object(f, e->addr, 0, 0);
+	f->bad_stack = e->stack;
+	set_op(c, f, e->op);
+	fev(f, i);
+}
+
+static void on_free(struct ck *c, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+	uint32_t *a = ft_map_get(&c->live, e->addr, e->cls);
+	struct ft_finding *f;
+	char w[160];
+
+	if (a) {
+		uint32_t ai = *a;
+
+		c->pair[ai] = i;
+		c->pair[i] = ai;
+		c->live_n[e->cls]--;
+		c->live_bytes[e->cls] -= ev(c, ai)->size;
+		ft_map_del(&c->live, e->addr, e->cls);
+		ft_map_put(&c->freed, e->addr, e->cls, i);
+		return;
+	}
+	/* The kernel's allocator accepted a free the host's books cannot match. */
+	if (ft_map_get(&c->freed, e->addr, e->cls)) {
+		f = finding(c, FT_F_DOUBLE_FREE, i,
+			    "double free of %s object %" PRIx64 " at %s, accepted by the allocator",
+			    ft_class_name(e->cls), e->addr, where(c, e->pc, w, sizeof(w)));
+		double_free_history(c, f, e->addr, e->cls);
+	} else if (ft_map_get(&c->live, e->addr, other_class(e->cls))) {
+		f = finding(c, FT_F_MISMATCHED_FREE, i,
+			    "%s object %" PRIx64 " freed through the %s allocator at %s, accepted",
+			    ft_class_name(other_class(e->cls)), e->addr, ft_class_name(e->cls),
+			    where(c, e->pc, w, sizeof(w)));
+		mismatch_history(c, f, e->addr, e->cls);
+	} else if (!c->r->has_ckpt[FT_CKPT_BASELINE] ||
+		   c->r->ckpt[FT_CKPT_BASELINE][e->cls == FT_CL_PAGE ? 0 : 1] == 0) {
+		/* (with objects live before the baseline, an unknown address may be one) */
+		f = finding(c, FT_F_INVALID_FREE, i,
+			    "free of %s address %" PRIx64 " never allocated, at %s, accepted",
+			    ft_class_name(e->cls), e->addr, where(c, e->pc, w, sizeof(w)));
+	} else {
+		return;
+	}
+	bad_free_site(c, f, i);
+}
+
+static void on_badfree(struct ck *c, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+	static const enum ft_fclass cls[] = {
+		[FT_BAD_DOUBLE] = FT_F_DOUBLE_FREE, [FT_BAD_INVALID] = FT_F_INVALID_FREE,
+		[FT_BAD_MISMATCH] = FT_F_MISMATCHED_FREE,
+	};
+	static const char *const what[] = {
+		[FT_BAD_DOUBLE] = "double free", [FT_BAD_INVALID] = "invalid free",
+		[FT_BAD_MISMATCH] = "mismatched free",
+	};
+	struct ft_finding *f;
+	char w[160];
+
+	f = finding(c, cls[e->sub], i,
+		    "%s of %s address %" PRIx64 " at %s (refused by the allocator)", what[e->sub],
+		    ft_class_name(e->cls), e->addr, where(c, e->pc, w, sizeof(w)));
+	if (e->sub == FT_BAD_DOUBLE)
+		double_free_history(c, f, e->addr, e->cls);
+	else if (e->sub == FT_BAD_MISMATCH)
+		mismatch_history(c, f, e->addr, e->cls);
+	bad_free_site(c, f, i);
+}
+
+/* ---- refcounts ---------------------------------------------------------------------- */
+
+static void on_ref(struct ck *c, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+	uint32_t *si = ft_map_get(&c->refs, e->addr, 0);
+	struct refstate *s;
+
+	if (!si || e->sub == FT_REF_NEW) {
+		if (!si) {
+			ft_map_put(&c->refs, e->addr, 0, (uint32_t)c->refst.len);
+			s = ft_vec_push(&c->refst);
+		} else {
+			s = FT_VEC_AT(&c->refst, struct refstate, *si);
+		}
+		s->obj = e->addr;
+		s->first_ev = i;
+		s->reported = 0;
+	} else {
+		s = FT_VEC_AT(&c->refst, struct refstate, *si);
+	}
+	s->count = e->rc;
+	s->last_ev = i;
+	if (e->sub == FT_REF_PUT && e->rc < 0 && !s->reported) {
+		char w[160];
+		struct ft_finding *f =
+			finding(c, FT_F_REFCOUNT, i, "refcount of %s %" PRIx64
+				" dropped below zero (%" PRId64 ") at %s",
+				ft_arena_str(&c->r->strs, e->name), e->addr, e->rc,
+				where(c, e->pc, w, sizeof(w)));
+
+		site(c, f, ev(c, s->first_ev)->pc);
+		object(f, e->addr, 0, 0);
+		set_op(c, f, e->op);
+		fev(f, s->first_ev);
+		fev(f, i);
+		s->reported = 1;
+	}
+}
+
+/* ---- failed ops: failure atomicity and unwind order --------------------------------- */
+
+/* pc of the outermost frame of event e's backtrace that lies in fn, or 0. */
+static uint64_t frame_in(struct ck *c, const struct ft_event *e, const struct ft_sym *fn)
+{
+	struct ft_stack *s = ft_build_stack_at(c->b, e->stack);
+	int k;
+
+	if (s && s->n) {
+		for (k = s->n - 1; k >= 0; k--)
+			if (ft_build_frame_at(c->b, s->frames[k])->sym == fn)
+				return s->pcs[k];
+		return 0;
+	}
+	return ft_build_func_ret(c->b, e->pc) == fn ? e->pc : 0;
+}
+
+static void unbalanced(struct ck *c, const struct ft_op *o, uint32_t now)
+{
+	const char *opname = ft_arena_str(&c->r->strs, o->name);
+	uint32_t i, fault = FT_NONE;
+
+	for (i = o->begin + 1; i < now; i++) {
+		struct ft_event *e = ev(c, i);
+		uint32_t *live;
+		struct ft_finding *f;
+		char w[160];
+
+		if ((e->kind == FT_K_FAULT || e->kind == FT_K_OOM) && fault == FT_NONE)
+			fault = i;
+		if (e->kind != FT_K_ALLOC)
+			continue;
+		live = ft_map_get(&c->live, e->addr, e->cls);
+		if (!live || *live != i || ft_map_get(&c->flagged, i, 0))
+			continue;
+		ft_map_put(&c->flagged, i, 0, 1);
+		f = finding(c, FT_F_UNBALANCED_UNWIND, i,
+			    "op %s failed (rc %" PRId64 ") but left %s object %" PRIx64
+			    " (%" PRId64 " bytes) allocated at %s still live",
+			    opname, o->rc, ft_class_name(e->cls), e->addr, e->size,
+			    where(c, e->pc, w, sizeof(w)));
+		site(c, f, e->pc);
+		object(f, e->addr, e->size, 1);
+		f->alloc_stack = e->stack;
+		f->op_name = o->name;
+		fev(f, i);
+		fev(f, o->begin);
+		fev(f, now);
+		fev(f, fault);
+	}
+}
+
+struct undo_step {
+	uint64_t pc;                 /* frame in the op's function */
+	uint32_t min_acq, max_acq;   /* acquisition steps of the objects it frees */
+	uint32_t min_free, max_free; /* the frees that freed those */
+};
+
+static void unwind_order(struct ck *c, const struct ft_op *o, uint32_t now)
+{
+	const struct ft_sym *fn = ft_build_func_ret(c->b, o->pc);
+	uint32_t i, fault = FT_NONE, nacq = 0;
+	uint64_t last_pc = 0;
+	struct ft_vec steps;
+	struct undo_step *st;
+	size_t k, nst;
+
+	if (!fn)
+		return;
+	ft_map_clear(&c->acq);
+	/* acquisition steps: consecutive allocations made through one frame of the op */
+	for (i = o->begin + 1; i < now; i++) {
+		struct ft_event *e = ev(c, i);
+		uint64_t pc;
+
+		if ((e->kind == FT_K_FAULT || e->kind == FT_K_OOM) && fault == FT_NONE)
+			fault = i;
+		if (e->kind != FT_K_ALLOC || !(pc = frame_in(c, e, fn)))
+			continue;
+		if (pc != last_pc || !nacq)
+			nacq++;
+		last_pc = pc;
+		ft_map_put(&c->acq, i, 0, nacq);
+	}
+	if (fault == FT_NONE)
+		return;
+	/* undo steps: consecutive frees after the fault made through one frame of the op */
+	ft_vec_init(&steps, sizeof(struct undo_step));
+	last_pc = 0;
+	for (i = fault + 1; i < now; i++) {
+		struct ft_event *e = ev(c, i);
+		uint32_t *acq;
+		uint64_t pc;
+
+		if (e->kind != FT_K_FREE || c->pair[i] == FT_NONE || c->pair[i] <= o->begin)
+			continue;
+		acq = ft_map_get(&c->acq, c->pair[i], 0);
+		if (!acq || !(pc = frame_in(c, e, fn)))
+			continue;
+		if (!steps.len || pc != last_pc) {
+			st = ft_vec_push(&steps);
+			st->pc = pc;
+			st->min_acq = st->max_acq = *acq;
+			st->min_free = st->max_free = i;
+		} else {
+			st = FT_VEC_AT(&steps, struct undo_step, steps.len - 1);
+			if (*acq < st->min_acq) {
+				st->min_acq = *acq;
+				st->min_free = i;
+			}
+			if (*acq > st->max_acq) {
+				st->max_acq = *acq;
+				st->max_free = i;
+			}
+		}
+		last_pc = pc;
+	}
+	/* Reverse order: every later step frees only what was acquired before anything an
+	 * earlier step freed. Find the first step that released too early. */
+	nst = steps.len;
+	for (k = 0; k + 1 < nst; k++) {
+		struct undo_step *a = FT_VEC_AT(&steps, struct undo_step, k);
+		size_t j;
+
+		for (j = k + 1; j < nst; j++) {
+			struct undo_step *b = FT_VEC_AT(&steps, struct undo_step, j);
+			struct ft_event *early, *late, *ea, *la;
+			struct ft_finding *f;
+			char w1[160], w2[160], w3[160], w4[160];
+
+			if (a->min_acq >= b->max_acq)
+				continue;
+			early = ev(c, a->min_free);
+			late = ev(c, b->max_free);
+			ea = ev(c, c->pair[a->min_free]);
+			la = ev(c, c->pair[b->max_free]);
+			f = finding(c, FT_F_UNWIND_ORDER, a->min_free,
+				    "op %s failed (rc %" PRId64 "): the undo at %s frees %" PRIx64
+				    " (acquired at %s) before the undo at %s frees %" PRIx64
+				    " (acquired later, at %s): not in reverse order of acquisition",
+				    ft_arena_str(&c->r->strs, o->name), o->rc,
+				    where(c, a->pc, w1, sizeof(w1)), early->addr,
+				    where(c, frame_in(c, ea, fn), w2, sizeof(w2)),
+				    where(c, b->pc, w3, sizeof(w3)), late->addr,
+				    where(c, frame_in(c, la, fn), w4, sizeof(w4)));
+			f->func = ft_build_sym_name(c->b, fn);
+			f->pc = a->pc;
+			f->has_pc = 1;
+			object(f, early->addr, ea->size, 1);
+			f->alloc_stack = ea->stack;
+			f->free_stack = early->stack;
+			f->bad_stack = late->stack;
+			f->op_name = o->name;
+			fev(f, a->min_free);
+			fev(f, c->pair[a->min_free]);
+			fev(f, b->max_free);
+			fev(f, c->pair[b->max_free]);
+			fev(f, fault);
+			fev(f, now);
+			ft_vec_free(&steps);
+			return; /* one warning per failed op */
+		}
+	}
+	ft_vec_free(&steps);
+}
+
+static void on_op_end(struct ck *c, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+	const struct ft_op *o =
+		FT_VEC_AT(&c->r->ops, struct ft_op, *ft_map_get(&c->r->op_by_id, (uint64_t)e->kseq, 0));
+
+	if (o->rc >= 0)
+		return;
+	unbalanced(c, o, i);
+	unwind_order(c, o, i);
+}
+
+/* ---- closing the books -------------------------------------------------------------- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void close_books(struct ck *c, uint32_t at)
+{
+	struct ft_run *r = c->r;
+	struct ft_vec leaks;
+	size_t k;
+
+	c->closed = 1;
+	ft_vec_init(&leaks, sizeof(uint32_t));
+	for (k = 0; k < c->live.cap; k++)
+		if (c->live.slots[k].used)
+			*(uint32_t *)ft_vec_push(&leaks) = c->live.slots[k].val;
+	if (leaks.len)
+		qsort(leaks.data, leaks.len, sizeof(uint32_t), cmp_u32);
+	for (k = 0; k < leaks.len; k++) {
+		uint32_t ai = *FT_VEC_AT(&leaks, uint32_t, k);
+		struct ft_event *a = ev(c, ai);
+		struct ft_finding *f;
+		char w[160];
+
+		f = finding(c, FT_F_LEAK, ai, "%" PRId64 " bytes (%s) at %" PRIx64
+			    " allocated at %s not freed by the %s",
+			    a->size, ft_class_name(a->cls), a->addr, where(c, a->pc, w, sizeof(w)),
+			    ev(c, at)->kind == FT_K_CKPT ? "end checkpoint" : "end of the run");
+		site(c, f, a->pc);
+		object(f, a->addr, a->size, 1);
+		f->alloc_stack = a->stack;
+		set_op(c, f, a->op);
+		fev(f, ai);
+		fev(f, at);
+	}
+	ft_vec_free(&leaks);
+
+	for (k = 0; k < c->refst.len; k++) {
+		struct refstate *s = FT_VEC_AT(&c->refst, struct refstate, k);
+		struct ft_event *first = ev(c, s->first_ev), *last = ev(c, s->last_ev);
+		struct ft_finding *f;
+		uint32_t *alloc;
+		char w[160];
+
+		if (s->count == 0 || s->reported)
+			continue;
+		f = finding(c, FT_F_REFCOUNT, s->first_ev, "refcount of %s %" PRIx64 " is %" PRId64
+			    " at the %s (created at %s)",
+			    ft_arena_str(&r->strs, first->name), s->obj, s->count,
+			    ev(c, at)->kind == FT_K_CKPT ? "end checkpoint" : "end of the run",
+			    where(c, first->pc, w, sizeof(w)));
+		site(c, f, first->pc);
+		object(f, s->obj, 0, 0);
+		alloc = ft_map_get(&c->live, s->obj, FT_CL_OBJ);
+		if (!alloc)
+			alloc = ft_map_get(&c->live, s->obj, FT_CL_PAGE);
+		if (alloc) {
+			f->alloc_stack = ev(c, *alloc)->stack;
+			fev(f, *alloc);
+		}
+		set_op(c, f, first->op);
+		fev(f, s->first_ev);
+		fev(f, s->last_ev);
+		fev(f, at);
+		(void)last;
+	}
+
+	/* The kernel's own count against the host's books (counts only: the kernel may round
+	 * sizes up to its size classes). */
+	if (ev(c, at)->kind == FT_K_CKPT) {
+		int64_t base_p = r->has_ckpt[0] ? r->ckpt[0][0] : 0;
+		int64_t base_o = r->has_ckpt[0] ? r->ckpt[0][1] : 0;
+		int64_t kp = r->ckpt[1][0] - base_p, ko = r->ckpt[1][1] - base_o;
+
+		if (kp != c->live_n[FT_CL_PAGE] || ko != c->live_n[FT_CL_OBJ]) {
+			struct ft_finding *f = finding(
+				c, FT_F_ACCOUNTING, at,
+				"the kernel counts %+" PRId64 " page and %+" PRId64
+				" obj objects live since the baseline; its records account for %+"
+				PRId64 " page and %+" PRId64 " obj",
+				kp, ko, c->live_n[FT_CL_PAGE], c->live_n[FT_CL_OBJ]);
+
+			fev(f, r->ckpt_ev[0]);
+			fev(f, at);
+		}
+	}
+}
+
+/* ---- run endings -------------------------------------------------------------------- */
+
+static void ending_findings(struct ck *c, const struct ft_run_end *how)
+{
+	struct ft_run *r = c->r;
+	struct ft_finding *f;
+	char w[160];
+
+	if (r->trap_ev != FT_NONE) {
+		struct ft_event *t = ev(c, r->trap_ev);
+		const struct ft_sym *s = ft_build_func_at(c->b, t->pc);
+
+		f = finding(c, FT_F_CRASH, r->trap_ev, "unexpected trap: scause %" PRIx64
+			    " at sepc %" PRIx64 " (%s), stval %" PRIx64,
+			    (uint64_t)t->size, t->pc, s ? ft_build_sym_name(c->b, s) : "?", t->addr);
+		f->func = ft_build_sym_name(c->b, s);
+		f->pc = t->pc;
+		f->has_pc = 1;
+		object(f, t->addr, 0, 0);
+		f->bad_stack = t->stack;
+		set_op(c, f, t->op);
+		fev(f, r->trap_ev);
+		fev(f, r->first_fault);
+	}
+	if (r->panic_ev != FT_NONE && ev(c, r->panic_ev)->sub == FT_PANIC_UNEXPECTED) {
+		struct ft_event *p = ev(c, r->panic_ev);
+
+		f = finding(c, FT_F_PANIC, r->panic_ev, "panic at %s: %s",
+			    where(c, p->pc, w, sizeof(w)), ft_arena_str(&r->strs, p->text));
+		site(c, f, p->pc);
+		f->bad_stack = p->stack;
+		set_op(c, f, p->op);
+		fev(f, r->panic_ev);
+		fev(f, r->first_fault);
+	}
+	if (!r->saw_end && r->trap_ev == FT_NONE && r->panic_ev == FT_NONE &&
+	    how->how != FT_END_LOST) {
+		uint32_t last = (uint32_t)r->events.len - 1;
+		struct ft_event *le = ev(c, last);
+		const char *opn = op_name_of(c, le->op);
+		uint32_t k;
+
+		if (how->how == FT_END_TIMEOUT)
+			f = finding(c, FT_F_HANG, last, "no end record before the host's timeout "
+				    "(%.0f ms); last record: %s; innermost open op: %s",
+				    how->wall_ms, ft_kind_name(le->kind), opn ? opn : "none");
+		else
+			f = finding(c, FT_F_CRASH, last, "the machine stopped (wait status %d) "
+				    "without an end record and without reporting a trap; last "
+				    "record: %s; innermost open op: %s", how->exit_status,
+				    ft_kind_name(le->kind), opn ? opn : "none");
+		for (k = last + 1; k-- > 0;)
+			if (ev(c, k)->stack) {
+				f->bad_stack = ev(c, k)->stack;
+				break;
+			}
+		if (r->opstack.len) {
+			const struct ft_op *o = FT_VEC_AT(&r->ops, struct ft_op,
+				*FT_VEC_AT(&r->opstack, uint32_t, r->opstack.len - 1));
+
+			site(c, f, o->pc);
+			f->op_name = o->name;
+		}
+		fev(f, last);
+		fev(f, r->first_fault);
+	}
+}
+
+static int cmp_finding(const void *a, const void *b)
+{
+	const struct ft_finding *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return (int)x->cls - (int)y->cls;
+}
+
+static void decide(struct ck *c, const struct ft_run_end *how)
+{
+	struct ft_run *r = c->r;
+	int leak = 0, error = 0;
+	size_t k;
+
+	r->expected_panic = r->panic_ev != FT_NONE &&
+			    ev(c, r->panic_ev)->sub == FT_PANIC_EXPECTED;
+	for (k = 0; k < r->findings.len; k++) {
+		struct ft_finding *f = FT_VEC_AT(&r->findings, struct ft_finding, k);
+
+		if (f->cls == FT_F_LEAK)
+			leak = 1;
+		else if (!f->warning)
+			error = 1;
+	}
+	if (r->trap_ev != FT_NONE)
+		r->outcome = FT_CRASH;
+	else if (r->panic_ev != FT_NONE && !r->expected_panic)
+		r->outcome = FT_PANIC;
+	else if (!r->saw_end && how->how == FT_END_TIMEOUT)
+		r->outcome = FT_HANG;
+	else if (!r->saw_end && how->how == FT_END_LOST) {
+		r->outcome = FT_INFRA;
+		snprintf(r->reason_buf, sizeof(r->reason_buf), "%s",
+			 how->infra_reason ? how->infra_reason : "lost channel before the end record");
+		r->infra_reason = r->reason_buf;
+	} else if (!r->saw_end)
+		r->outcome = FT_CRASH;
+	else if (leak)
+		r->outcome = FT_LEAK;
+	else if (error)
+		r->outcome = FT_UNBALANCED;
+	else if (r->end_fired || r->expected_panic)
+		r->outcome = FT_HANDLED;
+	else
+		r->outcome = FT_COMPLETED;
+}
+
+void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
+{
+	struct ck c;
+	uint32_t i, n = (uint32_t)r->events.len;
+
+	r->findings.len = 0;
+	r->infra_reason = NULL;
+	r->expected_panic = 0;
+	/* Infrastructure first: nothing the stream says can be trusted without a handshake. */
+	if (!r->saw_hello) {
+		snprintf(r->reason_buf, sizeof(r->reason_buf), "no hello%s%s",
+			 how->how == FT_END_LOST && how->infra_reason ? ": " : "",
+			 how->how == FT_END_LOST && how->infra_reason ? how->infra_reason : "");
+	} else if (r->version != FT_PROTO_VERSION) {
+		snprintf(r->reason_buf, sizeof(r->reason_buf),
+			 "protocol version %lld not supported (this tracer speaks %d)",
+			 (long long)r->version, FT_PROTO_VERSION);
+	} else if (r->b->check_build_id && strcmp(r->hello_build, r->b->build_id) != 0) {
+		snprintf(r->reason_buf, sizeof(r->reason_buf),
+			 "build-id mismatch: the stream says %.40s, the ELF is %.40s",
+			 r->hello_build, r->b->build_id);
+	} else {
+		r->reason_buf[0] = 0;
+	}
+	if (r->reason_buf[0]) {
+		r->outcome = FT_INFRA;
+		r->infra_reason = r->reason_buf;
+		return;
+	}
+
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.b = r->b;
+	ft_map_init(&c.live);
+	ft_map_init(&c.freed);
+	ft_map_init(&c.refs);
+	ft_map_init(&c.flagged);
+	ft_map_init(&c.acq);
+	ft_vec_init(&c.refst, sizeof(struct refstate));
+	c.pair = ft_xrealloc(NULL, (n ? n : 1) * sizeof(uint32_t));
+	memset(c.pair, 0xff, (n ? n : 1) * sizeof(uint32_t));
+
+	for (i = 0; i < n; i++) {
+		switch (ev(&c, i)->kind) {
+		case FT_K_ALLOC: on_alloc(&c, i); break;
+		case FT_K_FREE: on_free(&c, i); break;
+		case FT_K_BADFREE: on_badfree(&c, i); break;
+		case FT_K_REF: on_ref(&c, i); break;
+		case FT_K_OPEND: on_op_end(&c, i); break;
+		case FT_K_CKPT:
+			if (ev(&c, i)->sub == FT_CKPT_END && !c.closed)
+				close_books(&c, i);
+			break;
+		case FT_K_END:
+			/* no end checkpoint: judge the books at the end, unless the teardown
+			 * was cut short by a panic or a trap */
+			if (!c.closed && r->panic_ev == FT_NONE && r->trap_ev == FT_NONE)
+				close_books(&c, i);
+			break;
+		default:
+			break;
+		}
+	}
+	ending_findings(&c, how);
+	if (r->findings.len)
+		qsort(r->findings.data, r->findings.len, sizeof(struct ft_finding), cmp_finding);
+	decide(&c, how);
+	if (r->outcome == FT_INFRA)
+		r->findings.len = 0; /* an infrastructure failure is never a kernel finding */
+
+	free(c.pair);
+	ft_map_free(&c.live);
+	ft_map_free(&c.freed);
+	ft_map_free(&c.refs);
+	ft_map_free(&c.flagged);
+	ft_map_free(&c.acq);
+	ft_vec_free(&c.refst);
+}

@@ -1,0 +1,25 @@
+/*
+ * cli.h - the commands of build/tracer. main.c parses options into ft_cli_opts and calls
+ * one of these; each returns the process exit code (0 no findings, 1 findings, 2 usage,
+ * I/O or infrastructure error).
+ */
+#ifndef FT_CLI_H
+#define FT_CLI_H
+
+struct ft_cli_opts {
+	const char *kernel;    /* kernel ELF, or NULL */
+	const char *db;        /* database path, or NULL */
+	const char *scenario;  /* --scenario, or NULL: from the stream */
+	const char *src_root;  /* --src-root, or NULL */
+	const char *command;   /* the command line, recorded in sweeps.command */
+	char **logs;
+	int nlogs;
+	long events;           /* bench-ingest: events to generate */
+	int quiet;
+};
+
+int ft_cli_ingest(const struct ft_cli_opts *o);
+int ft_cli_check(const struct ft_cli_opts *o);
+int ft_cli_bench(const struct ft_cli_opts *o);
+
+#endif

@@ -1,0 +1,114 @@
+/* main.c - build/tracer: option parsing only; the commands live in cli.c and bench.c. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"usage: tracer ingest --kernel ELF --db FILE [--scenario S] [--src-root DIR] LOG...\n"
+	"       tracer check [--kernel ELF] [--scenario S] LOG...\n"
+	"       tracer bench-ingest [--events N] [--db FILE]\n"
+	"\n"
+	"ingest  audit saved console logs (one run per hello line) into the database\n"
+	"check   audit logs without keeping a database\n"
+	"bench-ingest  measure ingest throughput on a synthetic stream\n"
+	"exit: 0 no findings, 1 findings, 2 usage, I/O or infrastructure error\n";
+
+static int bad_usage(const char *why)
+{
+	fprintf(stderr, "tracer: %s\n%s", why, usage);
+	return 2;
+}
+
+/* The command line as one string, for sweeps.command. */
+static char *joined(int argc, char **argv)
+{
+	size_t n = 1;
+	char *s;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		n += strlen(argv[i]) + 1;
+	s = malloc(n);
+	if (!s)
+		return NULL;
+	s[0] = 0;
+	for (i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "scenario", required_argument, NULL, 's' },
+		{ "src-root", required_argument, NULL, 'r' },
+		{ "events", required_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ft_cli_opts o;
+	const char *cmd;
+	char *end, *line;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.events = 1000000;
+	if (argc < 2)
+		return bad_usage("missing command");
+	cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "k:d:s:r:n:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o.kernel = optarg; break;
+		case 'd': o.db = optarg; break;
+		case 's': o.scenario = optarg; break;
+		case 'r': o.src_root = optarg; break;
+		case 'q': o.quiet = 1; break;
+		case 'n':
+			o.events = strtol(optarg, &end, 10);
+			if (*end || o.events <= 0)
+				return bad_usage("--events wants a positive number");
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return bad_usage("bad option");
+		}
+	}
+	o.logs = argv + optind;
+	o.nlogs = argc - optind;
+	line = joined(argc, argv);
+	o.command = line ? line : cmd;
+	if (!strcmp(cmd, "ingest")) {
+		if (!o.kernel)
+			rc = bad_usage("ingest needs --kernel ELF");
+		else if (!o.db)
+			rc = bad_usage("ingest needs --db FILE");
+		else if (!o.nlogs)
+			rc = bad_usage("ingest needs at least one LOG");
+		else
+			rc = ft_cli_ingest(&o);
+	} else if (!strcmp(cmd, "check")) {
+		rc = o.nlogs ? ft_cli_check(&o) : bad_usage("check needs at least one LOG");
+	} else if (!strcmp(cmd, "bench-ingest")) {
+		rc = o.nlogs ? bad_usage("bench-ingest takes no LOG") : ft_cli_bench(&o);
+	} else {
+		rc = bad_usage("unknown command");
+	}
+	free(line);
+	return rc;
+}

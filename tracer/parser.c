@@ -1,0 +1,440 @@
+/* parser.c - line reassembly and record parsing; see parser.h for the contract. */
+#include "parser.h"
+
+#include <string.h>
+
+static const char *const kind_names[FT_K_COUNT] = {
+	[FT_K_HELLO] = "hello", [FT_K_OK] = "ok", [FT_K_ERR] = "err", [FT_K_RUN] = "run",
+	[FT_K_CKPT] = "ckpt", [FT_K_ALLOC] = "alloc", [FT_K_FREE] = "free",
+	[FT_K_FAULT] = "fault", [FT_K_OOM] = "oom", [FT_K_BADFREE] = "badfree",
+	[FT_K_OPBEGIN] = "op+", [FT_K_OPEND] = "op-", [FT_K_REF] = "ref",
+	[FT_K_RESULT] = "result", [FT_K_PANIC] = "panic", [FT_K_TRAP] = "trap",
+	[FT_K_END] = "end", [FT_K_LOG] = "log",
+};
+
+const char *ft_kind_name(enum ft_kind k)
+{
+	return (unsigned)k < FT_K_COUNT ? kind_names[k] : "?";
+}
+
+const char *ft_class_name(int cls)
+{
+	return cls == FT_CL_PAGE ? "page" : cls == FT_CL_OBJ ? "obj" : NULL;
+}
+
+/* ---- line reassembly ---------------------------------------------------------------- */
+
+void ft_lines_init(struct ft_lines *lb)
+{
+	lb->len = 0;
+	lb->discarding = 0;
+}
+
+void ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, void *ctx)
+{
+	/* Content of a legal line: at most FT_LINE_MAX - 1 bytes before the '\n'. */
+	const size_t maxc = FT_LINE_MAX - 1;
+
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t take = nl ? (size_t)(nl - p) : n;
+
+		if (lb->discarding) {
+			/* skip the rest of an oversized line */
+		} else if (lb->len == 0 && nl && take <= maxc) {
+			fn(ctx, p, take, NULL); /* whole line inside this feed: no copy */
+		} else if (lb->len + take <= maxc) {
+			memcpy(lb->buf + lb->len, p, take);
+			lb->len += take;
+			if (nl) {
+				fn(ctx, lb->buf, lb->len, NULL);
+				lb->len = 0;
+			}
+		} else {
+			size_t room = maxc - lb->len;
+
+			memcpy(lb->buf + lb->len, p, room);
+			lb->len += room;
+			fn(ctx, lb->buf, lb->len, "oversized");
+			lb->len = 0;
+			lb->discarding = 1;
+		}
+		if (!nl)
+			return;
+		lb->discarding = 0;
+		p = nl + 1;
+		n -= take + 1;
+	}
+}
+
+void ft_lines_finish(struct ft_lines *lb, ft_line_fn fn, void *ctx)
+{
+	if (lb->len && !lb->discarding)
+		fn(ctx, lb->buf, lb->len, "truncated");
+	lb->len = 0;
+	lb->discarding = 0;
+}
+
+/* ---- tokens and numbers ------------------------------------------------------------- */
+
+/*
+ * Split s into tokens separated by single spaces. At most max tokens; when rest is set the
+ * last token takes the remainder of the line verbatim (it may be empty or hold spaces).
+ * Returns the number of tokens, max + 1 if there are too many, -1 on an empty token.
+ */
+static int split(const char *s, size_t n, struct ft_str *tok, int max, int rest)
+{
+	size_t i = 0;
+	int nt = 0;
+
+	for (;;) {
+		size_t start = i;
+
+		if (rest && nt == max - 1) {
+			tok[nt].p = s + i;
+			tok[nt].n = n - i;
+			return max;
+		}
+		while (i < n && s[i] != ' ')
+			i++;
+		if (i == start)
+			return -1;
+		if (nt == max)
+			return max + 1;
+		tok[nt].p = s + start;
+		tok[nt].n = i - start;
+		nt++;
+		if (i == n)
+			return nt;
+		i++; /* the separator */
+		if (i == n) {
+			if (rest && nt == max - 1) {
+				tok[nt].p = s + i;
+				tok[nt].n = 0;
+				return max;
+			}
+			return -1; /* trailing space */
+		}
+	}
+}
+
+static int tok_is_n(struct ft_str t, const char *w, size_t n)
+{
+	return t.n == n && memcmp(t.p, w, n) == 0;
+}
+
+/* w is a string literal: its length is known at compile time */
+#define tok_is(t, w) tok_is_n((t), (w), sizeof(w) - 1)
+
+static int parse_hex(struct ft_str t, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (t.n == 0 || t.n > 16)
+		return -1;
+	for (i = 0; i < t.n; i++) {
+		char c = t.p[i];
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int all_hex(struct ft_str t)
+{
+	size_t i;
+
+	for (i = 0; i < t.n; i++)
+		if (!((t.p[i] >= '0' && t.p[i] <= '9') || (t.p[i] >= 'a' && t.p[i] <= 'f')))
+			return 0;
+	return t.n > 0;
+}
+
+static int parse_dec(struct ft_str t, int is_signed, int64_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	uint64_t v = 0;
+
+	if (t.n && t.p[0] == '-' && is_signed) {
+		neg = 1;
+		i = 1;
+	}
+	if (i == t.n || t.n - i > 19)
+		return -1;
+	for (; i < t.n; i++) {
+		char c = t.p[i];
+
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(c - '0');
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return -1;
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return 0;
+}
+
+static int parse_udec(struct ft_str t, int64_t *out)
+{
+	return parse_dec(t, 0, out);
+}
+
+static int parse_class(struct ft_str t, int *cls)
+{
+	if (tok_is(t, "page"))
+		*cls = FT_CL_PAGE;
+	else if (tok_is(t, "obj"))
+		*cls = FT_CL_OBJ;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_bt(struct ft_str t, struct ft_rec *r)
+{
+	size_t i = 0;
+
+	r->bt = t;
+	r->npcs = 0;
+	if (tok_is(t, "-"))
+		return 0;
+	while (i <= t.n) {
+		struct ft_str one = { t.p + i, 0 };
+
+		while (i + one.n < t.n && t.p[i + one.n] != ',')
+			one.n++;
+		if (r->npcs == FT_BT_MAX || parse_hex(one, &r->pcs[r->npcs]) < 0)
+			return -1;
+		r->npcs++;
+		i += one.n + 1;
+	}
+	return 0;
+}
+
+/* ---- records ------------------------------------------------------------------------ */
+
+static enum ft_kind kind_of(struct ft_str t)
+{
+	int k;
+
+	for (k = 0; k < FT_K_COUNT; k++)
+		if (kind_names[k][0] == t.p[0] && tok_is_n(t, kind_names[k], strlen(kind_names[k])))
+			return (enum ft_kind)k;
+	return FT_K_COUNT;
+}
+
+#define FAIL(why) do { *reason = (why); return -1; } while (0)
+
+int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char **reason)
+{
+	struct ft_str tok[8];
+	size_t i;
+	int nt, want, rest = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c < 0x20 || c > 0x7e)
+			FAIL("non-printable byte");
+	}
+	if (len == 0)
+		FAIL("empty line");
+	memset(r, 0, sizeof(*r));
+	{
+		struct ft_str first = { line, 0 };
+
+		while (first.n < len && line[first.n] != ' ')
+			first.n++;
+		r->kind = kind_of(first);
+	}
+	switch (r->kind) {
+	case FT_K_HELLO: want = 4; break;
+	case FT_K_OK: want = 2; break;
+	case FT_K_ERR: want = 3; break;
+	case FT_K_RUN: want = 2; break;
+	case FT_K_CKPT: want = 6; break;
+	case FT_K_ALLOC: want = 7; break;
+	case FT_K_FREE: want = 6; break;
+	case FT_K_FAULT: case FT_K_OOM: want = 6; break;
+	case FT_K_BADFREE: want = 7; break;
+	case FT_K_OPBEGIN: want = 4; break;
+	case FT_K_OPEND: want = 3; break;
+	case FT_K_REF: want = 6; break;
+	case FT_K_RESULT: want = 3; break;
+	case FT_K_PANIC: want = 5; rest = 1; break;
+	case FT_K_TRAP: want = 5; break;
+	case FT_K_END: want = 4; break;
+	case FT_K_LOG: want = 2; rest = 1; break;
+	default: FAIL("unknown record type");
+	}
+	nt = split(line, len, tok, want, rest);
+	if (nt < 0)
+		FAIL("empty field (double or trailing space)");
+	if (rest && nt == want - 1 && r->kind == FT_K_LOG) {
+		tok[1].p = line + len; /* "log" alone: empty text */
+		tok[1].n = 0;
+		nt = want;
+	}
+	if (rest && nt == want - 1 && r->kind == FT_K_PANIC) {
+		tok[4].p = line + len;
+		tok[4].n = 0;
+		nt = want;
+	}
+	if (nt < want)
+		FAIL("missing field");
+	if (nt > want)
+		FAIL("extra field");
+
+	switch (r->kind) {
+	case FT_K_HELLO:
+		if (!tok_is(tok[1], "faultline"))
+			FAIL("hello: not faultline");
+		if (parse_udec(tok[2], &r->rc) < 0)
+			FAIL("hello: bad version");
+		if (!all_hex(tok[3]))
+			FAIL("hello: bad build id");
+		r->name = tok[3];
+		break;
+	case FT_K_OK:
+		r->name = tok[1];
+		break;
+	case FT_K_ERR:
+		r->name = tok[1];
+		r->text = tok[2];
+		break;
+	case FT_K_RUN:
+		r->name = tok[1];
+		break;
+	case FT_K_CKPT:
+		if (tok_is(tok[1], "baseline"))
+			r->sub = FT_CKPT_BASELINE;
+		else if (tok_is(tok[1], "end"))
+			r->sub = FT_CKPT_END;
+		else
+			FAIL("ckpt: unknown kind");
+		for (i = 0; i < 4; i++)
+			if (parse_udec(tok[2 + i], &r->num[i]) < 0)
+				FAIL("ckpt: bad number");
+		r->name = tok[1];
+		r->text.p = tok[2].p;
+		r->text.n = (size_t)(line + len - tok[2].p);
+		break;
+	case FT_K_ALLOC:
+		if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
+		    parse_hex(tok[3], &r->addr) < 0 || parse_udec(tok[4], &r->size) < 0 ||
+		    parse_hex(tok[5], &r->pc) < 0)
+			FAIL("alloc: bad field");
+		if (parse_bt(tok[6], r) < 0)
+			FAIL("alloc: bad backtrace");
+		break;
+	case FT_K_FREE:
+		if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
+		    parse_hex(tok[3], &r->addr) < 0 || parse_hex(tok[4], &r->pc) < 0)
+			FAIL("free: bad field");
+		if (parse_bt(tok[5], r) < 0)
+			FAIL("free: bad backtrace");
+		break;
+	case FT_K_FAULT:
+	case FT_K_OOM:
+		if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
+		    parse_udec(tok[3], &r->size) < 0 || parse_hex(tok[4], &r->pc) < 0)
+			FAIL("fault/oom: bad field");
+		if (parse_bt(tok[5], r) < 0)
+			FAIL("fault/oom: bad backtrace");
+		break;
+	case FT_K_BADFREE:
+		if (tok_is(tok[2], "double"))
+			r->sub = FT_BAD_DOUBLE;
+		else if (tok_is(tok[2], "invalid"))
+			r->sub = FT_BAD_INVALID;
+		else if (tok_is(tok[2], "mismatch"))
+			r->sub = FT_BAD_MISMATCH;
+		else
+			FAIL("badfree: unknown kind");
+		if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[3], &r->cls) < 0 ||
+		    parse_hex(tok[4], &r->addr) < 0 || parse_hex(tok[5], &r->pc) < 0)
+			FAIL("badfree: bad field");
+		if (parse_bt(tok[6], r) < 0)
+			FAIL("badfree: bad backtrace");
+		r->name = tok[2];
+		break;
+	case FT_K_OPBEGIN:
+		if (parse_dec(tok[1], 1, &r->id) < 0 || parse_hex(tok[3], &r->pc) < 0)
+			FAIL("op+: bad field");
+		r->name = tok[2];
+		break;
+	case FT_K_OPEND:
+		if (parse_dec(tok[1], 1, &r->id) < 0 || parse_dec(tok[2], 1, &r->rc) < 0)
+			FAIL("op-: bad field");
+		break;
+	case FT_K_REF:
+		if (tok_is(tok[1], "new"))
+			r->sub = FT_REF_NEW;
+		else if (tok_is(tok[1], "get"))
+			r->sub = FT_REF_GET;
+		else if (tok_is(tok[1], "put"))
+			r->sub = FT_REF_PUT;
+		else
+			FAIL("ref: unknown verb");
+		if (parse_hex(tok[3], &r->addr) < 0 || parse_dec(tok[4], 1, &r->rc) < 0 ||
+		    parse_hex(tok[5], &r->pc) < 0)
+			FAIL("ref: bad field");
+		r->name = tok[2];
+		r->text = tok[1];
+		break;
+	case FT_K_RESULT:
+		if (parse_dec(tok[2], 1, &r->rc) < 0)
+			FAIL("result: bad rc");
+		r->name = tok[1];
+		break;
+	case FT_K_PANIC:
+		if (tok_is(tok[1], "expected"))
+			r->sub = FT_PANIC_EXPECTED;
+		else if (tok_is(tok[1], "unexpected"))
+			r->sub = FT_PANIC_UNEXPECTED;
+		else
+			FAIL("panic: unknown kind");
+		if (parse_hex(tok[2], &r->pc) < 0)
+			FAIL("panic: bad pc");
+		if (parse_bt(tok[3], r) < 0)
+			FAIL("panic: bad backtrace");
+		r->name = tok[1];
+		r->text = tok[4];
+		break;
+	case FT_K_TRAP: {
+		uint64_t scause;
+
+		if (parse_hex(tok[1], &scause) < 0 || parse_hex(tok[2], &r->pc) < 0 ||
+		    parse_hex(tok[3], &r->addr) < 0)
+			FAIL("trap: bad field");
+		if (parse_bt(tok[4], r) < 0)
+			FAIL("trap: bad backtrace");
+		r->num[0] = (int64_t)scause;
+		r->text.p = tok[1].p;
+		r->text.n = (size_t)(tok[3].p + tok[3].n - tok[1].p);
+		break;
+	}
+	case FT_K_END:
+		if ((!tok_is(tok[1], "0") && !tok_is(tok[1], "1")) ||
+		    parse_udec(tok[2], &r->num[1]) < 0 || parse_udec(tok[3], &r->num[2]) < 0)
+			FAIL("end: bad field");
+		r->num[0] = tok[1].p[0] - '0';
+		r->text.p = tok[1].p;
+		r->text.n = (size_t)(line + len - tok[1].p);
+		break;
+	case FT_K_LOG:
+		r->text = tok[1];
+		break;
+	default:
+		FAIL("unknown record type");
+	}
+	return 0;
+}

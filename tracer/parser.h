@@ -1,0 +1,82 @@
+/*
+ * parser.h - untrusted console bytes -> lines -> records (docs/protocol.md §1, §4, §6).
+ *
+ * ft_lines reassembles lines from reads of any size: a line split across feeds is joined,
+ * several lines in one feed are separated. A line longer than FT_LINE_MAX (terminator
+ * included) is reported once as oversized and discarded up to its '\n'; the reassembly
+ * buffer never holds more than the bound. ft_parse_record turns one line into a record or
+ * says why it is malformed. Neither allocates nor recurses.
+ */
+#ifndef FT_PARSER_H
+#define FT_PARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracer.h"
+
+enum ft_kind {
+	FT_K_HELLO, FT_K_OK, FT_K_ERR, FT_K_RUN, FT_K_CKPT, FT_K_ALLOC, FT_K_FREE,
+	FT_K_FAULT, FT_K_OOM, FT_K_BADFREE, FT_K_OPBEGIN, FT_K_OPEND, FT_K_REF,
+	FT_K_RESULT, FT_K_PANIC, FT_K_TRAP, FT_K_END, FT_K_LOG, FT_K_COUNT
+};
+const char *ft_kind_name(enum ft_kind k);
+
+enum ft_class { FT_CL_NONE, FT_CL_PAGE, FT_CL_OBJ };
+const char *ft_class_name(int cls);
+
+enum { FT_BAD_DOUBLE, FT_BAD_INVALID, FT_BAD_MISMATCH };   /* badfree sub */
+enum { FT_REF_NEW, FT_REF_GET, FT_REF_PUT };               /* ref sub */
+enum { FT_CKPT_BASELINE, FT_CKPT_END };                    /* ckpt sub */
+enum { FT_PANIC_EXPECTED, FT_PANIC_UNEXPECTED };           /* panic sub */
+
+#define FT_BT_MAX 8
+
+struct ft_str {
+	const char *p;
+	size_t n;
+};
+
+/* One record; string fields point into the line given to ft_parse_record. */
+struct ft_rec {
+	enum ft_kind kind;
+	int cls;           /* enum ft_class */
+	int sub;           /* badfree kind, ref verb, ckpt kind, panic kind */
+	int64_t kseq;      /* allocator records: the kernel's attempt counter */
+	int64_t id;        /* op+/op-: op id */
+	uint64_t addr;     /* alloc/free/badfree: object; ref: obj; trap: stval */
+	int64_t size;      /* alloc/fault/oom */
+	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc */
+	int64_t rc;        /* op- rc, result rc, ref count, hello version */
+	int64_t num[4];    /* ckpt: page-live obj-live page-bytes obj-bytes; end: fired attempts
+			    * faults; trap: scause */
+	struct ft_str name; /* op name, scenario, ref kind, ok/err word, hello build id */
+	struct ft_str text; /* panic message, log text, err reason */
+	struct ft_str bt;   /* backtrace token as received ("-" when empty) */
+	uint64_t pcs[FT_BT_MAX];
+	int npcs;
+};
+
+/*
+ * Parse one line (without its '\n'; a trailing '\r' must already be stripped).
+ * Returns 0 and fills r, or -1 with a static reason string.
+ */
+int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char **reason);
+
+/* Line reassembly. */
+struct ft_lines {
+	char buf[FT_LINE_MAX];
+	size_t len;
+	int discarding; /* inside an oversized line: drop bytes up to '\n' */
+};
+
+/* Called once per line: (line, len) without the '\n'; bad is NULL for a complete line of
+ * legal length, else "oversized" or "truncated" with the bytes kept so far. */
+typedef void (*ft_line_fn)(void *ctx, const char *line, size_t len, const char *bad);
+
+void ft_lines_init(struct ft_lines *lb);
+void ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, void *ctx);
+/* End of stream: a pending partial line is reported as truncated. */
+void ft_lines_finish(struct ft_lines *lb, ft_line_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,341 @@
+/* run.c - collecting one run: console bytes -> accepted events (the ft_run_* API). */
+#include "run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks.h"
+#include "store.h"
+
+struct ft_run *ft_run_begin(struct ft_db *db, int64_t build, int64_t sweep,
+			    const struct ft_run_key *key)
+{
+	struct ft_build *b = ft_store_build(db, build, NULL, 0);
+	struct ft_run *r;
+
+	if (!b || !key)
+		return NULL;
+	r = ft_xrealloc(NULL, sizeof(*r));
+	memset(r, 0, sizeof(*r));
+	r->db = db;
+	r->b = b;
+	r->sweep = sweep;
+	r->scenario = ft_xstrdup(key->scenario);
+	r->exec_mode = ft_xstrdup(key->exec_mode);
+	r->fault_mode = ft_xstrdup(key->fault_mode);
+	r->class_filter = ft_xstrdup(key->class_filter);
+	r->site = ft_xstrdup(key->site);
+	r->site_lo = key->site_lo;
+	r->site_hi = key->site_hi;
+	r->n = key->n;
+	ft_lines_init(&r->lines);
+	r->first_fault = r->panic_ev = r->trap_ev = r->end_ev = FT_NONE;
+	r->ckpt_ev[0] = r->ckpt_ev[1] = FT_NONE;
+	ft_vec_init(&r->events, sizeof(struct ft_event));
+	ft_arena_init(&r->strs);
+	ft_vec_init(&r->ops, sizeof(struct ft_op));
+	ft_vec_init(&r->opstack, sizeof(uint32_t));
+	ft_map_init(&r->op_by_id);
+	ft_vec_init(&r->bad, sizeof(struct ft_malformed));
+	ft_vec_init(&r->findings, sizeof(struct ft_finding));
+	r->outcome = FT_INFRA;
+	return r;
+}
+
+void ft_run_abandon(struct ft_run *r)
+{
+	if (!r)
+		return;
+	free(r->scenario);
+	free(r->exec_mode);
+	free(r->fault_mode);
+	free(r->class_filter);
+	free(r->site);
+	ft_vec_free(&r->events);
+	ft_arena_free(&r->strs);
+	ft_vec_free(&r->ops);
+	ft_vec_free(&r->opstack);
+	ft_map_free(&r->op_by_id);
+	ft_vec_free(&r->bad);
+	ft_vec_free(&r->findings);
+	free(r);
+}
+
+static void malformed(struct ft_run *r, const char *reason, const char *line, size_t len)
+{
+	struct ft_malformed *m;
+	char esc[FT_LINE_MAX * 4 + 1];
+	size_t n;
+
+	r->nmalformed++;
+	if (r->bad.len >= FT_MALFORMED_KEEP)
+		return;
+	m = ft_vec_push(&r->bad);
+	m->lineno = r->lineno;
+	m->reason = reason;
+	n = ft_escape(esc, sizeof(esc), line, len);
+	m->text = ft_arena_add(&r->strs, esc, n);
+}
+
+static uint32_t add_str(struct ft_run *r, struct ft_str s)
+{
+	return s.p ? ft_arena_add(&r->strs, s.p, s.n) : 0;
+}
+
+static struct ft_op *op_at(struct ft_run *r, uint32_t i)
+{
+	return FT_VEC_AT(&r->ops, struct ft_op, i);
+}
+
+/* The semantic checks a record must pass to be accepted; NULL or why it is out of place. */
+static const char *out_of_place(struct ft_run *r, const struct ft_rec *rec)
+{
+	if (rec->kind == FT_K_HELLO && r->saw_hello)
+		return "second hello in one run";
+	if (r->saw_end && rec->kind != FT_K_OK && rec->kind != FT_K_ERR &&
+	    rec->kind != FT_K_LOG)
+		return "record after end";
+	if (rec->kind == FT_K_OPBEGIN && ft_map_get(&r->op_by_id, (uint64_t)rec->id, 0))
+		return "op+ reuses an op id";
+	if (rec->kind == FT_K_OPEND) {
+		uint32_t *oi = ft_map_get(&r->op_by_id, (uint64_t)rec->id, 0);
+
+		if (!oi || op_at(r, *oi)->end != FT_NONE)
+			return "op- for an op that is not open";
+	}
+	if (rec->kind == FT_K_CKPT && r->has_ckpt[rec->sub])
+		return "repeated checkpoint";
+	if (rec->kind == FT_K_RESULT && r->has_result)
+		return "repeated result";
+	return NULL;
+}
+
+static void accept(struct ft_run *r, const struct ft_rec *rec)
+{
+	uint32_t idx = (uint32_t)r->events.len;
+	struct ft_event *e = ft_vec_push(&r->events);
+
+	e->kind = (uint8_t)rec->kind;
+	e->cls = (uint8_t)rec->cls;
+	e->sub = (uint8_t)rec->sub;
+	e->addr = rec->addr;
+	e->size = rec->size;
+	e->pc = rec->pc;
+	e->rc = rec->rc;
+	e->op = r->opstack.len ?
+		op_at(r, *FT_VEC_AT(&r->opstack, uint32_t, r->opstack.len - 1))->id : FT_NO_OP;
+	if (rec->bt.p)
+		e->stack = ft_build_stack(r->b, rec);
+	if (rec->pc && (!rec->npcs || rec->pcs[0] != rec->pc))
+		ft_build_frame(r->b, rec->pc);
+
+	switch (rec->kind) {
+	case FT_K_ALLOC:
+	case FT_K_FREE:
+	case FT_K_BADFREE:
+	case FT_K_OOM:
+		e->kseq = rec->kseq;
+		e->has_kseq = 1;
+		break;
+	case FT_K_FAULT:
+		e->kseq = rec->kseq;
+		e->has_kseq = 1;
+		if (r->first_fault == FT_NONE)
+			r->first_fault = idx;
+		break;
+	case FT_K_HELLO:
+		r->saw_hello = 1;
+		r->version = rec->rc;
+		snprintf(r->hello_build, sizeof(r->hello_build), "%.*s", (int)rec->name.n,
+			 rec->name.p);
+		e->name = add_str(r, (struct ft_str){ "faultline", 9 });
+		/* text: "<version> <build-id>" as on the wire */
+		{
+			char tmp[160];
+			int n = snprintf(tmp, sizeof(tmp), "%lld %s", (long long)rec->rc,
+					 r->hello_build);
+
+			e->text = ft_arena_add(&r->strs, tmp, (size_t)n < sizeof(tmp) ?
+					       (size_t)n : sizeof(tmp) - 1);
+		}
+		break;
+	case FT_K_RUN:
+		r->saw_run = 1;
+		e->name = add_str(r, rec->name);
+		if (!r->stream_scenario)
+			r->stream_scenario = e->name;
+		break;
+	case FT_K_OPBEGIN: {
+		struct ft_op *o = ft_vec_push(&r->ops);
+
+		e->kseq = rec->id;
+		e->op = rec->id;
+		e->name = add_str(r, rec->name);
+		o->id = rec->id;
+		o->parent = r->opstack.len ? op_at(r, *FT_VEC_AT(&r->opstack, uint32_t,
+							       r->opstack.len - 1))->id : FT_NO_OP;
+		o->pc = rec->pc;
+		o->name = e->name;
+		o->begin = idx;
+		o->end = FT_NONE;
+		ft_map_put(&r->op_by_id, (uint64_t)rec->id, 0, (uint32_t)(r->ops.len - 1));
+		*(uint32_t *)ft_vec_push(&r->opstack) = (uint32_t)(r->ops.len - 1);
+		break;
+	}
+	case FT_K_OPEND: {
+		uint32_t oi = *ft_map_get(&r->op_by_id, (uint64_t)rec->id, 0);
+		struct ft_op *o = op_at(r, oi);
+
+		e->kseq = rec->id;
+		e->op = rec->id;
+		o->end = idx;
+		o->rc = rec->rc;
+		/* ops nest: closing one closes the view of every op opened inside it */
+		while (r->opstack.len) {
+			uint32_t top = *FT_VEC_AT(&r->opstack, uint32_t, --r->opstack.len);
+
+			if (top == oi)
+				break;
+		}
+		break;
+	}
+	case FT_K_REF: {
+		/* name: "<verb> <kind>", the two tokens as they sit on the wire */
+		struct ft_str both = { rec->text.p, (size_t)(rec->name.p + rec->name.n -
+							   rec->text.p) };
+
+		e->name = add_str(r, both);
+		break;
+	}
+	case FT_K_CKPT:
+		r->has_ckpt[rec->sub] = 1;
+		memcpy(r->ckpt[rec->sub], rec->num, sizeof(rec->num));
+		r->ckpt_ev[rec->sub] = idx;
+		e->name = add_str(r, rec->name);
+		e->text = add_str(r, rec->text);
+		break;
+	case FT_K_RESULT:
+		r->has_result = 1;
+		r->result_rc = rec->rc;
+		e->name = add_str(r, rec->name);
+		break;
+	case FT_K_PANIC:
+		if (r->panic_ev == FT_NONE)
+			r->panic_ev = idx;
+		e->name = add_str(r, rec->name);
+		e->text = add_str(r, rec->text);
+		break;
+	case FT_K_TRAP:
+		if (r->trap_ev == FT_NONE)
+			r->trap_ev = idx;
+		e->size = rec->num[0]; /* scause */
+		e->text = add_str(r, rec->text);
+		break;
+	case FT_K_END:
+		r->saw_end = 1;
+		r->end_ev = idx;
+		r->end_fired = rec->num[0];
+		r->end_attempts = rec->num[1];
+		r->end_faults = rec->num[2];
+		e->rc = rec->num[0];
+		e->text = add_str(r, rec->text);
+		break;
+	case FT_K_OK:
+	case FT_K_ERR:
+		e->name = add_str(r, rec->name);
+		e->text = add_str(r, rec->text);
+		break;
+	case FT_K_LOG:
+		e->text = add_str(r, rec->text);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_line(void *ctx, const char *line, size_t len, const char *bad)
+{
+	struct ft_run *r = ctx;
+	struct ft_rec rec;
+	const char *why;
+
+	r->lineno++;
+	if (bad) {
+		malformed(r, bad, line, len);
+		return;
+	}
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (ft_parse_record(line, len, &rec, &why) < 0) {
+		malformed(r, r->saw_hello ? why : "before hello", line, len);
+		return;
+	}
+	if (!r->saw_hello && rec.kind != FT_K_HELLO) {
+		malformed(r, "before hello", line, len);
+		return;
+	}
+	why = out_of_place(r, &rec);
+	if (why) {
+		malformed(r, why, line, len);
+		return;
+	}
+	accept(r, &rec);
+}
+
+void ft_run_feed(struct ft_run *r, const char *buf, size_t len)
+{
+	if (r && buf && len)
+		ft_lines_feed(&r->lines, buf, len, on_line, r);
+}
+
+int ft_run_saw_end(const struct ft_run *r)
+{
+	return r && r->saw_end;
+}
+
+int ft_run_saw_hello(const struct ft_run *r, char *buf, size_t len)
+{
+	if (!r || !r->saw_hello)
+		return 0;
+	if (buf && len)
+		snprintf(buf, len, "%s", r->hello_build);
+	return 1;
+}
+
+int ft_run_finish(struct ft_run *r, const struct ft_run_end *how, struct ft_run_result *res,
+		  char *err, size_t errlen)
+{
+	struct ft_run_end dflt = { FT_END_EXITED, -1, 0, NULL, NULL };
+	int64_t run_id = 0;
+	int rc;
+
+	if (!r) {
+		ft_set_err(err, errlen, "no run");
+		return -1;
+	}
+	if (!how)
+		how = &dflt;
+	ft_lines_finish(&r->lines, on_line, r);
+	ft_check_run(r, how);
+	rc = ft_store_run(r->db, r, how, &run_id, err, errlen);
+	if (res) {
+		memset(res, 0, sizeof(*res));
+		res->outcome = r->outcome;
+		res->fired = r->saw_end ? (int)r->end_fired : 0;
+		res->ended = r->saw_end;
+		res->attempts = r->saw_end ? (long)r->end_attempts : 0;
+		res->nfindings = (long)r->findings.len;
+		res->nevents = (long)r->events.len;
+		res->nmalformed = (long)r->nmalformed;
+		if (r->first_fault != FT_NONE) {
+			const struct ft_event *f = ft_run_ev(r, r->first_fault);
+			const char *fn = ft_build_sym_name(r->b, ft_build_func_ret(r->b, f->pc));
+
+			res->fault_pc = f->pc;
+			snprintf(res->fault_func, sizeof(res->fault_func), "%s", fn ? fn : "");
+		}
+		res->run_id = rc == 0 ? run_id : 0;
+	}
+	ft_run_abandon(r);
+	return rc;
+}

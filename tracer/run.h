@@ -1,0 +1,116 @@
+/*
+ * run.h - one run as the tracer holds it between ft_run_begin() and ft_run_finish(): the
+ * accepted records as compact events, the ops, the malformed lines, and (after the checks)
+ * the findings and the outcome. Shared by run.c (fills it), checks.c (judges it) and
+ * store.c (writes it).
+ */
+#ifndef FT_RUN_H
+#define FT_RUN_H
+
+#include <stdint.h>
+
+#include "build.h"
+#include "parser.h"
+#include "tracer.h"
+#include "util.h"
+
+#define FT_NO_OP INT64_MIN
+#define FT_NONE UINT32_MAX
+#define FT_MALFORMED_KEEP 100
+
+/* One accepted record (64 bytes; no pointers, so the array can grow freely). */
+struct ft_event {
+	uint64_t addr;
+	uint64_t pc;
+	int64_t kseq;
+	int64_t size;
+	int64_t rc;
+	int64_t op;      /* innermost open op id, FT_NO_OP if none */
+	uint32_t stack;  /* build stack index + 1, 0 none */
+	uint32_t name;   /* run string arena offsets, 0 none */
+	uint32_t text;
+	uint8_t kind, cls, sub, has_kseq;
+};
+
+struct ft_op {
+	int64_t id, parent;   /* parent FT_NO_OP at top level */
+	uint64_t pc;
+	int64_t rc;
+	uint32_t name;
+	uint32_t begin, end;  /* event indexes; end FT_NONE while open */
+};
+
+struct ft_malformed {
+	uint64_t lineno;
+	const char *reason;   /* static string */
+	uint32_t text;        /* escaped, in the run arena */
+};
+
+enum ft_fclass {
+	FT_F_LEAK, FT_F_DOUBLE_FREE, FT_F_INVALID_FREE, FT_F_MISMATCHED_FREE,
+	FT_F_UNBALANCED_UNWIND, FT_F_UNWIND_ORDER, FT_F_REFCOUNT, FT_F_ACCOUNTING,
+	FT_F_PANIC, FT_F_CRASH, FT_F_HANG, FT_F_COUNT
+};
+const char *ft_fclass_name(enum ft_fclass c);
+
+#define FT_FEV_MAX 8
+
+struct ft_finding {
+	enum ft_fclass cls;
+	int warning;
+	const char *func;      /* symbol name (lives in the build) or NULL */
+	uint64_t pc, addr;
+	int64_t size;
+	uint8_t has_pc, has_addr, has_size;
+	uint32_t alloc_stack, free_stack, bad_stack; /* build stack index + 1, 0 none */
+	uint32_t op_name;      /* run arena */
+	uint32_t message;      /* run arena */
+	uint32_t ev[FT_FEV_MAX];
+	int nev;
+	uint32_t order;        /* sort key: the event that proves it */
+};
+
+struct ft_run {
+	struct ft_db *db;
+	struct ft_build *b;
+	int64_t sweep;
+	char *scenario, *exec_mode, *fault_mode, *class_filter, *site;
+	uint64_t site_lo, site_hi;
+	long n;
+
+	struct ft_lines lines;
+	uint64_t lineno;
+
+	int saw_hello, saw_run, saw_end, has_result;
+	int64_t version;
+	char hello_build[129];
+	int64_t end_fired, end_attempts, end_faults;
+	int64_t result_rc;
+	int has_ckpt[2];
+	int64_t ckpt[2][4];
+	uint32_t ckpt_ev[2];
+	uint32_t first_fault, panic_ev, trap_ev, end_ev; /* event index, FT_NONE if none */
+	uint32_t stream_scenario;                         /* arena offset of `run <s>` */
+
+	struct ft_vec events;   /* struct ft_event */
+	struct ft_arena strs;
+	struct ft_vec ops;      /* struct ft_op */
+	struct ft_vec opstack;  /* uint32_t op index, innermost last */
+	struct ft_map op_by_id; /* (id, 0) -> op index */
+	uint64_t nmalformed;
+	struct ft_vec bad;      /* struct ft_malformed, at most FT_MALFORMED_KEEP */
+
+	/* filled by the checks */
+	struct ft_vec findings; /* struct ft_finding */
+	enum ft_outcome outcome;
+	int expected_panic;
+	const char *infra_reason;
+	char reason_buf[200];
+};
+
+static inline struct ft_event *ft_run_ev(const struct ft_run *r, uint32_t i)
+{
+	return FT_VEC_AT(&r->events, struct ft_event, i);
+}
+
+#endif
