@@ -114,7 +114,7 @@ static void blk_queue_disable(struct blk_dev *dev)
  * -ENODEV (the device refused our features or queue) or -EIO (it failed at DRIVER_OK). On
  * failure every step is undone in reverse order and the device is left reset.
  */
-static int blk_probe(uintptr_t base)
+static NOINLINE int blk_probe(uintptr_t base)
 {
 	struct blk_dev *dev;
 	int rc;

@@ -127,7 +127,8 @@ static int elf_check(const uint8_t *elf, size_t len, uint64_t *end)
  * holes). Returns 0 and hands the image to the caller in *out; on failure -ENOMEM or
  * -ENOEXEC with everything it allocated freed (by the guard on img).
  */
-static int exec_build(const struct uprog *prog, struct trapframe *tf, struct uimage **out)
+static NOINLINE int exec_build(const struct uprog *prog, struct trapframe *tf,
+				 struct uimage **out)
 {
 	const uint8_t *elf = prog->start;
 	const struct elf64_ehdr *eh = (const void *)elf;

@@ -51,7 +51,7 @@ static unsigned order_for(size_t npages)
 }
 
 /* a zeroed chunk of 2^order pages, or NULL */
-static void *chunk_alloc(unsigned order)
+static NOINLINE void *chunk_alloc(unsigned order)
 {
 	void *c = page_alloc(order);
 
@@ -117,7 +117,7 @@ static uint64_t anon_page_pa(const struct anon *a, size_t i)
  * order and size, the touched chunks in that window copied. Returns it (one reference) or
  * NULL, with nothing left allocated.
  */
-static struct anon *anon_copy(const struct anon *a, size_t first, size_t n)
+static NOINLINE struct anon *anon_copy(const struct anon *a, size_t first, size_t n)
 {
 	struct anon *c = anon_new(a->npages, a->order);
 	size_t lo = first >> a->order, hi = chunk_count(first + n, a->order);
@@ -258,7 +258,7 @@ static struct region *merge_candidate(struct proc *p, uint64_t start, int prot, 
  * the new region's pages are allocated and mapped here (in a range no region covers, so
  * unmapping it again restores the page table exactly).
  */
-static int mmap_prepare(struct proc *p, struct mmap_plan *plan, int prot, int flags)
+static NOINLINE int mmap_prepare(struct proc *p, struct mmap_plan *plan, int prot, int flags)
 {
 	size_t npages = plan->len / PGSIZE;
 	struct region *ext = merge_candidate(p, plan->start, prot, flags);
