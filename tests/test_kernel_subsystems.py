@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 from harness import Kernel, records_of
+from test_kernel_core import summarize
 
 SCENARIOS = ["proc", "fork", "exec", "mmap", "blk", "forkbomb"]
 
@@ -35,31 +36,15 @@ def clean_run(kernel, scenario):
 def check_run_invariants(recs):
     """What every finished run must keep; returns its `end` fields (fired, attempts, faults).
 
-    Ended by `end`, no panic or trap, every op closed, the alloc/free records balanced, every
-    refcounted object back to zero, and the end checkpoint equal to the baseline.
+    The core's invariants (ended by `end`, no panic or trap, every op closed, alloc/free
+    balanced, end checkpoint equal to the baseline), plus: no refused free, and every
+    refcounted object back to zero.
     """
-    kinds = [r.split(" ", 1)[0] for r in recs]
-    assert kinds[-1] == "end", recs[-5:]
-    assert not {"panic", "trap", "badfree"} & set(kinds), [
-        r for r in recs if r.split(" ", 1)[0] in ("panic", "trap", "badfree")]
-    open_ops, live, refs = set(), set(), {}
-    for r in recs:
-        t = r.split(" ")
-        if t[0] == "op+":
-            open_ops.add(t[1])
-        elif t[0] == "op-":
-            open_ops.remove(t[1])
-        elif t[0] == "alloc":
-            live.add((t[2], t[3]))
-        elif t[0] == "free":
-            live.remove((t[2], t[3]))
-        elif t[0] == "ref":
-            refs[(t[2], t[3])] = int(t[4])
-    assert not open_ops and not live
+    fired, attempts, faults, _ = summarize(recs)
+    assert not records_of(recs, "badfree"), records_of(recs, "badfree")
+    refs = {(r[2], r[3]): int(r[4]) for r in records_of(recs, "ref")}
     assert all(count == 0 for count in refs.values()), refs
-    base, end = records_of(recs, "ckpt")
-    assert (base[1], end[1]) == ("baseline", "end") and base[2:] == end[2:]
-    return tuple(int(x) for x in recs[-1].split(" ")[1:4])
+    return fired, attempts, faults
 
 
 def result_of(recs):
