@@ -206,6 +206,9 @@ def test_unexpected_trap_reports_cause_and_backtrace_then_ends(kernel, kernel_el
     lo, hi = function_range(kernel_elf, "scen_test_trap")
     assert (scause, stval) == ("d", "3000000000")          # load page fault at that address
     assert lo <= sepc < hi and int(bt[0], 16) == sepc
+    # the trapping function is a leaf: its caller comes from the trapped ra, inside the text
+    text_lo, text_hi = function_range(kernel_elf, "cmd_loop")
+    assert len(bt) >= 2 and text_lo <= int(bt[1], 16) < text_hi
     assert recs[-1].startswith("end ") and not records_of(recs, "result")
     assert kernel.reset()[0] == 1                           # and the machine comes back
 
