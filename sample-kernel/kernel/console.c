@@ -12,9 +12,9 @@
  * Ownership: everything is static (rings, receive buffers, the transmit batch buffer);
  * nothing is allocated, so no injected fault can cut the channel that reports it. Output is
  * batched in txbuf and flushed when nearly full, before waiting for input, and on
- * panic/trap/end. The driver polls (no interrupts). Errors: console_init() returns -ENODEV
- * when no usable device is found; afterwards nothing fails (a host that stops reading stalls
- * the flush, which is the host's timeout to handle).
+ * panic/trap/end. Waits sleep in wfi, woken by the device interrupt (never taken as a
+ * trap). Errors: console_init() returns -ENODEV when no usable device is found; afterwards
+ * nothing fails (a host that stops reading stalls the flush: the host's timeout handles it).
  */
 #include "kernel.h"
 #include "memlayout.h"
@@ -143,6 +143,17 @@ static void vq_push(struct vq *q, uint16_t d)
 	*reg(MMIO_QUEUE_NOTIFY) = q->num;
 }
 
+/* Sleep until q's device has used a buffer (the console's interrupt ends the wfi). */
+static void vq_wait(struct vq *q)
+{
+	while (used_idx(q) == q->last_used) {
+		asm volatile("wfi");
+		*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
+		plic_ack_all();
+	}
+	fence();
+}
+
 /* Send one buffer on q and wait until the device has consumed it. */
 static void vq_send(struct vq *q, const void *buf, uint32_t len)
 {
@@ -150,10 +161,8 @@ static void vq_send(struct vq *q, const void *buf, uint32_t len)
 
 	q->desc[0] = (struct vring_desc){ (uintptr_t)buf, len, 0, 0 };
 	vq_push(q, 0);
-	while (used_idx(q) != want)
-		;
+	vq_wait(q);
 	q->last_used = want;
-	*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
 }
 
 /* Post QSZ device-writable buffers of size bytes each (buf[i] at buf + i * size). */
@@ -185,15 +194,16 @@ static int vq_setup(struct vq *q, unsigned qnum)
 	return 0;
 }
 
-static uintptr_t find_console(void)
+/* the first modern console's slot, or -1 */
+static int find_console(void)
 {
 	for (unsigned i = 0; i < VIRTIO_SLOTS; i++) {
 		volatile uint32_t *r = (volatile uint32_t *)(VIRTIO0 + i * VIRTIO_STRIDE);
 		if (r[MMIO_MAGIC / 4] == VIRTIO_MAGIC && r[MMIO_VERSION / 4] == 2 &&
 		    r[MMIO_DEVICE_ID / 4] == VIRTIO_ID_CONSOLE)
-			return (uintptr_t)r;
+			return (int)i;
 	}
-	return 0;
+	return -1;
 }
 
 static void ctrl_send(uint32_t id, uint16_t event, uint16_t value)
@@ -246,11 +256,12 @@ int console_init(void)
 {
 	uint32_t st, feat;
 	bool multiport;
-	int port = 0;
+	int port = 0, slot = find_console();
 
-	base = find_console();
-	if (!base)
+	if (slot < 0)
 		return -ENODEV;
+	base = VIRTIO0 + (unsigned)slot * VIRTIO_STRIDE;
+	plic_enable(VIRTIO_IRQ(slot));
 	*reg(MMIO_STATUS) = 0;
 	st = ST_ACK | ST_DRIVER;
 	*reg(MMIO_STATUS) = st;
@@ -335,9 +346,7 @@ static char rx_getc(void)
 			vq_push(rxq, (uint16_t)rx_cur);
 			rx_cur = -1;
 		}
-		while (used_idx(rxq) == rxq->last_used)
-			;
-		fence();
+		vq_wait(rxq);
 		unsigned slot = rxq->last_used % QSZ;
 		rx_cur = (int)(rxq->used.ring[slot].id % QSZ);
 		rx_len = rxq->used.ring[slot].len;
@@ -345,7 +354,6 @@ static char rx_getc(void)
 			rx_len = RXBUF_SIZE;
 		rx_pos = 0;
 		rxq->last_used++;
-		*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
 	}
 	return rxbuf[rx_cur][rx_pos++];
 }

@@ -335,7 +335,7 @@ void vm_destroy(pagetable_t pt)
 extern char etext[], trampoline[];
 
 /*
- * The kvm init step: build the kernel page table (devices, kernel text read-only and
+ * The kvm init step: build the kernel page table (devices and the PLIC, kernel text read-only and
  * executable, the rest of RAM read-write in 2 MiB pages where aligned, the trampoline page
  * when the kernel has one) and turn paging on. Returns 0 or -ENOMEM; on failure every table
  * is freed and paging stays off.
@@ -352,6 +352,7 @@ int kvm_init(void)
 	if ((rc = vm_map(pt, TESTDEV, TESTDEV, PGSIZE, PTE_R | PTE_W)) ||
 	    (rc = vm_map(pt, UART0, UART0, PGSIZE, PTE_R | PTE_W)) ||
 	    (rc = vm_map(pt, VIRTIO0, VIRTIO0, VIRTIO_SLOTS * VIRTIO_STRIDE, PTE_R | PTE_W)) ||
+	    (rc = vm_map_huge(pt, PLIC, PLIC, PLIC_SIZE, PTE_R | PTE_W)) ||
 	    (rc = vm_map(pt, KERNBASE, KERNBASE, text_end - KERNBASE, PTE_R | PTE_X)) ||
 	    (huge > text_end &&
 	     (rc = vm_map(pt, text_end, text_end, huge - text_end, PTE_R | PTE_W))) ||
