@@ -26,7 +26,7 @@ endif
 demo: deps
 	@$(MAKE) --no-print-directory all BUGS='$(BUGS)'
 	@mkdir -p $(dir $(DEMO_DB))
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).logs
 	$(BUILD)/injector sweep --kernel $(DEMO_KERNEL) --scenario $(DEMO_SCENARIOS) \
 		--mode $(DEMO_MODE) --both -j $(DEMO_JOBS) --db $(DEMO_DB) || [ $$? -eq 1 ]
 	$(PYTHON) -m analysis report --db $(DEMO_DB) --out $(DEMO_REPORT)
