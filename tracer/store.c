@@ -22,6 +22,9 @@ extern const char ft_schema_sql[]; /* tracer/schema.sql, embedded at build time 
  */
 static const char *const migrations[FT_SCHEMA_VERSION + 1] = {
 	[1] = NULL,
+	/* 2: indexes for sweep-wide questions (outcomes per N, findings per class) */
+	[2] = "CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs(sweep, n);"
+	      "CREATE INDEX IF NOT EXISTS findings_by_class ON findings(class, func);",
 };
 
 enum {
