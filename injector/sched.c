@@ -389,8 +389,9 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 	if (res.outcome == FT_INFRA) {
 		if (++s->infra_streak >= MAX_INFRA_STREAK && !s->fatal) {
 			snprintf(s->err, s->errlen,
-				 "giving up: %d runs in a row failed to run (last: %s)",
-				 s->infra_streak, reason ? reason : "infrastructure error");
+				 "giving up: %d runs in a row were infrastructure failures (last: %s "
+				 "N=%ld, %s; see runs.infra_reason)", s->infra_streak, j.s->scenario,
+				 j.n, reason ? reason : "classified infra by the tracer");
 			s->fatal = 1;
 		}
 	} else {
@@ -645,6 +646,16 @@ static void on_console_closed(struct sched *s, struct worker *w)
 	}
 }
 
+/* A job found already done in the database counts as finished with its stored outcome. */
+static void on_skip(void *ctx, const struct job *j, int fired, enum ft_outcome o)
+{
+	struct stats *st = ctx;
+
+	(void)j;
+	(void)fired;
+	stats_record(st, o, 0, 0);
+}
+
 static void assign_jobs(struct sched *s)
 {
 	const struct sched_cfg *cfg = s->cfg;
@@ -656,7 +667,7 @@ static void assign_jobs(struct sched *s)
 
 		if (w->state != W_EMPTY && w->state != W_READY)
 			continue;
-		r = plan_next(cfg->plan, &j, NULL, NULL);
+		r = plan_next(cfg->plan, &j, on_skip, cfg->stats);
 		if (r == 1) {
 			start_job(s, w, &j);
 			continue;
