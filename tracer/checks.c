@@ -500,13 +500,6 @@ static void on_op_end(struct ck *c, uint32_t i)
 
 /* ---- closing the books -------------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void close_books(struct ck *c, uint32_t at)
 {
 	struct ft_run *r = c->r;
@@ -519,7 +512,7 @@ static void close_books(struct ck *c, uint32_t at)
 		if (c->live.slots[k].used)
 			*(uint32_t *)ft_vec_push(&leaks) = c->live.slots[k].val;
 	if (leaks.len)
-		qsort(leaks.data, leaks.len, sizeof(uint32_t), cmp_u32);
+		qsort(leaks.data, leaks.len, sizeof(uint32_t), ft_cmp_u32);
 	for (k = 0; k < leaks.len; k++) {
 		uint32_t ai = *FT_VEC_AT(&leaks, uint32_t, k);
 		struct ft_event *a = ev(c, ai);

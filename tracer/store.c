@@ -785,9 +785,12 @@ static int insert_findings(struct ft_db *db, struct ft_run *r, int64_t run_id)
 		size_t o = 0;
 		int k;
 
+		uint32_t ev[FT_FEV_MAX];
+
+		memcpy(ev, f->ev, sizeof(ev));
+		qsort(ev, (size_t)f->nev, sizeof(ev[0]), ft_cmp_u32);
 		for (k = 0; k < f->nev; k++)
-			o += (size_t)snprintf(evs + o, sizeof(evs) - o, "%s%u", k ? "," : "",
-					      f->ev[k]);
+			o += (size_t)snprintf(evs + o, sizeof(evs) - o, "%s%u", k ? "," : "", ev[k]);
 		sqlite3_bind_int64(s, 1, run_id);
 		sqlite3_bind_text(s, 2, ft_fclass_name(f->cls), -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, f->warning ? "warning" : "error", -1, SQLITE_STATIC);
