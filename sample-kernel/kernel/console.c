@@ -110,7 +110,7 @@ static struct vq queues[NQUEUES];
 static struct vq *rxq, *txq;       /* the port in use */
 static char rxbuf[QSZ][RXBUF_SIZE];
 static struct ctrl_msg ctrl_in[QSZ], ctrl_out;
-static char txbuf[TXBUF_SIZE];
+static char txbuf[TXBUF_SIZE] __attribute__((section(".noinit")));
 static size_t txlen;
 
 /* the receive buffer being consumed: its descriptor, bytes received, bytes consumed */
