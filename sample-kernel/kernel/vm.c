@@ -107,6 +107,7 @@ struct map_arg {
 	int perm;
 };
 
+/* Fill one empty slot: 0, or -EEXIST when something is mapped there already. */
 static int map_visit(pte_t *pte, uint64_t va, int level, void *arg)
 {
 	struct map_arg *m = arg;
@@ -264,6 +265,10 @@ struct copy_arg {
 	pagetable_t dst;
 };
 
+/*
+ * Copy one src leaf into dst: 0, -EINVAL (a superpage), -ENOMEM or map_range's error. On
+ * failure the new frame is freed again; on success it belongs to dst's mapping.
+ */
 static int copy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 {
 	struct copy_arg *c = arg;
