@@ -35,7 +35,7 @@ enum {
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_EVENT] = "INSERT INTO events(run,seq,kind,kseq,class,addr,size,pc,stack,op,rc,name,text)"
-		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
 	[S_OP] = "INSERT INTO ops(run,id,parent,name,pc,begin_seq,end_seq,rc) VALUES(?,?,?,?,?,?,?,?)",
 	[S_FINDING] = "INSERT INTO findings(run,class,severity,func,pc,addr,size,alloc_stack,"
 		      "free_stack,bad_stack,op_name,message,events)"
@@ -66,10 +66,18 @@ static const char *const stmt_sql[S_COUNT] = {
 #define EV_COLS 13
 #define EV_BATCH 32
 
+/* An events INSERT and which of its parameters hold NULL now: a NULL already bound is not
+ * bound again (bindings survive sqlite3_reset). */
+struct ev_stmt {
+	sqlite3_stmt *s;
+	uint16_t nulls[EV_BATCH]; /* bit k: column k + 1 of that row is NULL */
+};
+
 struct ft_db {
 	sqlite3 *h;
 	sqlite3_stmt *st[S_COUNT];
-	sqlite3_stmt *ev_batch; /* S_EVENT with EV_BATCH rows */
+	struct ev_stmt ev_batch; /* S_EVENT with EV_BATCH rows */
+	struct ev_stmt ev_one;   /* S_EVENT, for the rows after the last full batch */
 	struct ft_build **builds;
 	size_t nbuilds;
 };
@@ -189,17 +197,24 @@ out_rollback:
 	return -1;
 }
 
+/* The events INSERT with EV_BATCH rows; ?1 (the run) is shared by every row, row r's other
+ * columns are ?(2 + r * 12) ... ?(13 + r * 12). */
 static int prepare_batch(struct ft_db *db)
 {
-	static const char row[] = ",(?,?,?,?,?,?,?,?,?,?,?,?,?)";
-	size_t n = strlen(stmt_sql[S_EVENT]) + EV_BATCH * sizeof(row) + 1;
+	const char *values = strstr(stmt_sql[S_EVENT], " VALUES");
+	size_t n = (size_t)(values - stmt_sql[S_EVENT]) + EV_BATCH * EV_COLS * 8 + 16, o;
 	char *sql = ft_xrealloc(NULL, n);
-	int i, rc;
+	int r, k, rc;
 
-	strcpy(sql, stmt_sql[S_EVENT]);
-	for (i = 1; i < EV_BATCH; i++)
-		strcat(sql, row);
-	rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->ev_batch, NULL);
+	o = (size_t)snprintf(sql, n, "%.*s VALUES", (int)(values - stmt_sql[S_EVENT]),
+			     stmt_sql[S_EVENT]);
+	for (r = 0; r < EV_BATCH; r++) {
+		o += (size_t)snprintf(sql + o, n - o, "%s(?1", r ? "," : "");
+		for (k = 0; k < EV_COLS - 1; k++)
+			o += (size_t)snprintf(sql + o, n - o, ",?%d", 2 + r * (EV_COLS - 1) + k);
+		o += (size_t)snprintf(sql + o, n - o, ")");
+	}
+	rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->ev_batch.s, NULL);
 	free(sql);
 	return rc == SQLITE_OK ? 0 : -1;
 }
@@ -229,6 +244,9 @@ int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 			db_err(db, err, errlen, "preparing statements");
 			goto out_close;
 		}
+	db->ev_one.s = db->st[S_EVENT];
+	memset(db->ev_one.nulls, 0xff, sizeof(db->ev_one.nulls));
+	memset(db->ev_batch.nulls, 0xff, sizeof(db->ev_batch.nulls));
 	if (prepare_batch(db) < 0) {
 		db_err(db, err, errlen, "preparing statements");
 		goto out_close;
@@ -249,7 +267,7 @@ void ft_db_close(struct ft_db *db)
 		return;
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
-	sqlite3_finalize(db->ev_batch);
+	sqlite3_finalize(db->ev_batch.s);
 	for (i = 0; i < db->nbuilds; i++)
 		ft_build_free(db->builds[i]);
 	free(db->builds);
@@ -705,26 +723,53 @@ static const uint8_t event_cols[FT_K_COUNT] = {
 	[FT_K_RESULT] = C_RC, [FT_K_PANIC] = C_PC, [FT_K_TRAP] = C_ADDR | C_PC, [FT_K_END] = C_RC,
 };
 
-/* Bind event i of r as row `row` of a (possibly multi-row) events INSERT. */
-static void bind_event(struct ft_run *r, sqlite3_stmt *s, int row, int64_t run_id, uint32_t i)
+static void ev_int(struct ev_stmt *es, int row, int col, int has, int64_t v)
+{
+	int p = col == 1 ? 1 : 2 + row * (EV_COLS - 1) + (col - 2);
+	uint16_t bit = (uint16_t)(1u << (col - 1));
+
+	if (has) {
+		sqlite3_bind_int64(es->s, p, v);
+		es->nulls[row] &= (uint16_t)~bit;
+	} else if (!(es->nulls[row] & bit)) {
+		sqlite3_bind_null(es->s, p);
+		es->nulls[row] |= bit;
+	}
+}
+
+static void ev_text(struct ev_stmt *es, int row, int col, const char *t, int len)
+{
+	int p = 2 + row * (EV_COLS - 1) + (col - 2);
+	uint16_t bit = (uint16_t)(1u << (col - 1));
+
+	if (t) {
+		sqlite3_bind_text(es->s, p, t, len, SQLITE_STATIC);
+		es->nulls[row] &= (uint16_t)~bit;
+	} else if (!(es->nulls[row] & bit)) {
+		sqlite3_bind_null(es->s, p);
+		es->nulls[row] |= bit;
+	}
+}
+
+/* Bind event i of r as row `row` of an events INSERT (the run, ?1, is bound already). */
+static void bind_event(struct ft_run *r, struct ev_stmt *es, int row, uint32_t i)
 {
 	const struct ft_event *e = ft_run_ev(r, i);
 	uint8_t cols = event_cols[e->kind];
-	int b = row * EV_COLS;
+	struct ft_stack *st = ft_build_stack_at(r->b, e->stack);
 
-	sqlite3_bind_int64(s, b + 1, run_id);
-	sqlite3_bind_int64(s, b + 2, i);
-	sqlite3_bind_text(s, b + 3, ft_kind_name((enum ft_kind)e->kind), -1, SQLITE_STATIC);
-	bind_opt_i64(s, b + 4, e->has_kseq, e->kseq);
-	bind_opt_text(s, b + 5, ft_class_name(e->cls));
-	bind_opt_i64(s, b + 6, cols & C_ADDR, (sqlite3_int64)e->addr);
-	bind_opt_i64(s, b + 7, cols & C_SIZE, e->size);
-	bind_opt_i64(s, b + 8, cols & C_PC, (sqlite3_int64)e->pc);
-	bind_opt_stack(r->b, s, b + 9, e->stack);
-	bind_opt_i64(s, b + 10, e->op != FT_NO_OP, e->op);
-	bind_opt_i64(s, b + 11, cols & C_RC, e->rc);
-	bind_opt_text(s, b + 12, ft_arena_str(&r->strs, e->name));
-	bind_opt_text(s, b + 13, ft_arena_str(&r->strs, e->text));
+	ev_int(es, row, 2, 1, i);
+	ev_text(es, row, 3, ft_kind_name((enum ft_kind)e->kind), -1);
+	ev_int(es, row, 4, e->has_kseq, e->kseq);
+	ev_text(es, row, 5, ft_class_name(e->cls), e->cls == FT_CL_PAGE ? 4 : 3);
+	ev_int(es, row, 6, cols & C_ADDR, (sqlite3_int64)e->addr);
+	ev_int(es, row, 7, cols & C_SIZE, e->size);
+	ev_int(es, row, 8, cols & C_PC, (sqlite3_int64)e->pc);
+	ev_int(es, row, 9, st && st->db_id, st ? st->db_id : 0);
+	ev_int(es, row, 10, e->op != FT_NO_OP, e->op);
+	ev_int(es, row, 11, cols & C_RC, e->rc);
+	ev_text(es, row, 12, ft_arena_str(&r->strs, e->name), -1);
+	ev_text(es, row, 13, ft_arena_str(&r->strs, e->text), -1);
 }
 
 static int insert_events(struct ft_db *db, struct ft_run *r, int64_t run_id)
@@ -732,16 +777,18 @@ static int insert_events(struct ft_db *db, struct ft_run *r, int64_t run_id)
 	uint32_t i = 0, n = (uint32_t)r->events.len;
 	int row;
 
+	sqlite3_bind_int64(db->ev_batch.s, 1, run_id);
+	sqlite3_bind_int64(db->ev_one.s, 1, run_id);
 	/* EV_BATCH rows per statement: a fraction of the per-statement cost per row */
 	for (; n - i >= EV_BATCH; i += EV_BATCH) {
 		for (row = 0; row < EV_BATCH; row++)
-			bind_event(r, db->ev_batch, row, run_id, i + (uint32_t)row);
-		if (step_done(db->ev_batch) < 0)
+			bind_event(r, &db->ev_batch, row, i + (uint32_t)row);
+		if (step_done(db->ev_batch.s) < 0)
 			return -1;
 	}
 	for (; i < n; i++) {
-		bind_event(r, db->st[S_EVENT], 0, run_id, i);
-		if (step_done(db->st[S_EVENT]) < 0)
+		bind_event(r, &db->ev_one, 0, i);
+		if (step_done(db->ev_one.s) < 0)
 			return -1;
 	}
 	return 0;
