@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 from . import html_report, json_report, junit, sarif, summary
 from .db import Database, DatabaseError
-from .fingerprint import DEFAULT_DEPTH, Normalizer
+from .fingerprint import DEFAULT_ALLOCATOR_GLOBS, DEFAULT_DEPTH, Normalizer
 from .suppressions import SuppressionError, load
 from .unique import Audit, analyze
 
@@ -35,6 +35,9 @@ def _common(p: argparse.ArgumentParser, suppress: bool = True) -> None:
     p.add_argument("--stack-depth", type=int, default=DEFAULT_DEPTH, metavar="N",
                    help="frames of the normalized stack in a fingerprint "
                         f"(default {DEFAULT_DEPTH})")
+    p.add_argument("--allocator", action="append", default=[], metavar="GLOB",
+                   help="a function of the kernel's allocators, left out of fingerprints "
+                        "(repeatable; added to page_alloc, obj_alloc, kmalloc, ...)")
     p.add_argument("--repo-root", metavar="DIR",
                    help="root for relative source paths (default: the git checkout holding "
                         "the build's sources)")
@@ -76,7 +79,8 @@ def _audit(args, db: Database) -> Audit:
     rules = load(args.suppressions) if getattr(args, "suppressions", None) else []
     if args.stack_depth < 1:
         raise UsageError("--stack-depth must be at least 1")
-    return analyze(db, rules, Normalizer(depth=args.stack_depth),
+    norm = Normalizer(DEFAULT_ALLOCATOR_GLOBS + tuple(args.allocator), args.stack_depth)
+    return analyze(db, rules, norm,
                    pathlib.Path(args.repo_root) if args.repo_root else None,
                    pathlib.Path(args.src_root) if args.src_root else None)
 

@@ -15,7 +15,7 @@ from typing import Iterable, Optional
 from .model import (EMPTY_STACK, Build, Event, FindingClass, Frame, Malformed, Outcome,
                     Run, RunFinding, Severity, Stack, Sweep)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # v2 only added indexes (tracer/store.c migration 2)
 
 
 class DatabaseError(Exception):

@@ -19,13 +19,14 @@ from .model import EMPTY_STACK, FindingClass, Frame, RunFinding, Stack
 
 FINGERPRINT_VERSION = "1"
 
-# Frames of the allocators and of the fault hook itself: they say nothing about the bug.
-# Used when the finding's own site function is not on the stack (otherwise everything
+# Frames of the allocators themselves: they say nothing about the bug. The sample kernel's
+# backtraces start at the allocator's caller, so these matter for kernels whose do not. Used
+# only when the finding's own site function is not on the stack (otherwise everything
 # innermost of the site is dropped, which needs no list).
 DEFAULT_ALLOCATOR_GLOBS: tuple[str, ...] = (
-    "page_alloc*", "page_free*", "obj_alloc*", "obj_free*", "kalloc*", "kfree*",
-    "kmalloc*", "kzalloc*", "kcalloc*", "fault_*", "hook_*", "ft_*", "trace_*",
-    "backtrace*", "bt_*", "record_*", "emit_*",
+    "page_alloc", "page_free", "obj_alloc", "obj_free", "page_take_internal",
+    "page_give_internal", "kalloc", "kfree", "kmalloc", "kzalloc", "kcalloc", "krealloc",
+    "vmalloc", "vfree", "malloc", "calloc", "realloc", "free",
 )
 
 # How many frames of the normalized stack enter the fingerprint: the site and its caller.

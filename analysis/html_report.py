@@ -135,6 +135,8 @@ def render_finding(audit: Audit, db: Database, u: UniqueFinding, env: jinja2.Env
     rows = timeline.build(db, m.run, marked)
     return env.get_template("finding.html").render(
         **_page_context(audit, strict), f=u, m=m, stacks=stack_views(audit, u),
+        fault_where=_where(audit, m.run.build, m.run.fault_frame) if m.run.fault_frame
+        else "",
         timeline=rows, occurrences=sorted(u.occurrences, key=lambda o: (o.run.n, o.run.id)))
 
 

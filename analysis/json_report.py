@@ -54,6 +54,8 @@ def finding_dict(u: UniqueFinding, sources: SourceTree) -> dict[str, Any]:
         "suppressed_by": u.suppressed_by.text if u.suppressed_by else None,
         "minimal_run": run_dict(m.run),
         "message": m.message, "op": m.op_name,
+        "fault": dict(frame_dict(m.run.fault_frame, b, sources), **{
+            "class": m.run.fault_class}) if m.run.fault_frame else None,
         "stacks": {
             "fault": stack_list(m.run.fault_stack, b, sources),
             "alloc": stack_list(m.alloc_stack, b, sources),

@@ -249,7 +249,7 @@ int inject(struct opts *o)
 	c.stats = &stats;
 
 	cfg.qemu.qemu = o->qemu;
-	cfg.qemu.kernel = o->kernel;
+	cfg.qemu.kernel = st.kernel;
 	cfg.qemu.reset_mode = !strcmp(o->mode, "reset");
 	cfg.qemu.icount = o->icount;
 	cfg.workers = (int)o->jobs;

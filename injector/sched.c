@@ -64,10 +64,18 @@ struct worker {
 	size_t npcs, cappcs;
 };
 
+/* A QEMU that has done its job and is powering off; reaped in the background. */
+struct exiting {
+	struct qemu_proc q;
+	double deadline;
+};
+
 struct sched {
 	const struct sched_cfg *cfg;
 	struct worker *w;
 	int nw;
+	struct exiting *ex;    /* at most 2 * nw */
+	int nex;
 	int infra_streak;
 	int fatal;
 	char *err;
@@ -389,8 +397,9 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 	if (res.outcome == FT_INFRA) {
 		if (++s->infra_streak >= MAX_INFRA_STREAK && !s->fatal) {
 			snprintf(s->err, s->errlen,
-				 "giving up: %d runs in a row failed to run (last: %s)",
-				 s->infra_streak, reason ? reason : "infrastructure error");
+				 "giving up: %d runs in a row were infrastructure failures (last: %s "
+				 "N=%ld, %s; see runs.infra_reason)", s->infra_streak, j.s->scenario,
+				 j.n, reason ? reason : "classified infra by the tracer");
 			s->fatal = 1;
 		}
 	} else {
@@ -484,24 +493,57 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 	}
 }
 
-/* The run saw its end record. */
+/*
+ * Hand the worker's QEMU, which has been told to quit, to the background reaper: the worker
+ * can start its next QEMU while this one tears itself down.
+ */
+static void retire(struct sched *s, struct worker *w)
+{
+	if (s->nex < 2 * s->nw) {
+		s->ex[s->nex].q = w->q;
+		s->ex[s->nex].deadline = now_s() + EXIT_GRACE_S;
+		s->nex++;
+		w->q.pid = 0;
+		w->q.fd = -1;
+		w->q.pidfd = -1;
+	} else {
+		qemu_kill(&w->q);
+	}
+	w->state = W_EMPTY;
+}
+
+static void reap_exiting(struct sched *s, int i, int force)
+{
+	struct exiting *e = &s->ex[i];
+	int st;
+
+	if (force || now_s() >= e->deadline)
+		qemu_kill(&e->q);
+	else if (!qemu_try_reap(&e->q, &st))
+		return;
+	s->ex[i] = s->ex[--s->nex];
+}
+
+/* The run saw its end record: everything the run says has been said. */
 static void on_end(struct sched *s, struct worker *w)
 {
 	if (!s->cfg->qemu.reset_mode) {
-		/* quit is already queued: wait for QEMU to power off, then store. */
-		w->state = W_EXIT;
-		w->deadline = now_s() + EXIT_GRACE_S;
+		/* quit is already queued: store now, let QEMU power off in the background */
+		finish_job(s, w, FT_END_EXITED, -1, NULL);
+		retire(s, w);
 		return;
 	}
-	finish_job(s, w, FT_END_EXITED, -1, NULL);
+	/* the guest resets while the run is being stored */
 	w->linelen = 0;
 	w->longline = 0;
 	if (qemu_send(&w->q, "reset\n", 6) < 0) {
+		finish_job(s, w, FT_END_EXITED, -1, NULL);
 		worker_kill(s, w, NULL);
 		s->cfg->stats->restarts++;
 		return;
 	}
 	w->state = W_BOOT;
+	finish_job(s, w, FT_END_EXITED, -1, NULL);
 	w->deadline = now_s() + BOOT_TIMEOUT_S;
 }
 
@@ -645,6 +687,16 @@ static void on_console_closed(struct sched *s, struct worker *w)
 	}
 }
 
+/* A job found already done in the database counts as finished with its stored outcome. */
+static void on_skip(void *ctx, const struct job *j, int fired, enum ft_outcome o)
+{
+	struct stats *st = ctx;
+
+	(void)j;
+	(void)fired;
+	stats_record(st, o, 0, 0);
+}
+
 static void assign_jobs(struct sched *s)
 {
 	const struct sched_cfg *cfg = s->cfg;
@@ -656,7 +708,7 @@ static void assign_jobs(struct sched *s)
 
 		if (w->state != W_EMPTY && w->state != W_READY)
 			continue;
-		r = plan_next(cfg->plan, &j, NULL, NULL);
+		r = plan_next(cfg->plan, &j, on_skip, cfg->stats);
 		if (r == 1) {
 			start_job(s, w, &j);
 			continue;
@@ -669,6 +721,8 @@ static void assign_jobs(struct sched *s)
 
 static void stop_all(struct sched *s)
 {
+	while (s->nex > 0)
+		reap_exiting(s, s->nex - 1, 1);
 	for (int i = 0; i < s->nw; i++) {
 		struct worker *w = &s->w[i];
 
@@ -707,10 +761,12 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 	err[0] = 0;
 	s.nw = cfg->workers > 0 ? cfg->workers : 1;
 	s.w = calloc((size_t)s.nw, sizeof *s.w);
-	pfd = calloc(2 * (size_t)s.nw, sizeof *pfd);
-	owner = calloc(2 * (size_t)s.nw, sizeof *owner);
-	if (!s.w || !pfd || !owner) {
+	s.ex = calloc(2 * (size_t)s.nw, sizeof *s.ex);
+	pfd = calloc(4 * (size_t)s.nw, sizeof *pfd);
+	owner = calloc(4 * (size_t)s.nw, sizeof *owner);
+	if (!s.w || !s.ex || !pfd || !owner) {
 		free(s.w);
+		free(s.ex);
 		free(pfd);
 		free(owner);
 		snprintf(err, errlen, "out of memory");
@@ -763,6 +819,15 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 			if (w->state != W_READY && (next < 0 || w->deadline < next))
 				next = w->deadline;
 		}
+		for (int i = 0; i < s.nex; i++) {
+			if (s.ex[i].q.pidfd >= 0) {
+				pfd[np].fd = s.ex[i].q.pidfd;
+				pfd[np].events = POLLIN;
+				owner[np++] = -1;
+			}
+			if (next < 0 || s.ex[i].deadline < next)
+				next = s.ex[i].deadline;
+		}
 		if (next >= 0) {
 			double d = next - t;
 
@@ -785,10 +850,11 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 			break;
 		}
 		for (int k = 0; r > 0 && k < np; k++) {
-			struct worker *w = &s.w[owner[k]];
+			struct worker *w;
 
-			if (!pfd[k].revents)
+			if (!pfd[k].revents || owner[k] < 0)
 				continue;
+			w = &s.w[owner[k]];
 			if (pfd[k].fd == w->q.fd && w->q.fd >= 0) {
 				if (!drain(&s, w) && w->q.fd == pfd[k].fd)
 					on_console_closed(&s, w);
@@ -802,6 +868,8 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 					on_qemu_exit(&s, w, st);
 			}
 		}
+		for (int i = s.nex - 1; i >= 0; i--)
+			reap_exiting(&s, i, 0);
 		t = now_s();
 		for (int i = 0; i < s.nw; i++) {
 			struct worker *w = &s.w[i];
@@ -817,6 +885,7 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 		free(s.w[i].pcs);
 	}
 	free(s.w);
+	free(s.ex);
 	free(pfd);
 	free(owner);
 	return ret;

@@ -5,10 +5,47 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* Copy the ELF beside the logs under a temporary name, then rename it into place (a QEMU
+ * still running from an earlier copy keeps its file). */
+static int copy_kernel(struct store *st, const char *kernel, char *err, size_t errlen)
+{
+	char tmp[3200], buf[65536];
+	int in, out, ok = 1;
+	ssize_t n;
+
+	snprintf(st->kernel, sizeof st->kernel, "%s/kernel.elf", st->logs);
+	snprintf(tmp, sizeof tmp, "%s/kernel.elf.%d", st->logs, (int)getpid());
+	in = open(kernel, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		snprintf(err, errlen, "%s: %s", kernel, strerror(errno));
+		return -1;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(in);
+		return -1;
+	}
+	while (ok && (n = read(in, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		ok = n > 0 && write(out, buf, (size_t)n) == n;
+	}
+	close(in);
+	if (close(out) < 0 || !ok || rename(tmp, st->kernel) < 0) {
+		snprintf(err, errlen, "copying %s to %s: %s", kernel, st->kernel, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
 
 int store_open(struct store *st, const char *db_path, const char *kernel, const char *src_root,
 	       char *err, size_t errlen)
@@ -25,7 +62,8 @@ int store_open(struct store *st, const char *db_path, const char *kernel, const 
 	}
 	if (ft_db_open(db_path, &st->db, err, errlen) < 0)
 		return -1;
-	if (ft_db_add_kernel(st->db, kernel, src_root, &st->build, err, errlen) < 0) {
+	if (ft_db_add_kernel(st->db, kernel, src_root, &st->build, err, errlen) < 0 ||
+	    copy_kernel(st, kernel, err, errlen) < 0) {
 		ft_db_close(st->db);
 		st->db = NULL;
 		return -1;

@@ -16,9 +16,14 @@ struct store {
 	int64_t build;
 	char path[3000];      /* database file */
 	char logs[3000];      /* <db>.logs directory */
+	char kernel[3100];    /* the private copy of the kernel ELF that QEMU boots */
 };
 
-/* Open the database, create the logs directory, register the kernel. 0 or -1 with err. */
+/*
+ * Open the database, create the logs directory, register the kernel and copy it to
+ * <logs>/kernel.elf, so a kernel rebuilt during a sweep does not change what it boots.
+ * 0 or -1 with err.
+ */
 int store_open(struct store *st, const char *db_path, const char *kernel, const char *src_root,
 	       char *err, size_t errlen);
 void store_close(struct store *st);

@@ -2,33 +2,59 @@
 # kernel in both fault modes (reset mode: one QEMU per worker), write the HTML report and print
 # the summary. Included by the top Makefile.
 #
-#   make demo                      the clean kernel
+#   make demo                      the clean kernel, every scenario
 #   make demo BUGS=name[,name]     the kernel with seeded bugs from sample-kernel/bugs/ built in
+#                                  (a patched copy under $(BUILD)/bugs/; the clean sources are
+#                                  never touched), swept over the scenarios those bugs need;
+#                                  database and report under $(OUT)/bugs-name[+name]/
+#   make bug-kernel BUGS=name[,name]   only build that kernel and print its path
 #
+# DEMO_SCENARIOS, DEMO_MODE, DEMO_JOBS, DEMO_DB and DEMO_REPORT override the defaults.
 # The sweep exits 1 when it found something; that is the demo working, not a build failure.
 # Exit 2 (usage or infrastructure) still stops make.
 
+comma := ,
+BUGS           ?=
+BUGS_KEY       := $(subst $(comma),+,$(strip $(BUGS)))
+
+ifeq ($(BUGS_KEY),)
 DEMO_KERNEL    ?= $(BUILD)/kernel.elf
 DEMO_DB        ?= $(OUT)/faultline.db
 DEMO_REPORT    ?= $(OUT)/report
 DEMO_SCENARIOS ?= all
+DEMO_SRC_ROOT  :=
+else
+DEMO_KERNEL    := $(BUILD)/bugs/$(BUGS_KEY)/kernel.elf
+DEMO_DB        ?= $(OUT)/bugs-$(BUGS_KEY)/faultline.db
+DEMO_REPORT    ?= $(OUT)/bugs-$(BUGS_KEY)/report
+# the scenarios the bugs' .expect files name
+DEMO_SCENARIOS ?= $(shell for b in $(subst $(comma), ,$(BUGS)); do \
+	sed -n 's/.*"scenario": *"\([a-z0-9-]*\)".*/\1/p' sample-kernel/bugs/$$b.expect; \
+	done 2>/dev/null | sort -u | paste -sd, -)
+DEMO_SRC_ROOT  := --src-root $(BUILD)/bugs/$(BUGS_KEY)/src
+endif
 DEMO_MODE      ?= reset
 DEMO_JOBS      ?= $(JOBS)
-BUGS           ?=
 
-# BUGS is handed to the kernel build; the seeded-bug catalogue defines what each name does.
-ifneq ($(strip $(BUGS)),)
-ifeq ($(wildcard sample-kernel/bugs/),)
-$(error BUGS=$(BUGS): this tree has no seeded-bug catalogue (sample-kernel/bugs/) yet)
+.PHONY: bug-kernel
+
+bug-kernel:
+ifeq ($(BUGS_KEY),)
+	$(error bug-kernel needs BUGS=name[,name] (see sample-kernel/bugs/))
 endif
-endif
+	@$(MAKE) --no-print-directory $(BUILD)/kernel.elf
+	@BUILD=$(BUILD) MAKE=$(MAKE) sample-kernel/bugs/build.sh $(BUGS)
 
 demo: deps
-	@$(MAKE) --no-print-directory all BUGS='$(BUGS)'
+	@$(MAKE) --no-print-directory all
+ifneq ($(BUGS_KEY),)
+	@BUILD=$(BUILD) MAKE=$(MAKE) sample-kernel/bugs/build.sh $(BUGS) >/dev/null
+endif
 	@mkdir -p $(dir $(DEMO_DB))
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(BUILD)/injector sweep --kernel $(DEMO_KERNEL) --scenario $(DEMO_SCENARIOS) \
-		--mode $(DEMO_MODE) --both -j $(DEMO_JOBS) --db $(DEMO_DB) || [ $$? -eq 1 ]
+	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).logs
+	$(BUILD)/injector sweep --kernel $(DEMO_KERNEL) --scenario $(or $(DEMO_SCENARIOS),all) \
+		--mode $(DEMO_MODE) --both -j $(DEMO_JOBS) --db $(DEMO_DB) $(DEMO_SRC_ROOT) \
+		|| [ $$? -eq 1 ]
 	$(PYTHON) -m analysis report --db $(DEMO_DB) --out $(DEMO_REPORT)
 	@$(PYTHON) -m analysis summary --db $(DEMO_DB)
 	@echo "demo: open $(abspath $(DEMO_REPORT))/index.html"

@@ -160,3 +160,10 @@ def test_a_class_this_analysis_does_not_know_still_reports_with_its_own_rule(tmp
     check_sarif(log)
     assert {r["ruleId"] for r in log["runs"][0]["results"]} == \
         {"faultline/frobnicate", "faultline/accounting"}
+
+
+def test_json_names_the_injected_fault_of_the_minimal_run(audit):
+    leak = next(f for f in json_report.audit_dict(audit)["suppressed"] if f["class"] == "leak")
+    assert leak["fault"]["function"] == "map_trapframe"
+    assert leak["fault"]["class"] == "page"
+    assert leak["fault"]["file"] == "tests/data/analysis-src/sample-kernel/proc.c"

@@ -188,6 +188,7 @@ def test_chromium_renders_index_and_finding_page_structure(site, tmp_path):
     assert "build/injector run" in "".join(page.text)
 
 
+
 def test_long_runs_show_windows_around_the_marked_events(tmp_path):
     from analysis import timeline
     b = DbBuilder(tmp_path / "long.db")

@@ -217,6 +217,9 @@ def test_unexpected_trap_reports_cause_and_backtrace_then_ends(kernel, kernel_el
     lo, hi = function_range(kernel_elf, "scen_test_trap")
     assert (scause, stval) == ("d", "3000000000")          # load page fault at that address
     assert lo <= sepc < hi and int(bt[0], 16) == sepc
+    # the trapping function is a leaf: its caller comes from the trapped ra, inside the text
+    text_lo, text_hi = function_range(kernel_elf, "cmd_loop")
+    assert len(bt) >= 2 and text_lo <= int(bt[1], 16) < text_hi
     assert recs[-1].startswith("end ") and not records_of(recs, "result")
     assert kernel.reset()[0] == 1                           # and the machine comes back
 
@@ -237,3 +240,16 @@ def test_no_record_is_lost_when_the_host_reads_late(kernel):
     seqs = [int(r.split(" ")[1]) for r in recs if r.startswith("alloc ")]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))   # no gap in the attempts
     summarize(recs[1:])
+
+
+@pytest.mark.parametrize("scenario,kind", [("test-panic", "unexpected"),
+                                           ("test-panic-expected", "expected")])
+def test_panic_is_reported_with_its_kind_and_site_then_ends(kernel, kernel_elf, scenario, kind):
+    recs = kernel.run(scenario)
+    [panic] = records_of(recs, "panic")
+    lo, hi = function_range(kernel_elf, "scen_" + scenario.replace("-", "_"))
+    # a return address: the call is the function's last instruction, so look at pc - 1
+    assert panic[1] == kind and lo <= int(panic[2], 16) - 1 < hi
+    assert panic[3].split(",")[0] == panic[2]          # the backtrace starts at the site
+    assert " ".join(panic[4:]).startswith(scenario + ": ")
+    assert recs[-1].startswith("end ") and not records_of(recs, "result")

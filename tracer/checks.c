@@ -272,6 +272,14 @@ static void on_badfree(struct ck *c, uint32_t i)
 
 /* ---- refcounts ---------------------------------------------------------------------- */
 
+/* A ref event's name is "<verb> <kind>": the kind. */
+static const char *ref_kind(struct ck *c, const struct ft_event *e)
+{
+	const char *n = ft_arena_str(&c->r->strs, e->name), *sp = n ? strchr(n, ' ') : NULL;
+
+	return sp ? sp + 1 : "object";
+}
+
 static void on_ref(struct ck *c, uint32_t i)
 {
 	struct ft_event *e = ev(c, i);
@@ -298,7 +306,7 @@ static void on_ref(struct ck *c, uint32_t i)
 		struct ft_finding *f =
 			finding(c, FT_F_REFCOUNT, i, "refcount of %s %" PRIx64
 				" dropped below zero (%" PRId64 ") at %s",
-				ft_arena_str(&c->r->strs, e->name), e->addr, e->rc,
+				ref_kind(c, e), e->addr, e->rc,
 				where(c, e->pc, w, sizeof(w)));
 
 		site(c, f, ev(c, s->first_ev)->pc);
@@ -404,7 +412,9 @@ static void unwind_order(struct ck *c, const struct ft_op *o, uint32_t now)
 		uint32_t *acq;
 		uint64_t pc;
 
-		if (e->kind != FT_K_FREE || c->pair[i] == FT_NONE || c->pair[i] <= o->begin)
+		/* only what the op held when the fault hit is the unwind's to release */
+		if (e->kind != FT_K_FREE || c->pair[i] == FT_NONE || c->pair[i] <= o->begin ||
+		    c->pair[i] >= fault)
 			continue;
 		acq = ft_map_get(&c->acq, c->pair[i], 0);
 		if (!acq || !(pc = frame_in(c, e, fn)))
@@ -490,13 +500,6 @@ static void on_op_end(struct ck *c, uint32_t i)
 
 /* ---- closing the books -------------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void close_books(struct ck *c, uint32_t at)
 {
 	struct ft_run *r = c->r;
@@ -509,7 +512,7 @@ static void close_books(struct ck *c, uint32_t at)
 		if (c->live.slots[k].used)
 			*(uint32_t *)ft_vec_push(&leaks) = c->live.slots[k].val;
 	if (leaks.len)
-		qsort(leaks.data, leaks.len, sizeof(uint32_t), cmp_u32);
+		qsort(leaks.data, leaks.len, sizeof(uint32_t), ft_cmp_u32);
 	for (k = 0; k < leaks.len; k++) {
 		uint32_t ai = *FT_VEC_AT(&leaks, uint32_t, k);
 		struct ft_event *a = ev(c, ai);
@@ -540,7 +543,7 @@ static void close_books(struct ck *c, uint32_t at)
 			continue;
 		f = finding(c, FT_F_REFCOUNT, s->first_ev, "refcount of %s %" PRIx64 " is %" PRId64
 			    " at the %s (created at %s)",
-			    ft_arena_str(&r->strs, first->name), s->obj, s->count,
+			    ref_kind(c, first), s->obj, s->count,
 			    ev(c, at)->kind == FT_K_CKPT ? "end checkpoint" : "end of the run",
 			    where(c, first->pc, w, sizeof(w)));
 		site(c, f, first->pc);
@@ -623,13 +626,13 @@ static void ending_findings(struct ck *c, const struct ft_run_end *how)
 		uint32_t k;
 
 		if (how->how == FT_END_TIMEOUT)
-			f = finding(c, FT_F_HANG, last, "no end record before the host's timeout "
-				    "(%.0f ms); last record: %s; innermost open op: %s",
-				    how->wall_ms, ft_kind_name(le->kind), opn ? opn : "none");
+			f = finding(c, FT_F_HANG, last, "no end record before the host's timeout; "
+				    "last record: %s; innermost open op: %s",
+				    ft_kind_name(le->kind), opn ? opn : "none");
 		else
-			f = finding(c, FT_F_CRASH, last, "the machine stopped (wait status %d) "
-				    "without an end record and without reporting a trap; last "
-				    "record: %s; innermost open op: %s", how->exit_status,
+			f = finding(c, FT_F_CRASH, last, "the machine stopped without an end record "
+				    "and without reporting a trap (wait status %d); last record: %s; "
+				    "innermost open op: %s", how->exit_status,
 				    ft_kind_name(le->kind), opn ? opn : "none");
 		for (k = last + 1; k-- > 0;)
 			if (ev(c, k)->stack) {

@@ -119,12 +119,15 @@ static int audit_log(struct ft_db *db, int64_t build, const struct ft_cli_opts *
 			free(buf);
 			return -1;
 		}
-		for (p = start; p < stop; p += 4096)
-			ft_run_feed(r, buf + p, stop - p < 4096 ? stop - p : 4096);
+		for (p = start; p < stop; p += (size_t)o->chunk)
+			ft_run_feed(r, buf + p, stop - p < (size_t)o->chunk ? stop - p :
+				    (size_t)o->chunk);
 		if (stop == len && !ft_run_saw_end(r)) {
-			/* the capture stopped: nothing says how the machine ended */
-			how.how = FT_END_LOST;
-			how.infra_reason = "the log ends before the run's end record";
+			/* the capture stopped; unless told otherwise, nothing says how the
+			 * machine ended */
+			how.how = (enum ft_ending)o->cut;
+			if (how.how == FT_END_LOST)
+				how.infra_reason = "the log ends before the run's end record";
 		}
 		if (ft_run_finish(r, &how, &res, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tracer: %s run %ld: %s\n", path, k, err);

@@ -15,6 +15,8 @@ struct ft_cli_opts {
 	char **logs;
 	int nlogs;
 	long events;           /* bench-ingest: events to generate */
+	long chunk;            /* bytes per feed (1 proves lines split at every byte) */
+	int cut;               /* enum ft_ending for a log's last run without an end record */
 	int quiet;
 };
 

@@ -5,15 +5,24 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tracer.h"
 
 static const char usage[] =
-	"usage: tracer ingest --kernel ELF --db FILE [--scenario S] [--src-root DIR] LOG...\n"
-	"       tracer check [--kernel ELF] [--scenario S] LOG...\n"
+	"usage: tracer ingest --kernel ELF --db FILE [options] LOG...\n"
+	"       tracer check [--kernel ELF] [options] LOG...\n"
 	"       tracer bench-ingest [--events N] [--db FILE]\n"
 	"\n"
 	"ingest  audit saved console logs (one run per hello line) into the database\n"
 	"check   audit logs without keeping a database\n"
 	"bench-ingest  measure ingest throughput on a synthetic stream\n"
+	"\n"
+	"options: --scenario S     scenario name when the log has no `run` record\n"
+	"         --src-root DIR   record file names relative to DIR\n"
+	"         --cut infra|hang|crash  how a log's last run without `end` ended:\n"
+	"                          the capture stopped (infra, default), the board hung,\n"
+	"                          or the board died\n"
+	"         --chunk N        feed the parser N bytes at a time (default 4096)\n"
+	"         --quiet          print nothing but errors\n"
 	"exit: 0 no findings, 1 findings, 2 usage, I/O or infrastructure error\n";
 
 static int bad_usage(const char *why)
@@ -52,6 +61,8 @@ int main(int argc, char **argv)
 		{ "src-root", required_argument, NULL, 'r' },
 		{ "events", required_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "chunk", required_argument, NULL, 'c' },
+		{ "cut", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -62,6 +73,8 @@ int main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.events = 1000000;
+	o.chunk = 4096;
+	o.cut = FT_END_LOST;
 	if (argc < 2)
 		return bad_usage("missing command");
 	cmd = argv[1];
@@ -70,7 +83,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "k:d:s:r:n:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:d:s:r:n:qhc:u:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o.kernel = optarg; break;
 		case 'd': o.db = optarg; break;
@@ -81,6 +94,21 @@ int main(int argc, char **argv)
 			o.events = strtol(optarg, &end, 10);
 			if (*end || o.events <= 0)
 				return bad_usage("--events wants a positive number");
+			break;
+		case 'c':
+			o.chunk = strtol(optarg, &end, 10);
+			if (*end || o.chunk <= 0)
+				return bad_usage("--chunk wants a positive number");
+			break;
+		case 'u':
+			if (!strcmp(optarg, "infra"))
+				o.cut = FT_END_LOST;
+			else if (!strcmp(optarg, "hang"))
+				o.cut = FT_END_TIMEOUT;
+			else if (!strcmp(optarg, "crash"))
+				o.cut = FT_END_EXITED;
+			else
+				return bad_usage("--cut wants infra, hang or crash");
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -30,28 +30,32 @@ void ft_lines_init(struct ft_lines *lb)
 	lb->discarding = 0;
 }
 
+/* A complete line of n bytes (without '\n') fits when it has at most FT_LINE_MAX - 1 bytes,
+ * or one more if that one is the '\r' of a "\r\n" terminator. */
+static int fits(const char *line, size_t n)
+{
+	return n < FT_LINE_MAX || (n == FT_LINE_MAX && line[n - 1] == '\r');
+}
+
 void ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, void *ctx)
 {
-	/* Content of a legal line: at most FT_LINE_MAX - 1 bytes before the '\n'. */
-	const size_t maxc = FT_LINE_MAX - 1;
-
 	while (n) {
 		const char *nl = memchr(p, '\n', n);
 		size_t take = nl ? (size_t)(nl - p) : n;
 
 		if (lb->discarding) {
 			/* skip the rest of an oversized line */
-		} else if (lb->len == 0 && nl && take <= maxc) {
+		} else if (lb->len == 0 && nl && fits(p, take)) {
 			fn(ctx, p, take, NULL); /* whole line inside this feed: no copy */
-		} else if (lb->len + take <= maxc) {
+		} else if (lb->len + take <= FT_LINE_MAX) {
 			memcpy(lb->buf + lb->len, p, take);
 			lb->len += take;
 			if (nl) {
-				fn(ctx, lb->buf, lb->len, NULL);
+				fn(ctx, lb->buf, lb->len, fits(lb->buf, lb->len) ? NULL : "oversized");
 				lb->len = 0;
 			}
 		} else {
-			size_t room = maxc - lb->len;
+			size_t room = FT_LINE_MAX - lb->len;
 
 			memcpy(lb->buf + lb->len, p, room);
 			lb->len += room;

@@ -3,8 +3,8 @@
  *
  * ft_lines reassembles lines from reads of any size: a line split across feeds is joined,
  * several lines in one feed are separated. A line longer than FT_LINE_MAX (terminator
- * included) is reported once as oversized and discarded up to its '\n'; the reassembly
- * buffer never holds more than the bound. ft_parse_record turns one line into a record or
+ * "\n" or "\r\n" included) is reported once as oversized and discarded up to its '\n';
+ * the reassembly buffer never holds more than the bound. ft_parse_record turns one line into a record or
  * says why it is malformed. Neither allocates nor recurses.
  */
 #ifndef FT_PARSER_H

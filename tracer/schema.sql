@@ -1,4 +1,4 @@
--- faultline database, schema version 1.
+-- faultline database, schema version 2 (version 1 + the indexes marked v2).
 -- The one interface between the tracer (writer) and analysis (reader). docs/schema.md
 -- explains every table; changes go through a numbered migration in tracer/store.c.
 -- Addresses and pcs are stored as INTEGER (unsigned 64-bit values reinterpreted as signed).
@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS runs (
   finished_at TEXT NOT NULL,
   UNIQUE (build, scenario, exec_mode, fault_mode, class_filter, site, site_lo, site_hi, n)
 );
+CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs(sweep, n);              -- v2
 
 CREATE TABLE IF NOT EXISTS events (   -- raw records of a run, in stream order
   run    INTEGER NOT NULL REFERENCES runs(id),
@@ -134,6 +135,7 @@ CREATE TABLE IF NOT EXISTS findings ( -- per-run findings from the tracer's chec
   events   TEXT NOT NULL    -- comma-separated events.seq that prove it
 );
 CREATE INDEX IF NOT EXISTS findings_by_run ON findings(run);
+CREATE INDEX IF NOT EXISTS findings_by_class ON findings(class, func);   -- v2
 
 CREATE TABLE IF NOT EXISTS malformed (  -- rejected lines, escaped, at most 100 kept per run
   run    INTEGER NOT NULL REFERENCES runs(id),

@@ -22,17 +22,20 @@ extern const char ft_schema_sql[]; /* tracer/schema.sql, embedded at build time 
  */
 static const char *const migrations[FT_SCHEMA_VERSION + 1] = {
 	[1] = NULL,
+	/* 2: indexes for sweep-wide questions (outcomes per N, findings per class) */
+	[2] = "CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs(sweep, n);"
+	      "CREATE INDEX IF NOT EXISTS findings_by_class ON findings(class, func);",
 };
 
 enum {
-	S_EVENT, S_OP, S_FINDING, S_MALFORMED, S_RUN, S_STACK, S_STACK_ID, S_FRAME, S_FIND_RUN,
+	S_OP, S_FINDING, S_MALFORMED, S_RUN, S_STACK, S_STACK_ID, S_FRAME, S_FIND_RUN,
 	S_DEL_EVENTS, S_DEL_OPS, S_DEL_FINDINGS, S_DEL_MALFORMED, S_DEL_RUN, S_RUN_DONE,
-	S_COUNT
+	S_EVENTS_FROM_RUN, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
-	[S_EVENT] = "INSERT INTO events(run,seq,kind,kseq,class,addr,size,pc,stack,op,rc,name,text)"
-		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_EVENTS_FROM_RUN] = "INSERT INTO events(run,seq,kind,kseq,class,addr,size,pc,stack,op,"
+			      "rc,name,text) SELECT ?1,* FROM ft_run_events",
 	[S_OP] = "INSERT INTO ops(run,id,parent,name,pc,begin_seq,end_seq,rc) VALUES(?,?,?,?,?,?,?,?)",
 	[S_FINDING] = "INSERT INTO findings(run,class,severity,func,pc,addr,size,alloc_stack,"
 		      "free_stack,bad_stack,op_name,message,events)"
@@ -60,16 +63,15 @@ static const char *const stmt_sql[S_COUNT] = {
 		       "site_lo=? AND site_hi=? AND n=?",
 };
 
-#define EV_COLS 13
-#define EV_BATCH 32
-
 struct ft_db {
 	sqlite3 *h;
 	sqlite3_stmt *st[S_COUNT];
-	sqlite3_stmt *ev_batch; /* S_EVENT with EV_BATCH rows */
+	struct ft_run *storing; /* the run ft_run_events shows, while it is stored */
 	struct ft_build **builds;
 	size_t nbuilds;
 };
+
+static const sqlite3_module evtab_module; /* ft_run_events, defined with insert_events */
 
 static const char *const outcome_names[FT_NOUTCOME] = {
 	[FT_CRASH] = "crash", [FT_PANIC] = "panic", [FT_HANG] = "hang", [FT_LEAK] = "leak",
@@ -186,21 +188,6 @@ out_rollback:
 	return -1;
 }
 
-static int prepare_batch(struct ft_db *db)
-{
-	static const char row[] = ",(?,?,?,?,?,?,?,?,?,?,?,?,?)";
-	size_t n = strlen(stmt_sql[S_EVENT]) + EV_BATCH * sizeof(row) + 1;
-	char *sql = ft_xrealloc(NULL, n);
-	int i, rc;
-
-	strcpy(sql, stmt_sql[S_EVENT]);
-	for (i = 1; i < EV_BATCH; i++)
-		strcat(sql, row);
-	rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->ev_batch, NULL);
-	free(sql);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
 int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 {
 	struct ft_db *db;
@@ -220,16 +207,17 @@ int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 		goto out_close;
 	if (migrate(db, err, errlen) < 0)
 		goto out_close;
+	if (sqlite3_create_module_v2(db->h, "ft_run_events", &evtab_module, db, NULL) !=
+	    SQLITE_OK) {
+		db_err(db, err, errlen, "registering ft_run_events");
+		goto out_close;
+	}
 	for (i = 0; i < S_COUNT; i++)
 		if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       &db->st[i], NULL) != SQLITE_OK) {
 			db_err(db, err, errlen, "preparing statements");
 			goto out_close;
 		}
-	if (prepare_batch(db) < 0) {
-		db_err(db, err, errlen, "preparing statements");
-		goto out_close;
-	}
 	*out = db;
 	return 0;
 
@@ -246,7 +234,6 @@ void ft_db_close(struct ft_db *db)
 		return;
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
-	sqlite3_finalize(db->ev_batch);
 	for (i = 0; i < db->nbuilds; i++)
 		ft_build_free(db->builds[i]);
 	free(db->builds);
@@ -702,46 +689,178 @@ static const uint8_t event_cols[FT_K_COUNT] = {
 	[FT_K_RESULT] = C_RC, [FT_K_PANIC] = C_PC, [FT_K_TRAP] = C_ADDR | C_PC, [FT_K_END] = C_RC,
 };
 
-/* Bind event i of r as row `row` of a (possibly multi-row) events INSERT. */
-static void bind_event(struct ft_run *r, sqlite3_stmt *s, int row, int64_t run_id, uint32_t i)
+/*
+ * ft_run_events: a read-only virtual table over the events of the run being stored. The
+ * INSERT ... SELECT through it moves every event into `events` without a bind call per
+ * column, which is the bulk of the ingest cost.
+ */
+struct evtab {
+	sqlite3_vtab base;
+	struct ft_db *db;
+};
+
+struct evcur {
+	sqlite3_vtab_cursor base;
+	uint32_t i;
+};
+
+static int evtab_connect(sqlite3 *h, void *aux, int argc, const char *const *argv,
+			 sqlite3_vtab **out, char **err)
 {
+	struct evtab *t;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	(void)err;
+	rc = sqlite3_declare_vtab(h, "CREATE TABLE x(seq, kind, kseq, class, addr, size, pc, "
+				  "stack, op, rc, name, text)");
+	if (rc != SQLITE_OK)
+		return rc;
+	t = sqlite3_malloc(sizeof(*t));
+	if (!t)
+		return SQLITE_NOMEM;
+	memset(t, 0, sizeof(*t));
+	t->db = aux;
+	*out = &t->base;
+	return SQLITE_OK;
+}
+
+static int evtab_disconnect(sqlite3_vtab *t)
+{
+	sqlite3_free(t);
+	return SQLITE_OK;
+}
+
+static int evtab_best_index(sqlite3_vtab *t, sqlite3_index_info *info)
+{
+	(void)t;
+	info->estimatedCost = 1e6;
+	return SQLITE_OK;
+}
+
+static int evtab_open(sqlite3_vtab *t, sqlite3_vtab_cursor **out)
+{
+	struct evcur *c = sqlite3_malloc(sizeof(*c));
+
+	(void)t;
+	if (!c)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof(*c));
+	*out = &c->base;
+	return SQLITE_OK;
+}
+
+static int evtab_close(sqlite3_vtab_cursor *c)
+{
+	sqlite3_free(c);
+	return SQLITE_OK;
+}
+
+static int evtab_filter(sqlite3_vtab_cursor *c, int idx, const char *idxs, int argc,
+			sqlite3_value **argv)
+{
+	(void)idx;
+	(void)idxs;
+	(void)argc;
+	(void)argv;
+	((struct evcur *)c)->i = 0;
+	return SQLITE_OK;
+}
+
+static int evtab_next(sqlite3_vtab_cursor *c)
+{
+	((struct evcur *)c)->i++;
+	return SQLITE_OK;
+}
+
+static struct ft_run *evtab_run(sqlite3_vtab_cursor *c)
+{
+	return ((struct evtab *)c->pVtab)->db->storing;
+}
+
+static int evtab_eof(sqlite3_vtab_cursor *c)
+{
+	struct ft_run *r = evtab_run(c);
+
+	return !r || ((struct evcur *)c)->i >= r->events.len;
+}
+
+static void res_int(sqlite3_context *ctx, int has, int64_t v)
+{
+	if (has)
+		sqlite3_result_int64(ctx, v);
+	else
+		sqlite3_result_null(ctx);
+}
+
+static void res_text(sqlite3_context *ctx, const char *t)
+{
+	if (t)
+		sqlite3_result_text(ctx, t, -1, SQLITE_STATIC);
+	else
+		sqlite3_result_null(ctx);
+}
+
+static int evtab_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
+{
+	struct ft_run *r = evtab_run(c);
+	uint32_t i = ((struct evcur *)c)->i;
 	const struct ft_event *e = ft_run_ev(r, i);
 	uint8_t cols = event_cols[e->kind];
-	int b = row * EV_COLS;
 
-	sqlite3_bind_int64(s, b + 1, run_id);
-	sqlite3_bind_int64(s, b + 2, i);
-	sqlite3_bind_text(s, b + 3, ft_kind_name((enum ft_kind)e->kind), -1, SQLITE_STATIC);
-	bind_opt_i64(s, b + 4, e->has_kseq, e->kseq);
-	bind_opt_text(s, b + 5, ft_class_name(e->cls));
-	bind_opt_i64(s, b + 6, cols & C_ADDR, (sqlite3_int64)e->addr);
-	bind_opt_i64(s, b + 7, cols & C_SIZE, e->size);
-	bind_opt_i64(s, b + 8, cols & C_PC, (sqlite3_int64)e->pc);
-	bind_opt_stack(r->b, s, b + 9, e->stack);
-	bind_opt_i64(s, b + 10, e->op != FT_NO_OP, e->op);
-	bind_opt_i64(s, b + 11, cols & C_RC, e->rc);
-	bind_opt_text(s, b + 12, ft_arena_str(&r->strs, e->name));
-	bind_opt_text(s, b + 13, ft_arena_str(&r->strs, e->text));
+	switch (col) {
+	case 0: sqlite3_result_int64(ctx, i); break;
+	case 1: res_text(ctx, ft_kind_name((enum ft_kind)e->kind)); break;
+	case 2: res_int(ctx, e->has_kseq, e->kseq); break;
+	case 3: res_text(ctx, ft_class_name(e->cls)); break;
+	case 4: res_int(ctx, cols & C_ADDR, (int64_t)e->addr); break;
+	case 5: res_int(ctx, cols & C_SIZE, e->size); break;
+	case 6: res_int(ctx, cols & C_PC, (int64_t)e->pc); break;
+	case 7: {
+		struct ft_stack *st = ft_build_stack_at(r->b, e->stack);
+
+		res_int(ctx, st && st->db_id, st ? st->db_id : 0);
+		break;
+	}
+	case 8: res_int(ctx, e->op != FT_NO_OP, e->op); break;
+	case 9: res_int(ctx, cols & C_RC, e->rc); break;
+	case 10: res_text(ctx, ft_arena_str(&r->strs, e->name)); break;
+	default: res_text(ctx, ft_arena_str(&r->strs, e->text)); break;
+	}
+	return SQLITE_OK;
 }
+
+static int evtab_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *rowid)
+{
+	*rowid = ((struct evcur *)c)->i;
+	return SQLITE_OK;
+}
+
+static const sqlite3_module evtab_module = {
+	.iVersion = 0,
+	.xConnect = evtab_connect,
+	.xBestIndex = evtab_best_index,
+	.xDisconnect = evtab_disconnect,
+	.xOpen = evtab_open,
+	.xClose = evtab_close,
+	.xFilter = evtab_filter,
+	.xNext = evtab_next,
+	.xEof = evtab_eof,
+	.xColumn = evtab_column,
+	.xRowid = evtab_rowid,
+};
 
 static int insert_events(struct ft_db *db, struct ft_run *r, int64_t run_id)
 {
-	uint32_t i = 0, n = (uint32_t)r->events.len;
-	int row;
+	sqlite3_stmt *s = db->st[S_EVENTS_FROM_RUN];
+	int rc;
 
-	/* EV_BATCH rows per statement: a fraction of the per-statement cost per row */
-	for (; n - i >= EV_BATCH; i += EV_BATCH) {
-		for (row = 0; row < EV_BATCH; row++)
-			bind_event(r, db->ev_batch, row, run_id, i + (uint32_t)row);
-		if (step_done(db->ev_batch) < 0)
-			return -1;
-	}
-	for (; i < n; i++) {
-		bind_event(r, db->st[S_EVENT], 0, run_id, i);
-		if (step_done(db->st[S_EVENT]) < 0)
-			return -1;
-	}
-	return 0;
+	db->storing = r;
+	sqlite3_bind_int64(s, 1, run_id);
+	rc = step_done(s);
+	db->storing = NULL;
+	return rc;
 }
 
 static int insert_ops(struct ft_db *db, struct ft_run *r, int64_t run_id)
@@ -782,9 +901,12 @@ static int insert_findings(struct ft_db *db, struct ft_run *r, int64_t run_id)
 		size_t o = 0;
 		int k;
 
+		uint32_t ev[FT_FEV_MAX];
+
+		memcpy(ev, f->ev, sizeof(ev));
+		qsort(ev, (size_t)f->nev, sizeof(ev[0]), ft_cmp_u32);
 		for (k = 0; k < f->nev; k++)
-			o += (size_t)snprintf(evs + o, sizeof(evs) - o, "%s%u", k ? "," : "",
-					      f->ev[k]);
+			o += (size_t)snprintf(evs + o, sizeof(evs) - o, "%s%u", k ? "," : "", ev[k]);
 		sqlite3_bind_int64(s, 1, run_id);
 		sqlite3_bind_text(s, 2, ft_fclass_name(f->cls), -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, f->warning ? "warning" : "error", -1, SQLITE_STATIC);

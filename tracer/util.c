@@ -260,3 +260,10 @@ size_t ft_escape(char *out, size_t cap, const char *s, size_t n)
 	out[o] = 0;
 	return o;
 }
+
+int ft_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}

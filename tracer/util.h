@@ -60,6 +60,9 @@ int ft_map_del(struct ft_map *m, uint64_t k1, uint64_t k2);
 
 uint64_t ft_hash_bytes(const void *p, size_t n);
 
+/* qsort comparator for uint32_t. */
+int ft_cmp_u32(const void *a, const void *b);
+
 /* realloc that aborts with a message on exhaustion: the tracer cannot continue without memory. */
 void *ft_xrealloc(void *p, size_t n);
 char *ft_xstrdup(const char *s);

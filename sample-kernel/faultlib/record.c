@@ -168,6 +168,26 @@ int fl_backtrace(uintptr_t fp, uintptr_t *out, int max)
 	return n;
 }
 
+int fl_trap_backtrace(uintptr_t pc, uintptr_t ra, uintptr_t fp, uintptr_t *out, int max)
+{
+	uintptr_t lo, hi, saved;
+	int n = 0;
+
+	if (max < 2)
+		return 0;
+	out[n++] = pc;
+	if (tp.stack_bounds && tp.stack_bounds(fp, &lo, &hi) && !(fp & 7) &&
+	    fp >= lo + 8 && fp <= hi) {
+		saved = ((const uintptr_t *)fp)[-1];
+		if (saved > fp && saved <= hi) {
+			/* a leaf frame: only the caller's fp was saved; ra still holds the return */
+			out[n++] = ra;
+			fp = saved;
+		}
+	}
+	return n + fl_backtrace(fp, out + n, max - n);
+}
+
 static void put_frames(const uintptr_t *pcs, int n)
 {
 	if (!n) {
@@ -338,19 +358,16 @@ void fl_rec_panic(bool expected, uintptr_t pc, uintptr_t fp, const char *msg)
 	emit();
 }
 
-void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t fp)
+void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, uintptr_t fp)
 {
 	uintptr_t pcs[FL_BT_MAX];
-	int n;
 
 	begin("trap");
 	f_hex(scause);
 	f_hex(sepc);
 	f_hex(stval);
 	put_space();
-	pcs[0] = sepc;
-	n = 1 + fl_backtrace(fp, pcs + 1, FL_BT_MAX - 1);
-	put_frames(pcs, n);
+	put_frames(pcs, fl_trap_backtrace(sepc, ra, fp, pcs, FL_BT_MAX));
 	emit();
 }
 

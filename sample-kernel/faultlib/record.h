@@ -66,8 +66,13 @@ void fl_rec_op_end(int id, int rc);
 void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, uintptr_t pc);
 void fl_rec_result(const char *scenario, int rc);
 void fl_rec_panic(bool expected, uintptr_t pc, uintptr_t fp, const char *msg);
-/* fp: the trapped context's frame pointer; the backtrace starts with sepc */
-void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t fp);
+/*
+ * Backtrace of a trapped context: pc first, then its callers. ra and fp are the trapped
+ * registers; when fp is a leaf function's frame (only the caller's fp saved at fp-8), ra
+ * is the second frame. Returns the number of pcs stored in out (at most max).
+ */
+int fl_trap_backtrace(uintptr_t pc, uintptr_t ra, uintptr_t fp, uintptr_t *out, int max);
+void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, uintptr_t fp);
 void fl_rec_end(bool fired, unsigned long attempts, unsigned long faults);
 void fl_rec_log(const char *text);
 

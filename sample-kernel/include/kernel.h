@@ -27,6 +27,10 @@ void console_commit(size_t len);
  */
 int  console_getline(char *buf, size_t size);
 
+/* plic.c: device interrupts routed to this hart's S-mode, for waking from wfi */
+void plic_enable(unsigned irq);
+void plic_ack_all(void);
+
 /* power.c: the SiFive test device */
 void power_off(int code) __attribute__((noreturn));
 void power_reset(void) __attribute__((noreturn));

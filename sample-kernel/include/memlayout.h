@@ -11,6 +11,10 @@
 #define VIRTIO_STRIDE 0x1000UL
 #define VIRTIO_SLOTS  8
 
+#define PLIC        0x0c000000UL   /* platform-level interrupt controller */
+#define PLIC_SIZE   0x400000UL
+#define VIRTIO_IRQ(slot) (1 + (slot))
+
 #define KERNBASE    0x80000000UL
 #define PHYSTOP     (KERNBASE + 128UL * 1024 * 1024)   /* -m 128M */
 

@@ -12,18 +12,70 @@
  * Ownership: everything is static (rings, receive buffers, the transmit batch buffer);
  * nothing is allocated, so no injected fault can cut the channel that reports it. Output is
  * batched in txbuf and flushed when nearly full, before waiting for input, and on
- * panic/trap/end. The driver polls (no interrupts). Errors: console_init() returns -ENODEV
- * when no usable device is found; afterwards nothing fails (a host that stops reading stalls
- * the flush, which is the host's timeout to handle).
+ * panic/trap/end. Waits sleep in wfi, woken by the device interrupt (never taken as a
+ * trap). Errors: console_init() returns -ENODEV when no usable device is found; afterwards
+ * nothing fails (a host that stops reading stalls the flush: the host's timeout handles it).
  */
 #include "kernel.h"
 #include "memlayout.h"
 #include "riscv.h"
-#include "virtio.h"
 
-#define QSZ        VIRTIO_QSZ
+#define MMIO_MAGIC        0x000
+#define MMIO_VERSION      0x004
+#define MMIO_DEVICE_ID    0x008
+#define MMIO_DEV_FEAT     0x010
+#define MMIO_DEV_FEAT_SEL 0x014
+#define MMIO_DRV_FEAT     0x020
+#define MMIO_DRV_FEAT_SEL 0x024
+#define MMIO_QUEUE_SEL    0x030
+#define MMIO_QUEUE_NUM_MAX 0x034
+#define MMIO_QUEUE_NUM    0x038
+#define MMIO_QUEUE_READY  0x044
+#define MMIO_QUEUE_NOTIFY 0x050
+#define MMIO_INT_STATUS   0x060
+#define MMIO_INT_ACK      0x064
+#define MMIO_STATUS       0x070
+#define MMIO_QUEUE_DESC   0x080
+#define MMIO_QUEUE_DRIVER 0x090
+#define MMIO_QUEUE_DEVICE 0x0a0
+
+#define VIRTIO_MAGIC      0x74726976
+#define VIRTIO_ID_CONSOLE 3
+
+#define ST_ACK         1
+#define ST_DRIVER      2
+#define ST_DRIVER_OK   4
+#define ST_FEATURES_OK 8
+
+#define VRING_DESC_F_WRITE 2
+
+#define QSZ        8
 #define RXBUF_SIZE 256
 #define TXBUF_SIZE (96 * 1024)
+
+struct vring_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vring_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[QSZ];
+	uint16_t used_event;
+};
+
+struct vring_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct {
+		uint32_t id;
+		uint32_t len;
+	} ring[QSZ];
+	uint16_t avail_event;
+};
 
 struct vq {
 	struct vring_desc desc[QSZ] __attribute__((aligned(16)));
@@ -58,7 +110,7 @@ static struct vq queues[NQUEUES];
 static struct vq *rxq, *txq;       /* the port in use */
 static char rxbuf[QSZ][RXBUF_SIZE];
 static struct ctrl_msg ctrl_in[QSZ], ctrl_out;
-static char txbuf[TXBUF_SIZE];
+static char txbuf[TXBUF_SIZE] __attribute__((section(".noinit")));
 static size_t txlen;
 
 /* the receive buffer being consumed: its descriptor, bytes received, bytes consumed */
@@ -91,6 +143,17 @@ static void vq_push(struct vq *q, uint16_t d)
 	*reg(MMIO_QUEUE_NOTIFY) = q->num;
 }
 
+/* Sleep until q's device has used a buffer (the console's interrupt ends the wfi). */
+static void vq_wait(struct vq *q)
+{
+	while (used_idx(q) == q->last_used) {
+		asm volatile("wfi");
+		*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
+		plic_ack_all();
+	}
+	fence();
+}
+
 /* Send one buffer on q and wait until the device has consumed it. */
 static void vq_send(struct vq *q, const void *buf, uint32_t len)
 {
@@ -98,10 +161,8 @@ static void vq_send(struct vq *q, const void *buf, uint32_t len)
 
 	q->desc[0] = (struct vring_desc){ (uintptr_t)buf, len, 0, 0 };
 	vq_push(q, 0);
-	while (used_idx(q) != want)
-		;
+	vq_wait(q);
 	q->last_used = want;
-	*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
 }
 
 /* Post QSZ device-writable buffers of size bytes each (buf[i] at buf + i * size). */
@@ -131,6 +192,18 @@ static int vq_setup(struct vq *q, unsigned qnum)
 	reg_write64(MMIO_QUEUE_DEVICE, (uintptr_t)&q->used);
 	*reg(MMIO_QUEUE_READY) = 1;
 	return 0;
+}
+
+/* the first modern console's slot, or -1 */
+static int find_console(void)
+{
+	for (unsigned i = 0; i < VIRTIO_SLOTS; i++) {
+		volatile uint32_t *r = (volatile uint32_t *)(VIRTIO0 + i * VIRTIO_STRIDE);
+		if (r[MMIO_MAGIC / 4] == VIRTIO_MAGIC && r[MMIO_VERSION / 4] == 2 &&
+		    r[MMIO_DEVICE_ID / 4] == VIRTIO_ID_CONSOLE)
+			return (int)i;
+	}
+	return -1;
 }
 
 static void ctrl_send(uint32_t id, uint16_t event, uint16_t value)
@@ -183,11 +256,12 @@ int console_init(void)
 {
 	uint32_t st, feat;
 	bool multiport;
-	int port = 0;
+	int port = 0, slot = find_console();
 
-	base = virtio_find(VIRTIO_ID_CONSOLE);
-	if (!base)
+	if (slot < 0)
 		return -ENODEV;
+	base = VIRTIO0 + (unsigned)slot * VIRTIO_STRIDE;
+	plic_enable(VIRTIO_IRQ(slot));
 	*reg(MMIO_STATUS) = 0;
 	st = ST_ACK | ST_DRIVER;
 	*reg(MMIO_STATUS) = st;
@@ -272,9 +346,7 @@ static char rx_getc(void)
 			vq_push(rxq, (uint16_t)rx_cur);
 			rx_cur = -1;
 		}
-		while (used_idx(rxq) == rxq->last_used)
-			;
-		fence();
+		vq_wait(rxq);
 		unsigned slot = rxq->last_used % QSZ;
 		rx_cur = (int)(rxq->used.ring[slot].id % QSZ);
 		rx_len = rxq->used.ring[slot].len;
@@ -282,7 +354,6 @@ static char rx_getc(void)
 			rx_len = RXBUF_SIZE;
 		rx_pos = 0;
 		rxq->last_used++;
-		*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
 	}
 	return rxbuf[rx_cur][rx_pos++];
 }

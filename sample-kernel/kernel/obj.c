@@ -128,6 +128,7 @@ static void *slab_alloc(struct size_class *k, size_t size)
 	return (char *)s + k->first + (size_t)i * k->size;
 }
 
+/* A large object in a block of its own (header first); NULL when memory is exhausted. */
 static void *big_alloc(size_t size)
 {
 	unsigned order = 0;

@@ -25,7 +25,7 @@
 #define M_OWNER(m)   (((m) >> 4) & 7)
 #define M_ORDER(m)   ((m) & 15)
 #define M_EVER       0x80
-#define OWN_TAIL     7     /* a non-head page of a block (free or not) */
+#define OWN_TAIL     0     /* a non-head page of a block (free or not): what .bss zeroing leaves */
 #define MK(owner, order) ((uint8_t)(((owner) << 4) | (order)))
 
 struct free_block {
@@ -125,9 +125,7 @@ void page_init(void)
 
 	for (unsigned k = 0; k <= PAGE_MAX_ORDER; k++)
 		free_list[k].next = free_list[k].prev = &free_list[k];
-	managed_lo = pa;
-	for (uintptr_t p = pa; p < PHYSTOP; p += PGSIZE)
-		meta[pidx(p)] = MK(OWN_TAIL, 0);
+	managed_lo = pa;       /* meta[] is all OWN_TAIL (zero) after boot */
 	while (pa < PHYSTOP) {   /* largest aligned blocks that fit */
 		unsigned order = PAGE_MAX_ORDER;
 		while ((pa & ((PGSIZE << order) - 1)) || pa + (PGSIZE << order) > PHYSTOP)

@@ -92,6 +92,20 @@ static int scen_test_oom(void)
 }
 SCENARIO("test-oom", scen_test_oom);
 
+/* panics at an unannotated site: an unexpected panic */
+static int scen_test_panic(void)
+{
+	panic("test-panic: unexpected on purpose");
+}
+SCENARIO("test-panic", scen_test_panic);
+
+/* panics at an annotated site: an expected panic, not a finding */
+static int scen_test_panic_expected(void)
+{
+	panic_expected("test-panic-expected: annotated on purpose");
+}
+SCENARIO("test-panic-expected", scen_test_panic_expected);
+
 /* loads from an unmapped address (paging is on during a run): an unexpected trap */
 static int scen_test_trap(void)
 {

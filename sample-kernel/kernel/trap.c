@@ -43,13 +43,13 @@ static void __attribute__((noreturn)) trap_unexpected(struct trapregs *r, uint64
 	uintptr_t pcs[FL_BT_MAX];
 	int n;
 
-	uart_printf("unexpected trap: %s scause %lx sepc %lx stval %lx\nbacktrace: %lx",
-		    cause_name(scause), scause, sepc, stval, sepc);
-	n = fl_backtrace(r->s0, pcs, FL_BT_MAX - 1);
+	uart_printf("unexpected trap: %s scause %lx sepc %lx stval %lx\nbacktrace:",
+		    cause_name(scause), scause, sepc, stval);
+	n = fl_trap_backtrace(sepc, r->ra, r->s0, pcs, FL_BT_MAX);
 	for (int i = 0; i < n; i++)
 		uart_printf(" %lx", pcs[i]);
 	uart_puts("\n");
-	fl_rec_trap(scause, sepc, stval, r->s0);
+	fl_rec_trap(scause, sepc, stval, r->ra, r->s0);
 	run_abort();
 }
 

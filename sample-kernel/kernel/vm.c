@@ -107,6 +107,7 @@ struct map_arg {
 	int perm;
 };
 
+/* Fill one empty slot: 0, or -EEXIST when something is mapped there already. */
 static int map_visit(pte_t *pte, uint64_t va, int level, void *arg)
 {
 	struct map_arg *m = arg;
@@ -264,6 +265,10 @@ struct copy_arg {
 	pagetable_t dst;
 };
 
+/*
+ * Copy one src leaf into dst: 0, -EINVAL (a superpage), -ENOMEM or map_range's error. On
+ * failure the new frame is freed again; on success it belongs to dst's mapping.
+ */
 static int copy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 {
 	struct copy_arg *c = arg;
@@ -335,7 +340,7 @@ void vm_destroy(pagetable_t pt)
 extern char etext[], trampoline[];
 
 /*
- * The kvm init step: build the kernel page table (devices, kernel text read-only and
+ * The kvm init step: build the kernel page table (devices and the PLIC, kernel text read-only and
  * executable, the rest of RAM read-write in 2 MiB pages where aligned, the trampoline page
  * when the kernel has one) and turn paging on. Returns 0 or -ENOMEM; on failure every table
  * is freed and paging stays off.
@@ -352,6 +357,7 @@ int kvm_init(void)
 	if ((rc = vm_map(pt, TESTDEV, TESTDEV, PGSIZE, PTE_R | PTE_W)) ||
 	    (rc = vm_map(pt, UART0, UART0, PGSIZE, PTE_R | PTE_W)) ||
 	    (rc = vm_map(pt, VIRTIO0, VIRTIO0, VIRTIO_SLOTS * VIRTIO_STRIDE, PTE_R | PTE_W)) ||
+	    (rc = vm_map_huge(pt, PLIC, PLIC, PLIC_SIZE, PTE_R | PTE_W)) ||
 	    (rc = vm_map(pt, KERNBASE, KERNBASE, text_end - KERNBASE, PTE_R | PTE_X)) ||
 	    (huge > text_end &&
 	     (rc = vm_map(pt, text_end, text_end, huge - text_end, PTE_R | PTE_W))) ||

@@ -1,0 +1,254 @@
+"""The injector end to end: the real kernel in real QEMU, the real tracer, a real database.
+
+Every QEMU the injector starts writes its UART log under the test's tmp_path, so a QEMU left
+behind is found by looking for tmp_path in the command lines of running processes.
+"""
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+FINDINGS = {"crash", "panic", "hang", "leak", "unbalanced"}
+
+
+def qemu_processes(marker):
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if "qemu-system" in cmd and marker in cmd:
+            found.append(int(pid))
+    return found
+
+
+@pytest.fixture
+def work(tmp_path):
+    """The test's directory; afterwards no QEMU started for it may still run."""
+    yield tmp_path
+    deadline = time.monotonic() + 5
+    while qemu_processes(str(tmp_path)):
+        if time.monotonic() > deadline:
+            pids = qemu_processes(str(tmp_path))
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"QEMU processes left behind: {pids}")
+        time.sleep(0.05)
+
+
+class Injector:
+    def __init__(self, build_dir, kernel_elf, work):
+        self.exe = str(build_dir / "injector")
+        self.kernel = str(kernel_elf)
+        self.work = work
+
+    def db(self, name="f.db"):
+        return str(self.work / name)
+
+    def args(self, cmd, *extra, db="f.db"):
+        return [self.exe, cmd, "--kernel", self.kernel, "--db", self.db(db), "--quiet",
+                *extra]
+
+    def __call__(self, cmd, *extra, db="f.db", timeout=120):
+        return subprocess.run(self.args(cmd, *extra, db=db), capture_output=True, text=True,
+                              timeout=timeout)
+
+
+@pytest.fixture
+def inj(build_dir, kernel_elf, work):
+    return Injector(build_dir, kernel_elf, work)
+
+
+def rows(db, sql, *params):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def series(db, scenario, exec_mode, fault_mode):
+    """{n: (outcome, fired, attempts, nevents)} of one sweep."""
+    return {n: rest for n, *rest in rows(
+        db, "SELECT n, outcome, fired, attempts, nevents FROM runs WHERE scenario=? AND "
+            "exec_mode=? AND fault_mode=? AND site=''", scenario, exec_mode, fault_mode)}
+
+
+def check_sweep_ended_by_itself(runs):
+    """N = 1..k all present, every N < k fired, k did not fire, nothing is a finding."""
+    assert runs, "no runs stored"
+    k = min(n for n, r in runs.items() if r[1] == 0)
+    assert set(range(1, k + 1)) <= set(runs)
+    assert all(runs[n][1] == 1 for n in range(1, k)), "a run below the last N did not fire"
+    assert all(r[0] in ("handled", "completed") for r in runs.values()), \
+        sorted({r[0] for r in runs.values()})
+    assert runs[k][0] == "completed"
+    return k
+
+
+def test_clean_kernel_sweeps_end_by_themselves_and_fresh_and_reset_agree(inj):
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "findings: 0" in r.stdout
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "fresh", "-j", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    db = inj.db()
+    for scenario in ("boot", "vm"):
+        fresh = series(db, scenario, "fresh", "once")
+        reset = series(db, scenario, "reset", "once")
+        k = check_sweep_ended_by_itself(fresh)
+        assert check_sweep_ended_by_itself(reset) == k
+        # same outcome, same fired flag, same attempts, same stream length, for every N
+        assert {n: fresh[n] for n in range(1, k + 1)} == {n: reset[n] for n in range(1, k + 1)}
+        check_sweep_ended_by_itself(series(db, scenario, "reset", "persist"))
+    assert f"sweep vm once: ended at N=" in r.stdout
+    # every run's raw console stream is kept
+    for (log,) in rows(db, "SELECT raw_log FROM runs"):
+        with open(log) as f:
+            assert f.readline().startswith("hello faultline 1 ")
+
+
+def test_leak_scenario_is_flagged_as_leak_in_its_function(inj):
+    r = inj("run", "--scenario", "test-leak", "--fail", "1000000")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "outcome: leak" in r.stdout
+    found = rows(inj.db(), "SELECT f.class, f.func FROM findings f JOIN runs r ON f.run = r.id"
+                           " WHERE r.scenario = 'test-leak'")
+    assert ("leak", "scen_test_leak") in found
+
+
+def test_double_free_scenario_is_flagged_as_double_free(inj):
+    r = inj("run", "--scenario", "test-doublefree", "--fail", "1000000", "--mode", "reset")
+    assert r.returncode == 1, r.stdout + r.stderr
+    found = rows(inj.db(), "SELECT f.class, f.func FROM findings f")
+    assert ("double-free", "scen_test_doublefree") in found
+
+
+def test_hanging_guest_is_killed_and_recorded_as_hang_within_its_timeout(inj):
+    t0 = time.monotonic()
+    r = inj("run", "--scenario", "test-hang", "--fail", "1000000", "--timeout", "1")
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "outcome: hang" in r.stdout
+    assert elapsed < 4, elapsed
+    assert rows(inj.db(), "SELECT outcome, ended FROM runs") == [("hang", 0)]
+
+
+def test_hang_sweep_in_reset_mode_replaces_the_hung_qemu_and_stops(inj):
+    # every N hangs before the fault is reached: the sweep must stop on its own
+    r = inj("sweep", "--scenario", "test-hang", "--mode", "reset", "--timeout", "0.5",
+            "-j", "1")
+    assert r.returncode == 1, r.stdout + r.stderr
+    outcomes = rows(inj.db(), "SELECT n, outcome FROM runs ORDER BY n")
+    assert outcomes[-1][1] == "hang"
+    assert len(outcomes) < 10
+
+
+def test_run_prints_site_log_path_repro_and_the_raw_stream(inj):
+    r = inj("run", "--scenario", "vm", "--fail", "3", "--print-log")
+    assert r.returncode == 0, r.stdout + r.stderr
+    head, _, stream = r.stdout.partition("--- raw log ")
+    assert "outcome: handled" in head
+    site = next(l for l in head.splitlines() if l.startswith("fault site: "))
+    assert ".c:" in site                      # function (file:line)
+    log = next(l for l in head.splitlines() if l.startswith("raw log: "))[9:]
+    assert os.path.exists(log)
+    repro = next(l for l in head.splitlines() if l.startswith("repro: "))[7:]
+    assert "--fail 3" in repro and "--scenario vm" in repro
+    lines = stream.splitlines()[1:]
+    assert lines[0].startswith("hello faultline 1 ")
+    assert any(l.startswith("fault ") for l in lines)
+    assert any(l.startswith("end 1 ") for l in lines)
+    # the repro command reproduces the same run
+    again = subprocess.run(repro.split(), capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0
+    assert site in again.stdout
+
+
+def test_by_site_injects_every_call_site_occurrence_of_the_reference_run(inj):
+    r = inj("sweep", "--scenario", "boot", "--by-site", "--mode", "reset")
+    assert r.returncode == 0, r.stdout + r.stderr
+    db = inj.db()
+    (attempts,), = rows(db, "SELECT attempts FROM runs WHERE fault_mode='none'")
+    sites = rows(db, "SELECT site, n, site_lo, site_hi, fired, fault_pc FROM runs "
+                     "WHERE site LIKE 'pc:%'")
+    assert len(sites) == attempts > 0
+    assert len({(s[0], s[1]) for s in sites}) == attempts
+    for site, n, lo, hi, fired, fault_pc in sites:
+        assert hi == lo + 1 and site == f"pc:{lo:x}"
+        assert fired == 1 and fault_pc == lo
+
+
+def test_site_filter_only_fails_allocations_called_from_that_function(inj):
+    r = inj("sweep", "--scenario", "vm", "--site", "vm_walk_level", "--mode", "reset")
+    assert r.returncode == 0, r.stdout + r.stderr
+    db = inj.db()
+    (lo, hi), = rows(db, "SELECT lo, hi FROM symbols WHERE name='vm_walk_level'")
+    fired = rows(db, "SELECT fault_pc FROM runs WHERE site='vm_walk_level' AND fired=1")
+    assert fired
+    assert all(lo <= pc < hi for (pc,) in fired)
+
+
+def wait_for_runs(db, count, proc, limit=60):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the sweep ended before it could be interrupted"
+        try:
+            if rows(db, "SELECT count(*) FROM runs")[0][0] >= count:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    pytest.fail("the sweep made no progress")
+
+
+def test_sweep_killed_with_sigkill_resumes_without_redoing_finished_runs(inj, work):
+    args = inj.args("sweep", "--scenario", "vm", "--mode", "reset", "-j", "2")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for_runs(inj.db(), 12, proc)
+    proc.kill()
+    proc.communicate()
+    # QEMU dies with the injector (PR_SET_PDEATHSIG)
+    deadline = time.monotonic() + 5
+    while qemu_processes(str(work)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not qemu_processes(str(work))
+    db = inj.db()
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    before = dict(rows(db, "SELECT n, id FROM runs"))
+    assert len(before) >= 12
+    # resume: finished runs are skipped (not redone), the rest is done, the end is found
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    k = check_sweep_ended_by_itself(series(db, "vm", "reset", "once"))
+    skipped = int(r.stdout.split(" already in the database")[0].rsplit(" ", 1)[1])
+    assert skipped == len([n for n in before if n <= k])
+    after = dict(rows(db, "SELECT n, id FROM runs"))
+    assert all(after[n] == before[n] for n in before)   # the stored rows were kept
+    # a third run finds everything done and runs nothing
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    assert "runs: 0 executed" in r.stdout
+    assert f"ended at N={k}" in r.stdout
+
+
+def test_sigint_stops_the_sweep_kills_qemu_and_leaves_a_sound_database(inj, work):
+    args = inj.args("sweep", "--scenario", "vm", "--mode", "reset", "--both", "-j", "2")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_runs(inj.db(), 4, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert "interrupted" in err
+    assert not qemu_processes(str(work))
+    assert rows(inj.db(), "PRAGMA integrity_check") == [("ok",)]
+    assert all(o in ("handled", "completed") for (o,) in rows(inj.db(),
+                                                              "SELECT outcome FROM runs"))
