@@ -16,6 +16,13 @@
 extern char trampoline[], uservec[], userret[];
 void kernelvec(void);
 
+/*
+ * Device interrupts stay masked while a process runs in user mode: the kernel polls its
+ * devices and only uses the PLIC to end a wfi, but in U-mode an enabled pending interrupt
+ * would trap at once. So sie is cleared on the way out and restored on the way in.
+ */
+static uint64_t kernel_sie;
+
 #define SCAUSE_ECALL_U     8
 #define SCAUSE_FETCH_PF    12
 #define SCAUSE_LOAD_PF     13
@@ -38,6 +45,7 @@ void usertrap(void)
 	int rc;
 
 	csr_write(stvec, (uint64_t)kernelvec);   /* traps from here on are kernel traps */
+	csr_write(sie, kernel_sie);
 	p->tf->epc = csr_read(sepc);
 
 	switch (scause) {
@@ -71,6 +79,8 @@ void usertrapret(struct proc *p)
 	uint64_t tramp_userret = TRAMPOLINE + (uint64_t)(userret - trampoline);
 	uint64_t sstatus = csr_read(sstatus);
 
+	kernel_sie = csr_read(sie);
+	csr_write(sie, 0);
 	csr_write(stvec, tramp_uservec);          /* no kernel trap may happen from here on */
 	p->tf->kernel_satp = csr_read(satp);
 	p->tf->kernel_sp = (uint64_t)p->kstack + KSTACK_SIZE;
