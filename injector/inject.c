@@ -41,10 +41,11 @@ static int resolve_scenarios(const struct opts *o, struct kelf_scenarios *out)
 			return -1;
 		}
 		*out = k;
-		/* test-only scenarios exist to prove the tools find bugs; `all` leaves them out */
+		/* test-only scenarios exist to prove the tools find bugs; `all` leaves them out,
+		 * and the kernel's own `all` scenario too: it runs the others again in one run */
 		size_t w = 0;
 		for (size_t i = 0; i < out->n; i++)
-			if (strncmp(out->name[i], "test-", 5))
+			if (strncmp(out->name[i], "test-", 5) && strcmp(out->name[i], "all"))
 				memcpy(out->name[w++], out->name[i], sizeof out->name[0]);
 		out->n = w;
 		if (!out->n) {

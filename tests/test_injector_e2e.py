@@ -148,7 +148,9 @@ def test_hang_sweep_in_reset_mode_replaces_the_hung_qemu_and_stops(inj):
     assert r.returncode == 1, r.stdout + r.stderr
     outcomes = rows(inj.db(), "SELECT n, outcome FROM runs ORDER BY n")
     assert outcomes[-1][1] == "hang"
-    assert len(outcomes) < 10
+    # N within kernel init (which grows with its subsystems) fails init cleanly; past it,
+    # every run hangs, and the sweep stops at the first N whose fault did not fire
+    assert len(outcomes) < 40
 
 
 def test_run_prints_site_log_path_repro_and_the_raw_stream(inj):

@@ -84,6 +84,7 @@ int  proc_init(void);
 void proc_fini(void);
 int  proc_create(const char *name, struct proc **out);
 void proc_free(struct proc *p);
+void proc_set_name(struct proc *p, const char *name);
 pagetable_t proc_pagetable(struct trapframe *tf);
 void proc_pagetable_free(pagetable_t pt);
 void proc_free_image(pagetable_t pt, uint64_t sz);

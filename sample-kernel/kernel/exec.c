@@ -208,9 +208,7 @@ int proc_exec(struct proc *p, const char *prog, long arg)
 	p->tf->epc = img->entry;
 	p->tf->regs[REG_SP] = USER_BASE;
 	p->tf->regs[REG_A0] = (uint64_t)arg;
-	memset(p->name, 0, sizeof(p->name));
-	for (size_t i = 0; i + 1 < sizeof(p->name) && prog[i]; i++)
-		p->name[i] = prog[i];
+	proc_set_name(p, prog);
 	obj_free(img);
 	return 0;
 }

@@ -202,7 +202,8 @@ int mmap_count(struct proc *p)
 
 /*
  * A prepared mmap: either `ext` is set (extend that region by len; `chunks` is its anon's
- * new, longer chunk array) or `reg` is a new region for the range, with its own anon.
+ * replacement chunk array, sized for the extended object) or `reg` is a new region for the
+ * range, with its own anon.
  * Prepared pieces belong to the plan until mmap_commit() moves them into the map.
  */
 struct mmap_plan {
@@ -218,7 +219,7 @@ static int find_range(struct proc *p, uint64_t addr, uint64_t len, uint64_t *sta
 {
 	uint64_t at = addr ? addr : MMAP_BASE;
 
-	if (addr && (addr < MMAP_BASE || addr % PGSIZE))
+	if (addr && (addr < MMAP_BASE || addr % PGSIZE || addr > MMAP_LIMIT - len))
 		return -EINVAL;
 	for (struct region *r = p->regions; r; r = r->next) {
 		if (r->end <= at)

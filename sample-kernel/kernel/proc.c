@@ -101,6 +101,16 @@ static void proc_first_run(void)
 	usertrapret(p);
 }
 
+/* p->name = name, truncated to fit */
+void proc_set_name(struct proc *p, const char *name)
+{
+	size_t i = 0;
+
+	for (; i + 1 < sizeof(p->name) && name[i]; i++)
+		p->name[i] = name[i];
+	memset(p->name + i, 0, sizeof(p->name) - i);
+}
+
 static int ptable_insert(struct proc *p)
 {
 	for (int i = 0; i < NPROC; i++) {
@@ -145,8 +155,7 @@ int proc_create(const char *name, struct proc **out)
 
 	p->pid = ++next_pid;
 	p->state = P_NEW;
-	for (size_t i = 0; i + 1 < sizeof(p->name) && name[i]; i++)
-		p->name[i] = name[i];
+	proc_set_name(p, name);
 	p->ctx.ra = (uint64_t)proc_first_run;
 	p->ctx.sp = (uint64_t)p->kstack + KSTACK_SIZE;
 	*out = p;
