@@ -122,6 +122,21 @@ def test_swapped_unwind_ladder_warns_unwind_order(audit):
     assert p.returncode == 0
 
 
+def test_unwind_order_is_judged_in_the_body_a_runner_calls(audit, tmp_path):
+    # the op begins in scenario_run, which calls proc_create through one call site: the
+    # ladder to judge is proc_create's
+    db, _ = audit(DATA / "tracer-unwind-framework.log")
+    f = only(findings(db), "unwind-order")
+    assert f["func"] == "proc_create" and f["op_name"] == "proc"
+    assert f["addr"] == 0x80201000
+    fixed = tmp_path / "fixed.log"
+    fixed.write_text((DATA / "tracer-unwind-framework.log").read_text()
+                     .replace("free 5 page 80201000 80003050", "free 5 page 80202000 80003050")
+                     .replace("free 5 page 80202000 80003060", "free 5 page 80201000 80003060"))
+    db, _ = audit(fixed)
+    assert findings(db, 1, log="fixed.log") == []
+
+
 @pytest.mark.parametrize("log", ["tracer-unwind-good.log", "tracer-clean.log"])
 def test_correct_unwind_ladder_with_destructor_does_not_warn(audit, log):
     db, p = audit(DATA / log)
