@@ -137,6 +137,24 @@ def test_unwind_order_is_judged_in_the_body_a_runner_calls(audit, tmp_path):
     assert findings(db, 1, log="fixed.log") == []
 
 
+def test_an_inlined_helper_call_is_one_step(audit, tmp_path):
+    # vm_setup inlines step_a, step_b, unstep_b, unstep_a: each helper frees in forward
+    # order inside itself, which is one undo step, so the ladder is correct
+    db, p = audit(DATA / "tracer-unwind-inline.log")
+    assert findings(db) == [] and p.returncode == 0
+    swapped = tmp_path / "swapped.log"
+    text = (DATA / "tracer-unwind-inline.log").read_text()
+    for a, b in (("80202000 80009240", "80200000 80009240"),
+                 ("80203000 80009280", "80201000 80009280"),
+                 ("80200000 80009340", "80202000 80009340"),
+                 ("80201000 80009380", "80203000 80009380")):
+        text = text.replace(f"free 5 page {a}", f"free 5 page {b}", 1)
+    swapped.write_text(text)
+    db, _ = audit(swapped)
+    f = only(findings(db, 1, log="swapped.log"), "unwind-order")
+    assert f["func"] == "vm_setup" and f["addr"] == 0x80200000
+
+
 @pytest.mark.parametrize("log", ["tracer-unwind-good.log", "tracer-clean.log"])
 def test_correct_unwind_ladder_with_destructor_does_not_warn(audit, log):
     db, p = audit(DATA / log)
