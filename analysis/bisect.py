@@ -744,7 +744,8 @@ def run_cli(args) -> int:
     125 skip, 128 error (git bisect run stops on 128 and above)."""
     import sys
     predicate_mode = args.command == "bisect-run"
-    say = lambda msg: print(msg, file=sys.stderr if predicate_mode else sys.stdout,  # noqa: E731
+    quiet_stdout = predicate_mode or args.json == "-"     # stdout is for the verdict / JSON
+    say = lambda msg: print(msg, file=sys.stderr if quiet_stdout else sys.stdout,  # noqa: E731
                             flush=True)
     target = _target(args)
     host = _host(args)
