@@ -2,7 +2,8 @@
 
 Exit codes: 0 nothing failing (findings) / output written (report, summary); 1 unsuppressed
 findings (warnings only with --strict); 2 usage error, unreadable or too new database,
-unusable suppressions file, output that cannot be written.
+unusable suppressions file, output that cannot be written. `bisect`: 0 first bad commit named,
+1 not narrowed down, 2 error; `bisect-run` speaks git bisect run's language (analysis/bisect.py).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pathlib
 import sys
 from typing import Optional, Sequence
 
-from . import html_report, json_report, junit, sarif, summary
+from . import bisect, html_report, json_report, junit, sarif, summary
 from .db import Database, DatabaseError
 from .fingerprint import DEFAULT_ALLOCATOR_GLOBS, DEFAULT_DEPTH, Normalizer
 from .suppressions import SuppressionError, load
@@ -59,6 +60,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, metavar="DIR", help="directory for the site")
     s = sub.add_parser("summary", help="outcome counts per scenario and mode")
     _common(s, suppress=False)
+    bisect.add_parsers(sub)
     return p
 
 
@@ -113,11 +115,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    predicate = bool(argv) and argv[0] == "bisect-run"
     try:
+        args = parser().parse_args(argv)
+    except SystemExit as e:
+        # git bisect run takes 1..127 (but 125) as "bad": a usage error must stop it instead
+        if predicate and e.code:
+            return bisect.EXIT_ABORT
+        raise
+    try:
+        if args.command in ("bisect", "bisect-run"):
+            return bisect.run_cli(args)
         return run(args)
-    except (DatabaseError, SuppressionError, UsageError) as e:
+    except (DatabaseError, SuppressionError, UsageError, bisect.BisectError) as e:
         print(f"analysis: error: {e}", file=sys.stderr)
     except OSError as e:
         print(f"analysis: error: {e}", file=sys.stderr)
-    return EXIT_ERROR
+    return bisect.EXIT_ABORT if predicate else EXIT_ERROR

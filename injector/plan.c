@@ -209,6 +209,20 @@ void plan_set_sites(struct plan *p, struct series *s, const uint64_t *pcs, size_
 	free(tab);
 }
 
+int plan_pending(const struct plan *p)
+{
+	if (p->nretry)
+		return 1;
+	for (size_t i = 0; i < p->nseries; i++) {
+		struct series copy = p->series[i];
+		struct job j;
+
+		if (series_candidate(&copy, &j) >= 0)
+			return 1;
+	}
+	return 0;
+}
+
 int plan_finished(const struct plan *p)
 {
 	if (p->nretry)

@@ -95,6 +95,10 @@ void plan_drop(struct plan *p, const struct job *j, const char *why);
 /* SITES: the reference run's call sites (pc of every attempt, in order, with class). */
 void plan_set_sites(struct plan *p, struct series *s, const uint64_t *pcs, size_t n);
 
+/* 1 if a job could be handed out now or once in-flight runs finish (not counting N beyond
+ * a stop not yet known): a QEMU started now will likely get work. */
+int plan_pending(const struct plan *p);
+
 /* 1 if no series has work left or in flight. */
 int plan_finished(const struct plan *p);
 

@@ -130,7 +130,7 @@ void summary_print(FILE *f, const struct stats *st, const struct plan *p)
 			fprintf(f, "stopped at --max-n %ld before the fault stopped firing\n",
 				s->max_n);
 		else
-			fprintf(f, "interrupted after N=%ld\n", s->last_n);
+			fprintf(f, "not finished (last N done: %ld)\n", s->last_n);
 	}
 	fprintf(f, "unique fault sites: %zu\n", st->nsites);
 	fprintf(f, "findings: %ld   time: %.3fs   %.1f injections/s\n", st->findings, el,

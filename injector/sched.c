@@ -25,8 +25,11 @@
 #define READ_CHUNK 65536
 #define LOG_FLUSH (4u << 20)      /* write a run's log out once it holds this much */
 #define EXIT_GRACE_S 5.0          /* after `end`, how long QEMU may take to exit */
-#define BOOT_TIMEOUT_S 10.0       /* reset mode: reset to hello */
+#define BOOT_TIMEOUT_S 10.0       /* QEMU start (or reset) to hello */
+#define STR2(x) #x
+#define STR(x) STR2(x)
 #define MAX_INFRA_STREAK 4        /* infra results in a row before giving up */
+#define MAX_BOOT_FAILURES 3       /* QEMUs in a row that never said hello */
 #define MAX_PCS (1u << 22)        /* call sites kept from one reference run */
 
 enum wstate { W_EMPTY, W_RUN, W_EXIT, W_BOOT, W_READY };
@@ -77,6 +80,8 @@ struct sched {
 	struct exiting *ex;    /* at most 2 * nw */
 	int nex;
 	int infra_streak;
+	int boot_failures;     /* QEMUs in a row that died before hello */
+	int active_max;        /* runs at once (-j) */
 	int fatal;
 	char *err;
 	size_t errlen;
@@ -280,6 +285,19 @@ static long scan_chunk(struct worker *w, const char *p, size_t n)
 
 /* ---- worker helpers ---- */
 
+/* "exit 1", "signal 9" for a wait status; "unknown" for -1. */
+static void describe_status(int st, char *buf, size_t len)
+{
+	if (st == -1)
+		snprintf(buf, len, "unknown status");
+	else if (WIFEXITED(st))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "status %d", st);
+}
+
 static void first_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
@@ -292,8 +310,7 @@ static void first_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
-static int build_commands(const struct sched *s, const struct worker *w, char *buf,
-			  size_t len)
+static int build_commands(const struct worker *w, char *buf, size_t len)
 {
 	const struct job *j = &w->job;
 	const struct series *se = j->s;
@@ -322,8 +339,7 @@ static int build_commands(const struct sched *s, const struct worker *w, char *b
 			return -1;
 		buf[pos++] = '\n';
 	}
-	r = snprintf(buf + pos, len - pos, "run %s\n%s", se->scenario,
-		     s->cfg->qemu.reset_mode ? "" : "quit\n");
+	r = snprintf(buf + pos, len - pos, "run %s\n", se->scenario);
 	if (r < 0 || (size_t)r >= len - pos)
 		return -1;
 	return (int)(pos + (size_t)r);
@@ -428,11 +444,29 @@ static void refuse_job(struct sched *s, struct worker *w)
 }
 
 /* Start the job on this worker: spawn QEMU if it has none, then queue the commands. */
+/*
+ * A QEMU died or stalled before its hello with no run on it. A few in a row mean QEMU
+ * cannot boot this kernel here at all: stop, saying why.
+ */
+static void boot_failed(struct sched *s, struct worker *w, const char *why)
+{
+	char line[400];
+
+	s->cfg->stats->restarts++;
+	if (++s->boot_failures < MAX_BOOT_FAILURES || s->fatal)
+		return;
+	first_line(w->err_path, line, sizeof line);
+	snprintf(s->err, s->errlen, "QEMU failed to boot the kernel %d times in a row: %s%s%s",
+		 s->boot_failures, why, line[0] ? ": " : "", line);
+	s->fatal = 1;
+}
+
+/* Give the job to a worker whose QEMU has booted and said hello (W_READY). */
 static void start_job(struct sched *s, struct worker *w, const struct job *j)
 {
 	const struct sched_cfg *cfg = s->cfg;
 	struct ft_run_key key;
-	char cmd[512], err[512];
+	char cmd[512], path[4096];
 	int n, done;
 
 	w->job = *j;
@@ -449,9 +483,13 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 		done = ft_db_run_done(cfg->store->db, cfg->store->build, &key, NULL, NULL);
 		w->nostore = done == 1;
 	}
-	if (store_run_log(cfg->store, &key, "log", w->log_path, sizeof w->log_path) < 0) {
+	if (store_run_log(cfg->store, &key, "log", w->log_path, sizeof w->log_path) < 0)
 		snprintf(w->log_path, sizeof w->log_path, "%s/run.log", cfg->store->logs);
-	}
+	/* fresh mode: this QEMU's UART log belongs to this run alone */
+	if (!cfg->qemu.reset_mode &&
+	    store_run_log(cfg->store, &key, "uart", path, sizeof path) == 0 &&
+	    rename(w->uart_path, path) == 0)
+		memcpy(w->uart_path, path, sizeof path);
 	w->run = ft_run_begin(cfg->store->db, cfg->store->build, j->s->sweep_id, &key);
 	w->t_start = now_s();
 	w->deadline = w->t_start + cfg->timeout_s;
@@ -463,34 +501,46 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 		plan_drop(cfg->plan, j, "cannot begin a run");
 		return;
 	}
-	if (w->state == W_READY) {
-		/* The hello (and anything after it) is already buffered: give it to the run. */
-		ft_run_feed(w->run, w->log.p, w->log.len);
-	} else {
-		log_reset(&w->log);
-		w->spawns++;
-		if (cfg->qemu.reset_mode)
-			snprintf(w->uart_path, sizeof w->uart_path, "%s/worker%d.%ld.uart",
-				 cfg->store->logs, w->idx, w->spawns);
-		else if (store_run_log(cfg->store, &key, "uart", w->uart_path,
-				       sizeof w->uart_path) < 0)
-			snprintf(w->uart_path, sizeof w->uart_path, "%s/run.uart", cfg->store->logs);
-		snprintf(w->err_path, sizeof w->err_path, "%s/worker%d.stderr", cfg->store->logs,
-			 w->idx);
-		if (qemu_spawn(&cfg->qemu, w->uart_path, w->err_path, &w->q, err, sizeof err) < 0) {
-			w->state = W_EMPTY;
-			finish_job(s, w, FT_END_LOST, -1, err);
-			return;
-		}
-	}
+	/* The hello (and anything after it) is already buffered: give it to the run. */
+	ft_run_feed(w->run, w->log.p, w->log.len);
 	w->state = W_RUN;
-	n = build_commands(s, w, cmd, sizeof cmd);
+	n = build_commands(w, cmd, sizeof cmd);
 	if (n < 0 || qemu_send(&w->q, cmd, (size_t)n) < 0) {
 		int st;
 
 		worker_kill(s, w, &st);
 		finish_job(s, w, FT_END_LOST, st, n < 0 ? "command too long" : "cannot send commands");
 	}
+}
+
+/*
+ * Start a QEMU on an empty worker, ahead of any job: it boots while other runs proceed and
+ * waits at hello (W_BOOT, then W_READY) until start_job gives it one.
+ */
+static void spawn_qemu(struct sched *s, struct worker *w)
+{
+	const struct sched_cfg *cfg = s->cfg;
+	char err[512];
+
+	log_reset(&w->log);
+	w->linelen = 0;
+	w->longline = 0;
+	w->spawns++;
+	if (cfg->qemu.reset_mode)
+		snprintf(w->uart_path, sizeof w->uart_path, "%s/worker%d.%ld.uart",
+			 cfg->store->logs, w->idx, w->spawns);
+	else
+		snprintf(w->uart_path, sizeof w->uart_path, "%s/spare%d.uart", cfg->store->logs,
+			 w->idx);
+	snprintf(w->err_path, sizeof w->err_path, "%s/worker%d.stderr", cfg->store->logs,
+		 w->idx);
+	if (qemu_spawn(&cfg->qemu, w->uart_path, w->err_path, &w->q, err, sizeof err) < 0) {
+		w->state = W_EMPTY;
+		boot_failed(s, w, err);
+		return;
+	}
+	w->state = W_BOOT;
+	w->deadline = now_s() + BOOT_TIMEOUT_S;
 }
 
 /*
@@ -528,7 +578,8 @@ static void reap_exiting(struct sched *s, int i, int force)
 static void on_end(struct sched *s, struct worker *w)
 {
 	if (!s->cfg->qemu.reset_mode) {
-		/* quit is already queued: store now, let QEMU power off in the background */
+		/* store now; QEMU powers off in the background */
+		qemu_send(&w->q, "quit\n", 5);
 		finish_job(s, w, FT_END_EXITED, -1, NULL);
 		retire(s, w);
 		return;
@@ -550,7 +601,7 @@ static void on_end(struct sched *s, struct worker *w)
 /* QEMU has exited (or must be reaped now): store the run it was running. */
 static void on_qemu_exit(struct sched *s, struct worker *w, int status)
 {
-	char why[600], line[400];
+	char why[600], line[400], how[32];
 
 	w->state = W_EMPTY;
 	if (!w->active)
@@ -560,7 +611,8 @@ static void on_qemu_exit(struct sched *s, struct worker *w, int status)
 		return;
 	}
 	first_line(w->err_path, line, sizeof line);
-	snprintf(why, sizeof why, "qemu exited before hello (status %d)%s%s", status,
+	describe_status(status, how, sizeof how);
+	snprintf(why, sizeof why, "qemu exited before hello (%s)%s%s", how,
 		 line[0] ? ": " : "", line);
 	finish_job(s, w, FT_END_LOST, status, why);
 }
@@ -604,6 +656,7 @@ static void on_bytes(struct sched *s, struct worker *w, const char *p, size_t n)
 		log_append(&w->log, p + at, n - (size_t)at, NULL);
 		w->linelen = 0;
 		w->state = W_READY;
+		s->boot_failures = 0;
 		return;
 	case W_READY:
 		log_append(&w->log, p, n, NULL);
@@ -631,7 +684,7 @@ static void on_timeout(struct sched *s, struct worker *w)
 		return;
 	case W_BOOT:
 		worker_kill(s, w, NULL);
-		s->cfg->stats->restarts++;
+		boot_failed(s, w, "no hello within " STR(BOOT_TIMEOUT_S) " s");
 		return;
 	default:
 		return;
@@ -661,6 +714,7 @@ static int drain(struct sched *s, struct worker *w)
 
 static void on_console_closed(struct sched *s, struct worker *w)
 {
+	char why[64];
 	int st;
 
 	qemu_close_console(&w->q);
@@ -678,10 +732,17 @@ static void on_console_closed(struct sched *s, struct worker *w)
 		}
 		return;
 	case W_BOOT:
-	case W_READY:
-		worker_kill(s, w, NULL);
-		s->cfg->stats->restarts++;
+	case W_READY: {
+		int st;
+
+		char how[32];
+
+		worker_kill(s, w, &st);
+		describe_status(st, how, sizeof how);
+		snprintf(why, sizeof why, "QEMU exited before hello (%s)", how);
+		boot_failed(s, w, why);
 		return;
+	}
 	case W_EMPTY:
 		return;
 	}
@@ -700,22 +761,45 @@ static void on_skip(void *ctx, const struct job *j, int fired, enum ft_outcome o
 static void assign_jobs(struct sched *s)
 {
 	const struct sched_cfg *cfg = s->cfg;
+	int active = 0, idle = 0;
 
-	for (int i = 0; i < s->nw && !s->fatal; i++) {
+	for (int i = 0; i < s->nw; i++) {
+		active += s->w[i].active;
+		idle += !s->w[i].active && (s->w[i].state == W_BOOT || s->w[i].state == W_READY);
+	}
+	/* jobs go to booted QEMUs, at most -j at once */
+	for (int i = 0; i < s->nw && active < s->active_max && !s->fatal; i++) {
 		struct worker *w = &s->w[i];
 		struct job j;
 		int r;
 
-		if (w->state != W_EMPTY && w->state != W_READY)
+		if (w->state != W_READY)
 			continue;
 		r = plan_next(cfg->plan, &j, on_skip, cfg->stats);
-		if (r == 1) {
-			start_job(s, w, &j);
-			continue;
+		if (r != 1)
+			break;
+		start_job(s, w, &j);
+		active++;
+		idle--;
+	}
+	if (s->fatal)
+		return;
+	if (!plan_pending(cfg->plan)) {
+		/* no job will come: let idle QEMUs go */
+		for (int i = 0; i < s->nw; i++) {
+			struct worker *w = &s->w[i];
+
+			if (!w->active && (w->state == W_BOOT || w->state == W_READY))
+				worker_kill(s, w, NULL);
 		}
-		/* Nothing to do now: a booted reset-mode QEMU waits for work unless there is none. */
-		if (r < 0 && w->state == W_READY)
-			worker_kill(s, w, NULL);
+		return;
+	}
+	/* keep up to -j QEMUs booting or booted ahead of their jobs */
+	for (int i = 0; i < s->nw && idle < s->active_max && !s->fatal; i++) {
+		if (s->w[i].state == W_EMPTY && active + idle < s->nw) {
+			spawn_qemu(s, &s->w[i]);
+			idle += s->w[i].state == W_BOOT;
+		}
 	}
 }
 
@@ -759,7 +843,9 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 	enum sched_status ret = SCHED_DONE;
 
 	err[0] = 0;
-	s.nw = cfg->workers > 0 ? cfg->workers : 1;
+	s.active_max = cfg->workers > 0 ? cfg->workers : 1;
+	/* fresh mode: a second QEMU per run slot boots while the first one runs */
+	s.nw = cfg->qemu.reset_mode ? s.active_max : 2 * s.active_max;
 	s.w = calloc((size_t)s.nw, sizeof *s.w);
 	s.ex = calloc(2 * (size_t)s.nw, sizeof *s.ex);
 	pfd = calloc(4 * (size_t)s.nw, sizeof *pfd);

@@ -78,3 +78,11 @@ def test_scenarios_lists_what_the_kernel_offers(build_dir, kernel_elf):
     names = r.stdout.split()
     assert "boot" in names
     assert len(names) == len(set(names))
+
+
+def test_qemu_that_cannot_start_is_an_infrastructure_error(build_dir, kernel_elf, tmp_path):
+    r = injector(build_dir, "sweep", "--kernel", str(kernel_elf), "--scenario", "boot",
+                 "--qemu", str(tmp_path / "no-qemu"), "--db", str(tmp_path / "x.db"))
+    assert r.returncode == 2
+    assert "QEMU failed to boot the kernel" in r.stderr
+    assert "cannot execute qemu" in r.stderr

@@ -122,6 +122,39 @@ def test_swapped_unwind_ladder_warns_unwind_order(audit):
     assert p.returncode == 0
 
 
+def test_unwind_order_is_judged_in_the_body_a_runner_calls(audit, tmp_path):
+    # the op begins in scenario_run, which calls proc_create through one call site: the
+    # ladder to judge is proc_create's
+    db, _ = audit(DATA / "tracer-unwind-framework.log")
+    f = only(findings(db), "unwind-order")
+    assert f["func"] == "proc_create" and f["op_name"] == "proc"
+    assert f["addr"] == 0x80201000
+    fixed = tmp_path / "fixed.log"
+    fixed.write_text((DATA / "tracer-unwind-framework.log").read_text()
+                     .replace("free 5 page 80201000 80003050", "free 5 page 80202000 80003050")
+                     .replace("free 5 page 80202000 80003060", "free 5 page 80201000 80003060"))
+    db, _ = audit(fixed)
+    assert findings(db, 1, log="fixed.log") == []
+
+
+def test_an_inlined_helper_call_is_one_step(audit, tmp_path):
+    # vm_setup inlines step_a, step_b, unstep_b, unstep_a: each helper frees in forward
+    # order inside itself, which is one undo step, so the ladder is correct
+    db, p = audit(DATA / "tracer-unwind-inline.log")
+    assert findings(db) == [] and p.returncode == 0
+    swapped = tmp_path / "swapped.log"
+    text = (DATA / "tracer-unwind-inline.log").read_text()
+    for a, b in (("80202000 80009240", "80200000 80009240"),
+                 ("80203000 80009280", "80201000 80009280"),
+                 ("80200000 80009340", "80202000 80009340"),
+                 ("80201000 80009380", "80203000 80009380")):
+        text = text.replace(f"free 5 page {a}", f"free 5 page {b}", 1)
+    swapped.write_text(text)
+    db, _ = audit(swapped)
+    f = only(findings(db, 1, log="swapped.log"), "unwind-order")
+    assert f["func"] == "vm_setup" and f["addr"] == 0x80200000
+
+
 @pytest.mark.parametrize("log", ["tracer-unwind-good.log", "tracer-clean.log"])
 def test_correct_unwind_ladder_with_destructor_does_not_warn(audit, log):
     db, p = audit(DATA / log)

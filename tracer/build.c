@@ -78,6 +78,10 @@ uint32_t ft_build_frame(struct ft_build *b, uint64_t pc)
 		f->file = ft_arena_add(&b->strs, file, strlen(file));
 		f->line = line;
 	}
+	if (!pc || ft_symtab_inline_site(&b->st, pc - 1, &f->step) < 0)
+		f->step = pc;
+	else
+		f->step |= 1ULL << 63; /* never equal to a pc */
 	ft_map_put(&b->frame_by_pc, pc, 0, idx);
 	*(uint32_t *)ft_vec_push(&b->unsaved_frames) = idx;
 	return idx;

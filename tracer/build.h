@@ -18,6 +18,8 @@ struct ft_frame {
 	const struct ft_sym *sym; /* function of pc - 1 (pcs are return addresses), or NULL */
 	uint32_t file;            /* offset in ft_build.strs, 0 unknown */
 	int32_t line;             /* 0 unknown */
+	uint64_t step;            /* the call site in sym this pc belongs to: pc, or for code
+				   * inlined into sym the inlined call's DWARF instance */
 	uint8_t in_db;
 };
 

@@ -40,7 +40,8 @@ struct ck {
 	uint32_t *pair;         /* alloc event -> its free, free event -> its alloc */
 	struct ft_map refs;     /* (obj, 0) -> index in refst */
 	struct ft_vec refst;    /* struct refstate */
-	struct ft_map flagged;  /* (alloc event, 0): already reported as unbalanced */
+	struct ft_map flagged;  /* (alloc event, 0): reported as unbalanced; (free event, 1):
+				 * reported as out of order */
 	struct ft_map acq;      /* (alloc event, 0) -> acquisition step, per failed op */
 	int64_t live_n[3], live_bytes[3];
 	int closed;             /* the books were closed (end checkpoint or end) */
@@ -320,19 +321,41 @@ static void on_ref(struct ck *c, uint32_t i)
 
 /* ---- failed ops: failure atomicity and unwind order --------------------------------- */
 
-/* pc of the outermost frame of event e's backtrace that lies in fn, or 0. */
-static uint64_t frame_in(struct ck *c, const struct ft_event *e, const struct ft_sym *fn)
+/* Index of the outermost frame of e's backtrace that lies in fn, or -1. */
+static int frame_index(struct ck *c, const struct ft_event *e, const struct ft_sym *fn)
 {
 	struct ft_stack *s = ft_build_stack_at(c->b, e->stack);
 	int k;
 
+	for (k = s ? s->n - 1 : -1; k >= 0; k--)
+		if (ft_build_frame_at(c->b, s->frames[k])->sym == fn)
+			return k;
+	return -1;
+}
+
+/*
+ * pc of the outermost frame of event e's backtrace that lies in fn, or 0; *step gets the
+ * call site in fn it belongs to (code inlined into fn counts as the call it came from).
+ */
+static uint64_t frame_in(struct ck *c, const struct ft_event *e, const struct ft_sym *fn,
+			 uint64_t *step)
+{
+	struct ft_stack *s = ft_build_stack_at(c->b, e->stack);
+	struct ft_frame *f;
+	int k;
+
 	if (s && s->n) {
-		for (k = s->n - 1; k >= 0; k--)
-			if (ft_build_frame_at(c->b, s->frames[k])->sym == fn)
-				return s->pcs[k];
-		return 0;
+		k = frame_index(c, e, fn);
+		if (k < 0)
+			return 0;
+		*step = ft_build_frame_at(c->b, s->frames[k])->step;
+		return s->pcs[k];
 	}
-	return ft_build_func_ret(c->b, e->pc) == fn ? e->pc : 0;
+	f = ft_build_frame_at(c->b, ft_build_frame(c->b, e->pc));
+	if (f->sym != fn)
+		return 0;
+	*step = f->step;
+	return e->pc;
 }
 
 static void unbalanced(struct ck *c, const struct ft_op *o, uint32_t now)
@@ -370,8 +393,61 @@ static void unbalanced(struct ck *c, const struct ft_op *o, uint32_t now)
 	}
 }
 
+/* The records the order check judges: allocations inside the op before the fault, and the
+ * frees after the fault of objects so acquired. */
+static int judged(struct ck *c, const struct ft_op *o, uint32_t fault, uint32_t i)
+{
+	const struct ft_event *e = ev(c, i);
+
+	if (e->kind == FT_K_ALLOC)
+		return i < fault;
+	return e->kind == FT_K_FREE && i > fault && c->pair[i] != FT_NONE &&
+	       c->pair[i] > o->begin && c->pair[i] < fault;
+}
+
+/*
+ * The function whose steps the order check compares. It starts as the function the op+ pc
+ * lies in; while every judged record reaches it through one and the same call site into one
+ * and the same callee (a framework calling the real body through a pointer, as a scenario
+ * runner does), the callee is the op's body and the search descends into it.
+ */
+static const struct ft_sym *op_body(struct ck *c, const struct ft_op *o, uint32_t fault,
+				    uint32_t now, const struct ft_sym *fn)
+{
+	int depth;
+
+	for (depth = 0; depth < FT_BT_MAX; depth++) {
+		const struct ft_sym *callee = NULL;
+		uint64_t site = 0;
+		uint32_t i, n = 0;
+
+		for (i = o->begin + 1; i < now; i++) {
+			struct ft_stack *s;
+			const struct ft_sym *in;
+			int k;
+
+			if (!judged(c, o, fault, i) || (k = frame_index(c, ev(c, i), fn)) < 0)
+				continue;
+			if (k == 0)
+				return fn; /* fn itself calls the allocator: it is the body */
+			s = ft_build_stack_at(c->b, ev(c, i)->stack);
+			in = ft_build_frame_at(c->b, s->frames[k - 1])->sym;
+			if (n++ == 0) {
+				site = s->pcs[k];
+				callee = in;
+			} else if (s->pcs[k] != site || in != callee) {
+				return fn; /* the records part ways here */
+			}
+		}
+		if (!n || !callee || callee == fn)
+			return fn;
+		fn = callee;
+	}
+	return fn;
+}
+
 struct undo_step {
-	uint64_t pc;                 /* frame in the op's function */
+	uint64_t pc;                 /* its first frame in the op's body */
 	uint32_t min_acq, max_acq;   /* acquisition steps of the objects it frees */
 	uint32_t min_free, max_free; /* the frees that freed those */
 };
@@ -380,46 +456,46 @@ static void unwind_order(struct ck *c, const struct ft_op *o, uint32_t now)
 {
 	const struct ft_sym *fn = ft_build_func_ret(c->b, o->pc);
 	uint32_t i, fault = FT_NONE, nacq = 0;
-	uint64_t last_pc = 0;
+	uint64_t last = 0, step = 0;
 	struct ft_vec steps;
 	struct undo_step *st;
 	size_t k, nst;
 
 	if (!fn)
 		return;
-	ft_map_clear(&c->acq);
-	/* acquisition steps: consecutive allocations made through one frame of the op */
-	for (i = o->begin + 1; i < now; i++) {
-		struct ft_event *e = ev(c, i);
-		uint64_t pc;
-
-		if ((e->kind == FT_K_FAULT || e->kind == FT_K_OOM) && fault == FT_NONE)
+	for (i = o->begin + 1; i < now && fault == FT_NONE; i++)
+		if (ev(c, i)->kind == FT_K_FAULT || ev(c, i)->kind == FT_K_OOM)
 			fault = i;
-		if (e->kind != FT_K_ALLOC || !(pc = frame_in(c, e, fn)))
-			continue;
-		if (pc != last_pc || !nacq)
-			nacq++;
-		last_pc = pc;
-		ft_map_put(&c->acq, i, 0, nacq);
-	}
 	if (fault == FT_NONE)
 		return;
-	/* undo steps: consecutive frees after the fault made through one frame of the op */
+	fn = op_body(c, o, fault, now, fn);
+	ft_map_clear(&c->acq);
+	/* acquisition steps: consecutive allocations made through one call of the body */
+	for (i = o->begin + 1; i < fault; i++) {
+		struct ft_event *e = ev(c, i);
+
+		if (e->kind != FT_K_ALLOC || !frame_in(c, e, fn, &step))
+			continue;
+		if (step != last || !nacq)
+			nacq++;
+		last = step;
+		ft_map_put(&c->acq, i, 0, nacq);
+	}
+	/* undo steps: consecutive frees after the fault made through one call of the body */
 	ft_vec_init(&steps, sizeof(struct undo_step));
-	last_pc = 0;
+	last = 0;
 	for (i = fault + 1; i < now; i++) {
 		struct ft_event *e = ev(c, i);
 		uint32_t *acq;
 		uint64_t pc;
 
 		/* only what the op held when the fault hit is the unwind's to release */
-		if (e->kind != FT_K_FREE || c->pair[i] == FT_NONE || c->pair[i] <= o->begin ||
-		    c->pair[i] >= fault)
+		if (!judged(c, o, fault, i) || e->kind != FT_K_FREE)
 			continue;
 		acq = ft_map_get(&c->acq, c->pair[i], 0);
-		if (!acq || !(pc = frame_in(c, e, fn)))
+		if (!acq || !(pc = frame_in(c, e, fn, &step)))
 			continue;
-		if (!steps.len || pc != last_pc) {
+		if (!steps.len || step != last) {
 			st = ft_vec_push(&steps);
 			st->pc = pc;
 			st->min_acq = st->max_acq = *acq;
@@ -435,7 +511,7 @@ static void unwind_order(struct ck *c, const struct ft_op *o, uint32_t now)
 				st->max_free = i;
 			}
 		}
-		last_pc = pc;
+		last = step;
 	}
 	/* Reverse order: every later step frees only what was acquired before anything an
 	 * earlier step freed. Find the first step that released too early. */
@@ -452,6 +528,10 @@ static void unwind_order(struct ck *c, const struct ft_op *o, uint32_t now)
 
 			if (a->min_acq >= b->max_acq)
 				continue;
+			/* an enclosing op may see the same ladder: one warning per free */
+			if (ft_map_get(&c->flagged, a->min_free, 1))
+				break;
+			ft_map_put(&c->flagged, a->min_free, 1, 1);
 			early = ev(c, a->min_free);
 			late = ev(c, b->max_free);
 			ea = ev(c, c->pair[a->min_free]);
@@ -462,9 +542,9 @@ static void unwind_order(struct ck *c, const struct ft_op *o, uint32_t now)
 				    " (acquired later, at %s): not in reverse order of acquisition",
 				    ft_arena_str(&c->r->strs, o->name), o->rc,
 				    where(c, a->pc, w1, sizeof(w1)), early->addr,
-				    where(c, frame_in(c, ea, fn), w2, sizeof(w2)),
+				    where(c, frame_in(c, ea, fn, &step), w2, sizeof(w2)),
 				    where(c, b->pc, w3, sizeof(w3)), late->addr,
-				    where(c, frame_in(c, la, fn), w4, sizeof(w4)));
+				    where(c, frame_in(c, la, fn, &step), w4, sizeof(w4)));
 			f->func = ft_build_sym_name(c->b, fn);
 			f->pc = a->pc;
 			f->has_pc = 1;

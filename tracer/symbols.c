@@ -1,6 +1,7 @@
 /* symbols.c - ELF symbols, build id and DWARF lines via elfutils (see symbols.h). */
 #include "symbols.h"
 
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -197,33 +198,34 @@ int ft_symtab_load_elf(struct ft_symtab *st, const char *path, int want_symbols,
 	return 0;
 }
 
-int ft_symtab_line(const struct ft_symtab *st, uint64_t addr, const char **file, int *line)
+/* The compilation unit containing addr. 0, or -1. */
+static int cu_of(const struct ft_symtab *st, uint64_t addr, Dwarf_Die *cu)
 {
-	Dwarf_Die cu, *cup = NULL;
-	Dwarf_Line *l;
-	const char *src;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
 
 	if (!st->dw)
 		return -1;
-	if (dwarf_addrdie(st->dw, addr, &cu))
-		cup = &cu;
-	else {
-		/* no usable .debug_aranges: scan the compilation units */
-		Dwarf_Off off = 0, next;
-		size_t hsize;
-
-		while (dwarf_nextcu(st->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-			if (dwarf_offdie(st->dw, off + hsize, &cu) &&
-			    dwarf_haspc(&cu, addr) == 1) {
-				cup = &cu;
-				break;
-			}
-			off = next;
-		}
+	if (dwarf_addrdie(st->dw, addr, cu))
+		return 0;
+	/* no usable .debug_aranges: scan the compilation units */
+	while (dwarf_nextcu(st->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		if (dwarf_offdie(st->dw, off + hsize, cu) && dwarf_haspc(cu, addr) == 1)
+			return 0;
+		off = next;
 	}
-	if (!cup)
+	return -1;
+}
+
+int ft_symtab_line(const struct ft_symtab *st, uint64_t addr, const char **file, int *line)
+{
+	Dwarf_Die cu;
+	Dwarf_Line *l;
+	const char *src;
+
+	if (cu_of(st, addr, &cu) < 0)
 		return -1;
-	l = dwarf_getsrc_die(cup, addr);
+	l = dwarf_getsrc_die(&cu, addr);
 	if (!l)
 		return -1;
 	src = dwarf_linesrc(l, NULL, NULL);
@@ -231,4 +233,27 @@ int ft_symtab_line(const struct ft_symtab *st, uint64_t addr, const char **file,
 		return -1;
 	*file = src;
 	return 0;
+}
+
+int ft_symtab_inline_site(const struct ft_symtab *st, uint64_t addr, uint64_t *key)
+{
+	Dwarf_Die cu, *scopes = NULL;
+	int n, i, rc = -1;
+
+	if (cu_of(st, addr, &cu) < 0)
+		return -1;
+	n = dwarf_getscopes(&cu, addr, &scopes);
+	/* scopes run from the innermost out to the CU: the last inlined instance before the
+	 * enclosing subprogram is the call the function itself made */
+	for (i = n - 1; i >= 0; i--) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag == DW_TAG_inlined_subroutine) {
+			*key = dwarf_dieoffset(&scopes[i]);
+			rc = 0;
+			break;
+		}
+	}
+	free(scopes);
+	return rc;
 }

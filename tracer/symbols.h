@@ -45,4 +45,8 @@ static inline const char *ft_sym_name(const struct ft_symtab *st, const struct f
 /* File and line of addr from DWARF; 0, or -1 when unknown. *file stays valid while st is. */
 int ft_symtab_line(const struct ft_symtab *st, uint64_t addr, const char **file, int *line);
 
+/* When addr lies in code inlined into its function, a key naming the outermost inlined
+ * call (the DIE of that instance): 0. When it does not (or without DWARF): -1. */
+int ft_symtab_inline_site(const struct ft_symtab *st, uint64_t addr, uint64_t *key);
+
 #endif

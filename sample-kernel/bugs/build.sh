@@ -6,7 +6,8 @@
 #   sample-kernel/bugs/build.sh name[,name...]        -> BUILD/bugs/name[+name...]/kernel.elf
 #
 # BUILD (default: build) is also where the clean kernel's objects are looked for: when
-# present they seed the copy, so only the patched files are recompiled. Exit 2 on an unknown
+# present they seed the copy, so only the patched files are recompiled. BUGS_OUT (default:
+# BUILD/bugs) is where the patched copies go. Exit 2 on an unknown
 # bug or a patch that does not apply, the compiler's status when the copy does not build.
 set -eu
 
@@ -31,7 +32,7 @@ for n in $names; do
 	fi
 done
 
-out=$BUILD/bugs/$(echo "$1" | tr ',' '+')
+out=${BUGS_OUT:-$BUILD/bugs}/$(echo "$1" | tr ',' '+')
 src=$out/src
 rm -rf "$src" "$out/kernel.elf"
 mkdir -p "$src/build"

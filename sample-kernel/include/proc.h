@@ -100,7 +100,6 @@ void sched_run(void);
 int  proc_reap(int pid);
 void proc_drain(void);
 int  run_user(const char *prog, long arg);
-bool proc_stack_bounds(uintptr_t fp, uintptr_t *lo, uintptr_t *hi);
 
 /* fork.c */
 int  proc_fork(struct proc *p);

@@ -7,23 +7,33 @@
  * panicking gives up the console and powers off with status 2.
  */
 #include "kernel.h"
+#include "memlayout.h"
+#include "mem.h"
 #include "faultlib/record.h"
-#include "proc.h"
 
 static bool panicking;
 
 /*
- * The stack holding fp, for backtraces. Only the boot stack today; a kernel with more
- * stacks (per-process kernel stacks) adds their ranges here.
+ * The stack holding fp, for backtraces: the boot stack, or any live page_alloc block (so a
+ * kernel stack taken from the page allocator needs no registration). fp is a frame's top,
+ * so it may equal the stack's end.
  */
 bool stack_bounds(uintptr_t fp, uintptr_t *lo, uintptr_t *hi)
 {
+	uintptr_t head;
+	unsigned order;
+
 	if (fp > (uintptr_t)boot_stack && fp <= (uintptr_t)boot_stack_top) {
 		*lo = (uintptr_t)boot_stack;
 		*hi = (uintptr_t)boot_stack_top;
 		return true;
 	}
-	return proc_stack_bounds(fp, lo, hi);
+	if (page_owner_of(fp - 1, &head, &order) == OWN_PAGE) {
+		*lo = head;
+		*hi = head + (PGSIZE << order);
+		return true;
+	}
+	return false;
 }
 
 /* fp is the panicking function's own frame: its saved return address is the caller's pc */

@@ -433,17 +433,3 @@ int run_user(const char *prog, long arg)
 	proc_drain();
 	return rc;
 }
-
-/* backtraces: the kernel stack of the running process */
-bool proc_stack_bounds(uintptr_t fp, uintptr_t *lo, uintptr_t *hi)
-{
-	struct proc *p = curproc;
-
-	if (!p || !p->kstack)
-		return false;
-	if (fp <= (uintptr_t)p->kstack || fp > (uintptr_t)p->kstack + KSTACK_SIZE)
-		return false;
-	*lo = (uintptr_t)p->kstack;
-	*hi = (uintptr_t)p->kstack + KSTACK_SIZE;
-	return true;
-}
