@@ -382,8 +382,10 @@ def build_tree(tree: pathlib.Path, build_cmd: str, elf_rel: str,
     seconds = time.monotonic() - start
     elf = tree / elf_rel
     if p.returncode != 0:
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-        return Built(None, f"build failed (exit {p.returncode}): {tail[0][:200]}", seconds, log)
+        lines = log.read_text(errors="replace").strip().splitlines() or [""]
+        first = next((x for x in lines if "error" in x.lower()), lines[-1])
+        return Built(None, f"build failed (exit {p.returncode}): {first.strip()[:200]}",
+                     seconds, log)
     if not elf.is_file():
         return Built(None, f"the build made no {elf_rel}", seconds, log)
     return Built(elf, "built", seconds, log)

@@ -28,7 +28,15 @@ static int build_argv(const struct qemu_cfg *cfg, const char *serial, const char
 
 	argv[n++] = cfg->qemu;
 	argv[n++] = "-machine";
-	argv[n++] = "virt";
+	argv[n++] = "virt,memory-backend=ram0";
+	/*
+	 * Guest RAM on a memfd: shmem is not backed by transparent huge pages here, so the
+	 * first touch of a page costs a 4 KiB clear instead of a 2 MiB one. A kernel that
+	 * writes free-list links into every free block otherwise makes the host zero most of
+	 * the 128 MiB on every boot (measured: ~20% of a fresh run's CPU).
+	 */
+	argv[n++] = "-object";
+	argv[n++] = "memory-backend-memfd,id=ram0,size=128M";
 	argv[n++] = "-bios";
 	argv[n++] = "none";
 	argv[n++] = "-nodefaults";

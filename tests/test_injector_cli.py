@@ -86,3 +86,11 @@ def test_qemu_that_cannot_start_is_an_infrastructure_error(build_dir, kernel_elf
     assert r.returncode == 2
     assert "QEMU failed to boot the kernel" in r.stderr
     assert "cannot execute qemu" in r.stderr
+
+
+def test_scenarios_of_a_file_that_is_not_an_elf_is_refused(build_dir, tmp_path):
+    junk = tmp_path / "junk.elf"
+    junk.write_bytes(b"\x7fELF" + bytes(range(256)) * 4)
+    r = injector(build_dir, "scenarios", "--kernel", str(junk))
+    assert r.returncode == 2
+    assert "junk.elf" in r.stderr

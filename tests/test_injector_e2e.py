@@ -254,3 +254,13 @@ def test_sigint_stops_the_sweep_kills_qemu_and_leaves_a_sound_database(inj, work
     assert rows(inj.db(), "PRAGMA integrity_check") == [("ok",)]
     assert all(o in ("handled", "completed") for (o,) in rows(inj.db(),
                                                               "SELECT outcome FROM runs"))
+
+
+def test_scenario_all_sweeps_every_scenario_but_the_test_only_ones(inj, build_dir, kernel_elf):
+    listed = subprocess.run([str(build_dir / "injector"), "scenarios", "--kernel",
+                             str(kernel_elf)], capture_output=True, text=True).stdout.split()
+    r = inj("sweep", "--scenario", "all", "--mode", "reset", "--max-n", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    swept = {s for (s,) in rows(inj.db(), "SELECT DISTINCT scenario FROM runs")}
+    assert swept == {s for s in listed if not s.startswith("test-")}
+    assert "stopped at --max-n 1" in r.stdout
