@@ -7,7 +7,8 @@
  *   [USTACK_BOTTOM, USER_BASE)   the user stack (USTACK_PAGES pages; unmapped guard below)
  *   [USER_BASE, p->sz)           the ELF image: text, data, bss, each page mapped
  *   [MMAP_BASE, MMAP_LIMIT)      anonymous mmap regions (mmap.h), mapped on first touch
- *   TRAPFRAME                    this process's trapframe (no PTE_U)
+ *   TRAPFRAME                    this process's trapframe (no PTE_U), 2 MiB below the
+ *                                trampoline: in a last-level table of its own
  *   TRAMPOLINE                   uservec/userret, shared with the kernel page table
  *
  * The image and stack pages are owned by the page table (freed by vm_unmap(.., true)); mmap
@@ -29,7 +30,12 @@
 #define USER_LIMIT    0x200000UL               /* an image ends below this */
 #define USTACK_PAGES  2
 #define USTACK_BOTTOM (USER_BASE - USTACK_PAGES * PGSIZE)
-#define TRAPFRAME     (TRAMPOLINE - PGSIZE)
+/*
+ * Not the page next to the trampoline: a 2 MiB region of its own, so mapping it needs a
+ * last-level table of its own and can fail after the trampoline was mapped (the undo step
+ * in proc_pagetable() is a real error path, not dead code).
+ */
+#define TRAPFRAME     (TRAMPOLINE - LEVEL_SIZE(1))
 
 /* callee-saved registers, switched by swtch() */
 struct context {

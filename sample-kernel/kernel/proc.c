@@ -56,6 +56,8 @@ void proc_fini(void)
  * proc_pagetable - a user page table holding only the trampoline and the trapframe tf.
  * Returns NULL on failure with nothing left mapped or allocated: if mapping the trapframe
  * fails after the trampoline was mapped, the trampoline is unmapped (undo in reverse order).
+ * Each map can fail: the trampoline needs a middle and a last-level table, the trapframe
+ * (in the 2 MiB region below, proc.h) a last-level table of its own.
  */
 pagetable_t proc_pagetable(struct trapframe *tf)
 {
