@@ -15,7 +15,8 @@
  * preparation releases what was prepared and leaves the map exactly as it was - also when
  * the request would have merged into an existing region, and when munmap must split one.
  * mmap_prepare() holds its pieces in scope guards (cleanup.h); the other functions are short
- * enough for plain sequential undo.
+ * enough for plain sequential undo. mmap_map() checks the promise: a failed call that left
+ * the map different from before (compared by a fingerprint) panics.
  *
  * Merging: a new region that starts where a compatible region ends (same prot and flags,
  * sole owner of its anon, and reaching the anon's last page) extends that region and its
@@ -327,12 +328,28 @@ static void mmap_commit(struct proc *p, struct mmap_plan *plan)
 }
 
 /*
- * mmap_map - map len bytes of zeroed anonymous memory at addr (0: the lowest free range of
- * the mmap area). Returns the address, or -EINVAL, -EEXIST (addr is taken), -ENOMEM. On
- * failure the map is exactly as before and nothing is left allocated. With MAP_POPULATE
- * every page is allocated and mapped before the call returns; otherwise on first touch.
+ * A fingerprint of p's region map: the number of regions and, for each, its bounds,
+ * protection, flags and window onto its object (which object, where, and the object's
+ * size). Two equal fingerprints mean the map was not changed in between (up to a 64-bit
+ * hash collision). Reads only; allocates nothing.
  */
-long mmap_map(struct proc *p, uint64_t addr, uint64_t len, int prot, int flags)
+static uint64_t map_fingerprint(const struct proc *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;      /* FNV-1a, one word at a time */
+	uint64_t n = 0;
+
+	for (const struct region *r = p->regions; r; r = r->next, n++) {
+		const uint64_t words[] = { r->start, r->end, (uint64_t)r->prot,
+					   (uint64_t)r->flags, (uint64_t)(uintptr_t)r->anon,
+					   r->aoff, r->anon->npages };
+		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+			h = (h ^ words[i]) * 0x100000001b3ULL;
+	}
+	return (h ^ n) * 0x100000001b3ULL;
+}
+
+/* mmap_place - the body of mmap_map (below), which checks its failure atomicity */
+static long mmap_place(struct proc *p, uint64_t addr, uint64_t len, int prot, int flags)
 {
 	struct mmap_plan plan = { 0 };
 	int rc;
@@ -352,6 +369,27 @@ long mmap_map(struct proc *p, uint64_t addr, uint64_t len, int prot, int flags)
 		return rc;
 	mmap_commit(p, &plan);
 	return (long)plan.start;
+}
+
+/*
+ * mmap_map - map len bytes of zeroed anonymous memory at addr (0: the lowest free range of
+ * the mmap area). Returns the address, or -EINVAL, -EEXIST (addr is taken), -ENOMEM. On
+ * failure the map is exactly as before and nothing is left allocated. With MAP_POPULATE
+ * every page is allocated and mapped before the call returns; otherwise on first touch.
+ *
+ * The first half of that promise is checked on every failure: a map that a failed call
+ * changed (a region grown, moved or added) is a broken kernel invariant, so it panics
+ * (the analogue of a VM_BUG_ON) instead of letting the process run on with a region
+ * its object does not back.
+ */
+long mmap_map(struct proc *p, uint64_t addr, uint64_t len, int prot, int flags)
+{
+	uint64_t before = map_fingerprint(p);
+	long rc = mmap_place(p, addr, len, prot, flags);
+
+	if (rc < 0 && map_fingerprint(p) != before)
+		panic("mmap: failed call changed the map");
+	return rc;
 }
 
 /* ---- munmap ---- */
