@@ -23,6 +23,7 @@ static const char usage_text[] =
 	"                 [-j J] [--timeout SEC] [--max-n N] --db FILE\n"
 	"  injector scenarios --kernel ELF\n"
 	"  injector floor --kernel NULL-ELF [--count N]\n"
+	"  injector boot  --kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset]\n"
 	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
 	"exit status: 0 no findings, 1 findings, 2 usage or infrastructure error,\n"
 	"             130 interrupted (finished runs are kept; run again to resume)\n";
@@ -66,7 +67,7 @@ static void join_command(struct opts *o, int argc, char **argv)
 
 enum { O_KERNEL = 256, O_DB, O_SCENARIO, O_FAIL, O_PERSIST, O_BOTH, O_CLASS, O_SITE,
        O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT,
-       O_ICOUNT, O_QUIET, O_COUNT, O_HELP };
+       O_ICOUNT, O_QUIET, O_COUNT, O_CONSOLEFD, O_SERIAL, O_HELP };
 
 static const struct option longopts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -89,6 +90,8 @@ static const struct option longopts[] = {
 	{ "icount", no_argument, NULL, O_ICOUNT },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "count", required_argument, NULL, O_COUNT },
+	{ "console-fd", required_argument, NULL, O_CONSOLEFD },
+	{ "serial", required_argument, NULL, O_SERIAL },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -96,6 +99,7 @@ static const struct option longopts[] = {
 /* Returns -1 to continue, or an exit status. */
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
+	long v;
 	int c;
 
 	memset(o, 0, sizeof *o);
@@ -111,16 +115,18 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	o->qemu = getenv("FAULTLINE_QEMU") ? getenv("FAULTLINE_QEMU") : "qemu-system-riscv64";
 	o->class_filter = "";
 	o->site = "";
+	o->console_fd = -1;
+	o->serial = "stdio";
 	join_command(o, argc, argv);
 	if (argc < 2)
-		return usage("%s", "missing command (run, sweep, scenarios or floor)");
+		return usage("%s", "missing command (run, sweep, scenarios, floor or boot)");
 	o->cmd = argv[1];
 	if (!strcmp(o->cmd, "-h") || !strcmp(o->cmd, "--help")) {
 		fputs(usage_text, stdout);
 		return 0;
 	}
 	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "sweep") && strcmp(o->cmd, "scenarios") &&
-	    strcmp(o->cmd, "floor"))
+	    strcmp(o->cmd, "floor") && strcmp(o->cmd, "boot"))
 		return usage("unknown command '%s'", o->cmd);
 	optind = 2;
 	opterr = 0;
@@ -128,6 +134,13 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		switch (c) {
 		case O_KERNEL: o->kernel = optarg; break;
 		case O_DB: o->db = optarg; break;
+		case O_CONSOLEFD:
+			if (parse_long(optarg, 0, &v) || v > INT_MAX)
+				return usage("--console-fd wants an open file descriptor, not '%s'",
+					     optarg);
+			o->console_fd = (int)v;
+			break;
+		case O_SERIAL: o->serial = optarg; break;
 		case O_SCENARIO: o->scenario = optarg; break;
 		case O_FAIL:
 			if (parse_long(optarg, 1, &o->fail) < 0)
@@ -190,7 +203,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		return usage("unexpected argument '%s'", argv[optind]);
 	if (!o->kernel)
 		return usage("%s", "--kernel ELF is required");
-	if (!strcmp(o->cmd, "scenarios") || !strcmp(o->cmd, "floor"))
+	if (!strcmp(o->cmd, "boot") && o->console_fd < 0)
+		return usage("%s", "boot needs --console-fd FD (one end of a socketpair)");
+	if (!strcmp(o->cmd, "scenarios") || !strcmp(o->cmd, "floor") || !strcmp(o->cmd, "boot"))
 		return -1;
 	if (!o->db)
 		return usage("%s", "--db FILE is required");
@@ -228,5 +243,7 @@ int main(int argc, char **argv)
 		return list_scenarios(&o);
 	if (!strcmp(o.cmd, "floor"))
 		return measure_floor(&o);
+	if (!strcmp(o.cmd, "boot"))
+		return boot_kernel(&o);
 	return inject(&o);
 }

@@ -11,8 +11,9 @@
 
 struct opts {
 	const char *cmd, *kernel, *db, *scenario, *class_filter, *site, *mode, *qemu,
-		*src_root;
+		*src_root, *serial;
 	long fail, jobs, max_n, count;
+	int console_fd;       /* `boot`: the caller's end of the console */
 	double timeout;
 	int persist, both, by_site, print_log, icount, quiet;
 	char *argv0;
@@ -23,6 +24,8 @@ struct opts {
 int inject(struct opts *o);
 /* `injector floor`: QEMU start-to-exit time for a kernel that powers off at once. */
 int measure_floor(const struct opts *o);
+/* `injector boot`: become QEMU running the kernel, the console on --console-fd. */
+int boot_kernel(const struct opts *o);
 /* `injector scenarios`: list what the kernel offers. */
 int list_scenarios(const struct opts *o);
 

@@ -157,6 +157,26 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 	return 0;
 }
 
+int qemu_exec(const struct qemu_cfg *cfg, const char *serial, int console_fd,
+	      char *err, size_t errlen)
+{
+	const char *argv[ARGV_MAX];
+
+	build_argv(cfg, serial, argv);
+	if (console_fd != CONSOLE_FD && dup2(console_fd, CONSOLE_FD) < 0) {
+		snprintf(err, errlen, "console fd %d: %s", console_fd, strerror(errno));
+		return -1;
+	}
+	if (fcntl(CONSOLE_FD, F_SETFD, 0) < 0) {
+		snprintf(err, errlen, "console fd %d: %s", console_fd, strerror(errno));
+		return -1;
+	}
+	syscall(SYS_close_range, CONSOLE_FD + 1, ~0U, 0);
+	execvp(argv[0], (char *const *)argv);
+	snprintf(err, errlen, "cannot execute %s: %s", argv[0], strerror(errno));
+	return -1;
+}
+
 int qemu_send(struct qemu_proc *q, const char *buf, size_t len)
 {
 	while (len > 0) {

@@ -31,6 +31,15 @@ struct qemu_proc {
 int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err_log,
 	       struct qemu_proc *out, char *err, size_t errlen);
 
+/*
+ * Replace this process with QEMU, started exactly as qemu_spawn() starts it, the console on
+ * console_fd (moved to fd 3) and the UART on the chardev `serial` ("stdio", "null",
+ * "file:PATH"). For callers that drive the console themselves (`injector boot`), so there is
+ * one way to start the machine. Returns only on failure: -1 with a reason in err.
+ */
+int qemu_exec(const struct qemu_cfg *cfg, const char *serial, int console_fd,
+	      char *err, size_t errlen);
+
 /* Write all of buf to the console (blocking briefly if the socket is full). 0 or -1. */
 int qemu_send(struct qemu_proc *q, const char *buf, size_t len);
 

@@ -1,16 +1,18 @@
 """Drive the sample kernel in QEMU over its virtio console (docs/protocol.md).
 
-A small, self-contained helper for the end-to-end tests: it starts QEMU with the console on
-one end of a socketpair, sends commands, collects records until `end`, enforces timeouts,
-and always kills and reaps QEMU.
+A small helper for the end-to-end tests that talk to the kernel line by line: it starts the
+machine through `build/injector boot` (so tests boot QEMU exactly as sweeps do) with the
+console on one end of a socketpair, sends commands, collects records until `end`, enforces
+timeouts, and always kills and reaps QEMU.
 """
 import collections
+import pathlib
 import select
 import socket
 import subprocess
 import time
 
-QEMU = "qemu-system-riscv64"
+INJECTOR = pathlib.Path(__file__).resolve().parent.parent / "build" / "injector"
 
 
 class KernelTimeout(Exception):
@@ -21,26 +23,17 @@ class KernelExited(Exception):
     """The console closed (QEMU exited) before the expected line."""
 
 
-def qemu_argv(elf, console_fd, serial="null", extra=()):
-    # no -no-reboot: the kernel's `reset` command must restart the machine, not end QEMU
-    return [
-        QEMU, "-machine", "virt", "-bios", "none", "-m", "128M", "-smp", "1",
-        "-nodefaults", "-display", "none", "-serial", serial,
-        "-global", "virtio-mmio.force-legacy=false",
-        "-device", "virtio-serial-device",
-        "-chardev", f"socket,id=c0,fd={console_fd}",
-        "-device", "virtserialport,chardev=c0",
-        # a second virtio device in another slot, as the injector runs it
-        "-drive", "driver=null-co,size=1M,if=none,id=d0", "-device", "virtio-blk-device,drive=d0",
-        *extra,
-        "-kernel", str(elf),
-    ]
+def boot_argv(elf, console_fd, serial="null"):
+    """Start the machine the way every sweep does: `injector boot` becomes QEMU with the
+    injector's own command line (reset allowed), the console on console_fd."""
+    return [str(INJECTOR), "boot", "--kernel", str(elf), "--console-fd", str(console_fd),
+            "--serial", serial, "--mode", "reset"]
 
 
 class Kernel:
     """One QEMU process running the kernel; use as a context manager."""
 
-    def __init__(self, elf, timeout=10.0, serial="null", extra=()):
+    def __init__(self, elf, timeout=10.0, serial="null"):
         self.timeout = timeout
         self.lines = collections.deque(maxlen=4096)   # the latest lines, for diagnostics
         self._buf = b""          # a partial line
@@ -49,7 +42,7 @@ class Kernel:
         self.sock = host
         try:
             self.proc = subprocess.Popen(
-                qemu_argv(elf, guest.fileno(), serial, extra), pass_fds=(guest.fileno(),),
+                boot_argv(elf, guest.fileno(), serial), pass_fds=(guest.fileno(),),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except BaseException:
             host.close()

@@ -36,6 +36,8 @@ def injector(build_dir, *args):
     (["sweep", "--kernel", "K", "--scenario", "boot", "--bogus", "--db", "x.db"],
      "unknown option '--bogus'"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "--db"], "needs a value"),
+    (["boot", "--kernel", "K"], "boot needs --console-fd FD"),
+    (["boot", "--kernel", "K", "--console-fd", "x"], "--console-fd wants an open file"),
     (["run", "--kernel", "K", "--scenario", "boot,vm", "--fail", "1", "--db", "x.db"],
      "run takes one scenario"),
 ])
@@ -46,6 +48,12 @@ def test_usage_errors_exit_2_with_a_message(build_dir, tmp_path, args, message):
     assert message in r.stderr
     assert "usage:" in r.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_boot_refuses_a_console_fd_that_is_not_open(build_dir, kernel_elf):
+    r = injector(build_dir, "boot", "--kernel", str(kernel_elf), "--console-fd", "977")
+    assert r.returncode == 2
+    assert "--console-fd 977 is not an open file descriptor" in r.stderr
 
 
 def test_unknown_scenario_is_refused_before_booting(build_dir, kernel_elf, tmp_path):
