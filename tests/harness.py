@@ -128,6 +128,13 @@ class Kernel:
             raise ValueError(f"reset refused: {ans}")
         return self.hello()
 
+    def restart(self):
+        """Warm-restart the kernel (no machine reset) and wait for its fresh hello."""
+        ans = self.command("restart")
+        if ans != ("ok", "restart"):
+            raise ValueError(f"restart refused: {ans}")
+        return self.hello()
+
     def quit(self):
         """Ask the kernel to power off; returns QEMU's exit status."""
         self.send("quit")

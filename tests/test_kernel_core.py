@@ -43,6 +43,28 @@ def test_bad_commands_are_answered_with_err_and_the_loop_goes_on(kernel):
     assert records_of(kernel.run("boot"), "result") == [["result", "boot", "0"]]
 
 
+def test_warm_restart_gives_the_same_run_stream_as_a_reset(kernel, kernel_elf):
+    """Everything a run can see starts afresh: attempt counter, allocator state (so the
+    same addresses), devices (the blk probe), op ids."""
+    for arm in (None, "150 once", "3 persist"):
+        after_reset = kernel.run("vm", arm)
+        assert kernel.restart() == (1, elf_build_id(kernel_elf))
+        after_restart = kernel.run("vm", arm)
+        assert after_restart == after_reset
+        assert kernel.restart()[0] == 1
+        assert kernel.run("boot", arm) == (kernel.reset(), kernel.run("boot", arm))[1]
+        kernel.reset()
+
+
+def test_restart_is_refused_after_a_panic_or_trap_until_a_reset(kernel):
+    for scenario in ("test-panic", "test-trap"):
+        kernel.run(scenario)
+        assert kernel.command("restart") == ("err", "restart", "need-reset")
+        kernel.reset()
+        kernel.run("boot")
+        assert kernel.restart()[0] == 1
+
+
 def test_a_second_run_needs_a_reset(kernel):
     kernel.run("boot")
     assert kernel.command("run boot") == ("err", "run", "need-reset")

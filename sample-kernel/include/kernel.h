@@ -30,6 +30,7 @@ int  console_getline(char *buf, size_t size);
 /* plic.c: device interrupts routed to this hart's S-mode, for waking from wfi */
 void plic_enable(unsigned irq);
 void plic_ack_all(void);
+void plic_reset(void);                           /* disable and complete everything */
 
 /* power.c: the SiFive test device */
 void power_off(int code) __attribute__((noreturn));
@@ -51,7 +52,7 @@ int  op_end(int id, int rc);               /* emits op-, returns rc */
 void ref_record(const char *verb, const char *kind, const void *obj, int count);
 void cmd_loop(void) __attribute__((noreturn));
 /* End the current run abnormally (after a panic or trap record): send `end`, then serve
- * only quit/reset. */
+ * only quit/reset (restart is refused: the machine is tainted). */
 void run_abort(void) __attribute__((noreturn));
 extern const char *build_id_hex;
 

@@ -7,6 +7,7 @@
 #include "mem.h"
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
+#include "restart.h"
 
 extern const char build_id_note[], build_id_note_end[];
 
@@ -60,8 +61,10 @@ void main(void)
 			  "-global virtio-mmio.force-legacy=false); powering off\n");
 		power_off(1);
 	}
-	uart_printf("faultline sample kernel %s: %lu KiB free\n", build_id_hex,
-		    page_free_count() * 4);
+	/* QEMU writes the UART to its file a byte per syscall: a warm restart stays quiet */
+	if (!restart_warm_start)
+		uart_printf("faultline sample kernel %s: %lu KiB free\n", build_id_hex,
+			    page_free_count() * 4);
 	fl_rec_hello(build_id_hex);
 	cmd_loop();
 }

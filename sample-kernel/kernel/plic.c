@@ -12,6 +12,7 @@
 #define PLIC_STHRESHOLD    ((volatile uint32_t *)(PLIC + 0x201000))
 #define PLIC_SCLAIM        ((volatile uint32_t *)(PLIC + 0x201004))
 #define SIE_SEIE           (1UL << 9)
+#define PLIC_SOURCES       64         /* covers virt's virtio (1-8), UART (10), PCIe (32-35) */
 
 /* Route irq to hart 0's S-mode context (context 1) and let it end a wfi. */
 void plic_enable(unsigned irq)
@@ -29,4 +30,15 @@ void plic_ack_all(void)
 
 	while ((irq = *PLIC_SCLAIM))
 		*PLIC_SCLAIM = irq;
+}
+
+/* Back to the state after a machine reset: nothing routed, nothing pending (restart.c). */
+void plic_reset(void)
+{
+	plic_ack_all();
+	for (unsigned irq = 1; irq < PLIC_SOURCES; irq++)
+		*PLIC_PRIORITY(irq) = 0;
+	for (unsigned w = 0; w < PLIC_SOURCES / 32; w++)
+		*PLIC_SENABLE(32 * w) = 0;
+	csr_write(sie, csr_read(sie) & ~SIE_SEIE);
 }

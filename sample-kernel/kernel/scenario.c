@@ -3,18 +3,22 @@
  * baseline → kernel init → scenario body → teardown → ckpt end → result → end. Also ops and
  * refcount records, which only make sense inside a run.
  *
- * Ownership: the loop owns the run state (READY until a run ends, then DONE: only quit and
- * reset are served, so every run starts from a freshly reset machine). Errors in commands are
- * answered with `err` and never end the loop; a run's error is its `result`.
+ * Ownership: the loop owns the run state (READY until a run ends, then DONE: only quit,
+ * reset and restart are served, so every run starts from a freshly started kernel). A run
+ * that ended in a panic or trap taints the machine: `restart` is refused until a real
+ * reset. Errors in commands are answered with `err` and never end the loop; a run's error is
+ * its `result`.
  */
 #include "kernel.h"
 #include "mem.h"
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
+#include "restart.h"
 
 extern const struct scenario scenarios_start[], scenarios_end[];
 
 static enum { READY, DONE } state;
+static bool tainted;           /* a run ended in a panic or trap: only a reset is clean */
 static int next_op_id;
 
 int NOINLINE op_begin(const char *name)
@@ -84,6 +88,7 @@ static void run(const struct scenario *s)
 
 void run_abort(void)
 {
+	tainted = true;
 	end_run();
 	cmd_loop();
 }
@@ -112,6 +117,16 @@ static void command(char *line)
 		fl_rec_ok("reset");
 		console_flush();
 		power_reset();
+	} else if (!strcmp(line, "restart")) {
+		if (tainted)
+			fl_rec_err("restart", "need-reset");
+		else if (restart_check())
+			fl_rec_err("restart", "image-changed");
+		else {
+			fl_rec_ok("restart");
+			console_flush();
+			restart_warm();
+		}
 	} else if (!strcmp(line, "arm")) {
 		if (state != READY)
 			fl_rec_err("arm", "need-reset");

@@ -1,27 +1,38 @@
 /*
  * start.c - M-mode set-up, then drop to S-mode in main(). Nothing here can fail; nothing is
- * allocated. All exceptions and interrupts are delegated to S-mode; PMP opens all memory.
+ * allocated. All exceptions and interrupts are delegated to S-mode except an ecall from
+ * S-mode, which is how a warm restart comes back here (restart.c); PMP opens all memory.
+ * Every CSR the kernel uses is written, so a warm restart starts from the same state as a
+ * reset.
  */
 #include "kernel.h"
 #include "riscv.h"
+#include "restart.h"
+
+#define EXC_ECALL_S 9
 
 void main(void);
 void mtrapvec(void);
 
-void mstart(void)
+/* warm: 0 after power-on or a reset (entry.S's _entry), 1 after a warm restart */
+void mstart(long warm)
 {
-	uint64_t ms = csr_read(mstatus);
-
-	ms = (ms & ~MSTATUS_MPP_MASK) | MSTATUS_MPP_S | MSTATUS_FS_INIT;
-	csr_write(mstatus, ms);
+	csr_write(mstatus, MSTATUS_MPP_S | MSTATUS_FS_INIT);
+	csr_write(mie, 0);
+	csr_write(mip, 0);
+	csr_write(mscratch, 0);
 	csr_write(mepc, (uint64_t)main);
 	csr_write(mtvec, (uint64_t)mtrapvec);
 	csr_write(satp, 0);
-	csr_write(medeleg, 0xffff);
+	csr_write(stvec, 0);
+	csr_write(sscratch, 0);
+	csr_write(medeleg, 0xffff & ~(1UL << EXC_ECALL_S));
 	csr_write(mideleg, 0xffff);
 	csr_write(mcounteren, 7);             /* rdtime etc. from S-mode */
 	csr_write(pmpaddr0, 0x3fffffffffffffUL);
 	csr_write(pmpcfg0, 0xf);              /* TOR, RWX: all memory */
+	asm volatile("sfence.vma zero, zero" ::: "memory");
+	restart_boot(warm != 0);
 	/* main() starts a fresh frame-pointer chain: no return address, no caller frame */
 	asm volatile("li ra, 0\n\tli s0, 0\n\tmret");
 }
