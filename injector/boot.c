@@ -17,7 +17,7 @@ int boot_kernel(const struct opts *o)
 	struct qemu_cfg cfg = {
 		.qemu = o->qemu,
 		.kernel = o->kernel,
-		.reset_mode = !strcmp(o->mode, "reset"),
+		.reset_mode = strcmp(o->mode, "fresh") != 0,
 		.icount = o->icount,
 	};
 	char err[512];

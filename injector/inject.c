@@ -251,7 +251,8 @@ int inject(struct opts *o)
 
 	cfg.qemu.qemu = o->qemu;
 	cfg.qemu.kernel = st.kernel;
-	cfg.qemu.reset_mode = !strcmp(o->mode, "reset");
+	cfg.qemu.reset_mode = strcmp(o->mode, "fresh") != 0;
+	cfg.warm = !strcmp(o->mode, "warm");
 	cfg.qemu.icount = o->icount;
 	cfg.workers = (int)o->jobs;
 	cfg.timeout_s = o->timeout;

@@ -16,14 +16,14 @@
 static const char usage_text[] =
 	"usage:\n"
 	"  injector run   --kernel ELF --scenario S --fail N [--persist] [--class page|obj]\n"
-	"                 [--site FUNC] [--mode fresh|reset] [--timeout SEC] [--print-log]\n"
+	"                 [--site FUNC] [--mode fresh|reset|warm] [--timeout SEC] [--print-log]\n"
 	"                 --db FILE\n"
-	"  injector sweep --kernel ELF --scenario S[,S...]|all [--mode fresh|reset]\n"
+	"  injector sweep --kernel ELF --scenario S[,S...]|all [--mode fresh|reset|warm]\n"
 	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj]\n"
 	"                 [-j J] [--timeout SEC] [--max-n N] --db FILE\n"
 	"  injector scenarios --kernel ELF\n"
 	"  injector floor --kernel NULL-ELF [--count N]\n"
-	"  injector boot  --kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset]\n"
+	"  injector boot  --kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset|warm]\n"
 	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
 	"exit status: 0 no findings, 1 findings, 2 usage or infrastructure error,\n"
 	"             130 interrupted (finished runs are kept; run again to resume)\n";
@@ -160,8 +160,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case O_BYSITE: o->by_site = 1; break;
 		case O_MODE:
-			if (strcmp(optarg, "fresh") && strcmp(optarg, "reset"))
-				return usage("--mode is fresh or reset, not '%s'", optarg);
+			if (strcmp(optarg, "fresh") && strcmp(optarg, "reset") &&
+			    strcmp(optarg, "warm"))
+				return usage("--mode is fresh, reset or warm, not '%s'", optarg);
 			o->mode = optarg;
 			break;
 		case 'j':

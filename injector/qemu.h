@@ -14,7 +14,7 @@
 struct qemu_cfg {
 	const char *qemu;      /* binary, looked up on PATH */
 	const char *kernel;    /* ELF passed to -kernel */
-	int reset_mode;        /* 1: guest reset restarts the machine; 0: -no-reboot */
+	int reset_mode;        /* 1: guest reset restarts the machine (reset, warm); 0: -no-reboot */
 	int icount;            /* 1: -icount shift=0,sleep=off (deterministic guest time) */
 };
 

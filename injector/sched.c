@@ -4,8 +4,10 @@
  * A worker's life:
  *   EMPTY --job--> RUN (QEMU spawned, commands queued at once; they wait in the socket)
  *   RUN --end record--> fresh: EXIT (quit was queued; reap, then store)
- *                       reset: store, send `reset`, BOOT
+ *                       reset: send `reset`, store, BOOT
+ *                       warm: store, then `restart` if the run was clean, else `reset`; BOOT
  *   BOOT --hello--> READY --job--> RUN (commands sent after the new hello)
+ *   BOOT --`err restart`--> send `reset`, BOOT (the kernel would not restart warm)
  *   RUN --timeout--> kill, store as hang        RUN --EOF--> EXIT (reap, then store)
  * A QEMU that breaks in reset mode is killed and the worker goes back to EMPTY.
  */
@@ -53,6 +55,7 @@ struct worker {
 	struct ft_run *run;
 	double t_start, deadline;
 	int saw_eof;
+	int restarting;        /* `restart` sent: waiting for its hello (or its refusal) */
 	char log_path[4096];
 	char uart_path[4096];
 	char err_path[4096];
@@ -81,6 +84,7 @@ struct sched {
 	int nex;
 	int infra_streak;
 	int boot_failures;     /* QEMUs in a row that died before hello */
+	int no_warm;           /* the kernel does not know `restart`: reset from now on */
 	int active_max;        /* runs at once (-j) */
 	int fatal;
 	char *err;
@@ -241,7 +245,8 @@ static int scan_line(struct worker *w, const char *l, size_t n)
 	if (n && l[n - 1] == '\r')
 		n--;
 	if (w->state == W_BOOT)
-		return n >= 6 && !memcmp(l, "hello ", 6);
+		return (n >= 6 && !memcmp(l, "hello ", 6)) ||
+		       (w->restarting && n >= 12 && !memcmp(l, "err restart ", 12));
 	if (n >= 4 && !memcmp(l, "err ", 4) && !w->refused[0]) {
 		size_t m = n < FT_LINE_MAX ? n : FT_LINE_MAX;
 
@@ -357,10 +362,12 @@ static void worker_kill(struct sched *s, struct worker *w, int *status)
 
 /*
  * Store the worker's run (or queue it for a retry when the host could not talk to the
- * machine) and release the job. The worker's state is the caller's business.
+ * machine) and release the job. The worker's state is the caller's business. Returns 1 when
+ * the stored run was clean (handled or completed, nothing malformed): only then may the
+ * same kernel go on without a machine reset.
  */
-static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, int status,
-		       const char *reason)
+static int finish_job(struct sched *s, struct worker *w, enum ft_ending how, int status,
+		      const char *reason)
 {
 	const struct sched_cfg *cfg = s->cfg;
 	struct ft_run_end end = { 0 };
@@ -377,7 +384,7 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 		ft_run_abandon(w->run);
 		w->run = NULL;
 		cfg->stats->retried++;
-		return;
+		return 0;
 	}
 	if (w->nostore) {
 		ft_run_abandon(w->run);
@@ -395,7 +402,7 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 			snprintf(s->err, s->errlen, "storing %s N=%ld: %s", j.s->scenario, j.n, err);
 			s->fatal = 1;
 			plan_drop(cfg->plan, &j, err);
-			return;
+			return 0;
 		}
 		w->run = NULL;
 	}
@@ -423,6 +430,8 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 	}
 	if (cfg->on_result && !w->nostore)
 		cfg->on_result(cfg->ctx, &j, &res, w->log_path);
+	return !w->nostore && (res.outcome == FT_HANDLED || res.outcome == FT_COMPLETED) &&
+	       res.nmalformed == 0;
 }
 
 /* The kernel refused one of our commands: not a finding, not retried, fails the series. */
@@ -540,7 +549,9 @@ static void spawn_qemu(struct sched *s, struct worker *w)
 		return;
 	}
 	w->state = W_BOOT;
+	w->restarting = 0;
 	w->deadline = now_s() + BOOT_TIMEOUT_S;
+	s->cfg->stats->spawns++;
 }
 
 /*
@@ -574,9 +585,33 @@ static void reap_exiting(struct sched *s, int i, int force)
 	s->ex[i] = s->ex[--s->nex];
 }
 
+/*
+ * Send `reset` or `restart` to a worker whose run is over and wait for the new hello; a
+ * QEMU that cannot be told is killed (a new one is started when needed).
+ */
+static void restart_machine(struct sched *s, struct worker *w, int warm)
+{
+	const char *cmd = warm ? "restart\n" : "reset\n";
+
+	w->linelen = 0;
+	w->longline = 0;
+	w->restarting = warm;
+	if (qemu_send(&w->q, cmd, strlen(cmd)) < 0) {
+		worker_kill(s, w, NULL);
+		s->cfg->stats->restarts++;
+		return;
+	}
+	s->cfg->stats->resets += !warm;
+	s->cfg->stats->warm += warm;
+	w->state = W_BOOT;
+	w->deadline = now_s() + BOOT_TIMEOUT_S;
+}
+
 /* The run saw its end record: everything the run says has been said. */
 static void on_end(struct sched *s, struct worker *w)
 {
+	int clean;
+
 	if (!s->cfg->qemu.reset_mode) {
 		/* store now; QEMU powers off in the background */
 		qemu_send(&w->q, "quit\n", 5);
@@ -584,18 +619,24 @@ static void on_end(struct sched *s, struct worker *w)
 		retire(s, w);
 		return;
 	}
-	/* the guest resets while the run is being stored */
-	w->linelen = 0;
-	w->longline = 0;
-	if (qemu_send(&w->q, "reset\n", 6) < 0) {
+	if (!s->cfg->warm) {
+		/* the guest resets while the run is being stored */
+		restart_machine(s, w, 0);
 		finish_job(s, w, FT_END_EXITED, -1, NULL);
-		worker_kill(s, w, NULL);
-		s->cfg->stats->restarts++;
 		return;
 	}
-	w->state = W_BOOT;
-	finish_job(s, w, FT_END_EXITED, -1, NULL);
-	w->deadline = now_s() + BOOT_TIMEOUT_S;
+	/* warm: only a run found clean may leave its kernel running; anything else resets */
+	clean = finish_job(s, w, FT_END_EXITED, -1, NULL);
+	restart_machine(s, w, clean && !s->no_warm);
+}
+
+/* The kernel answered `restart` with `err` (tainted, image changed, or no such command). */
+static void restart_refused(struct sched *s, struct worker *w)
+{
+	if (strstr(w->line, "unknown-command"))
+		s->no_warm = 1;
+	s->cfg->stats->warm--;
+	restart_machine(s, w, 0);
 }
 
 /* QEMU has exited (or must be reaped now): store the run it was running. */
@@ -649,6 +690,14 @@ static void on_bytes(struct sched *s, struct worker *w, const char *p, size_t n)
 		at = scan_chunk(w, p, n);
 		if (at < 0)
 			return;
+		if (w->line[0] == 'e') {          /* `err restart ...`: reset instead */
+			w->line[w->linelen] = 0;
+			restart_refused(s, w);
+			if (w->state == W_BOOT)
+				on_bytes(s, w, p + at, n - (size_t)at);
+			return;
+		}
+		w->restarting = 0;
 		/* The run's stream starts at hello; what the old run said after `end` is gone. */
 		log_reset(&w->log);
 		log_append(&w->log, w->line, w->linelen, NULL);

@@ -14,7 +14,8 @@
 #include "store.h"
 
 struct sched_cfg {
-	struct qemu_cfg qemu;     /* reset_mode picks the execution mode */
+	struct qemu_cfg qemu;     /* reset_mode: one QEMU per worker (reset and warm modes) */
+	int warm;                 /* after a clean run, `restart` the kernel instead of `reset` */
 	int workers;              /* parallel QEMU processes */
 	double timeout_s;         /* per run, from dispatch to the end record */
 	struct plan *plan;

@@ -93,26 +93,63 @@ def check_sweep_ended_by_itself(runs):
     return k
 
 
-def test_clean_kernel_sweeps_end_by_themselves_and_fresh_and_reset_agree(inj):
+def raw_logs(db, scenario, exec_mode, fault_mode):
+    """{n: raw console stream} of one sweep."""
+    out = {}
+    for n, path in rows(db, "SELECT n, raw_log FROM runs WHERE scenario=? AND exec_mode=? AND "
+                            "fault_mode=? AND site=''", scenario, exec_mode, fault_mode):
+        with open(path, "rb") as f:
+            out[n] = f.read()
+    return out
+
+
+def machines(stdout):
+    """(QEMUs started, resets, warm restarts) from a sweep's summary."""
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("machines: "))
+    w = line.split()
+    return int(w[1]), int(w[4]), int(w[6])
+
+
+def test_clean_kernel_sweeps_end_by_themselves_and_fresh_reset_and_warm_agree(inj):
     r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "findings: 0" in r.stdout
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "-j", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    executed = int(r.stdout.split("runs: ")[1].split()[0])
+    # every clean run is followed by a warm restart, never by a machine reset
+    assert machines(r.stdout) == (2, 0, executed)
     r = inj("sweep", "--scenario", "boot,vm", "--mode", "fresh", "-j", "2")
     assert r.returncode == 0, r.stdout + r.stderr
     db = inj.db()
     for scenario in ("boot", "vm"):
         fresh = series(db, scenario, "fresh", "once")
-        reset = series(db, scenario, "reset", "once")
         k = check_sweep_ended_by_itself(fresh)
-        assert check_sweep_ended_by_itself(reset) == k
-        # same outcome, same fired flag, same attempts, same stream length, for every N
-        assert {n: fresh[n] for n in range(1, k + 1)} == {n: reset[n] for n in range(1, k + 1)}
-        check_sweep_ended_by_itself(series(db, scenario, "reset", "persist"))
+        for mode in ("reset", "warm"):
+            other = series(db, scenario, mode, "once")
+            assert check_sweep_ended_by_itself(other) == k
+            # same outcome, same fired flag, same attempts, same stream length, for every N
+            assert {n: fresh[n] for n in range(1, k + 1)} == {n: other[n] for n in range(1, k + 1)}
+            kp = check_sweep_ended_by_itself(series(db, scenario, mode, "persist"))
+        # and byte for byte the same console stream: nothing carries over a warm restart
+        for fault_mode, base, last in (("once", "fresh", k), ("persist", "reset", kp)):
+            want = raw_logs(db, scenario, base, fault_mode)
+            got = raw_logs(db, scenario, "warm", fault_mode)
+            assert all(got[n] == want[n] for n in range(1, last + 1)), (scenario, fault_mode)
     assert f"sweep vm once: ended at N=" in r.stdout
     # every run's raw console stream is kept
     for (log,) in rows(db, "SELECT raw_log FROM runs"):
         with open(log) as f:
             assert f.readline().startswith("hello faultline 1 ")
+
+
+def test_warm_mode_resets_the_machine_after_every_run_that_was_not_clean(inj):
+    r = inj("sweep", "--scenario", "test-leak,boot,test-panic", "--mode", "warm", "-j", "1")
+    assert r.returncode == 1, r.stdout + r.stderr
+    outcomes = [o for (o,) in rows(inj.db(), "SELECT outcome FROM runs")]
+    dirty = sum(o not in ("handled", "completed") for o in outcomes)
+    assert dirty >= 2 and {"leak", "panic"} <= set(outcomes)
+    assert machines(r.stdout) == (1, dirty, len(outcomes) - dirty)
 
 
 def test_leak_scenario_is_flagged_as_leak_in_its_function(inj):

@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
   id          INTEGER PRIMARY KEY,
   build       INTEGER NOT NULL REFERENCES builds(id),
   scenario    TEXT NOT NULL,
-  exec_mode   TEXT NOT NULL,          -- fresh | reset
+  exec_mode   TEXT NOT NULL,          -- fresh | reset | warm
   fault_mode  TEXT NOT NULL,          -- once | persist | site
   class_filter TEXT NOT NULL DEFAULT '',
   site        TEXT NOT NULL DEFAULT '',

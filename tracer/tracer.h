@@ -35,7 +35,7 @@ const char *ft_outcome_name(enum ft_outcome o);
 /* What identifies a run for resume: the same key run twice is done once. */
 struct ft_run_key {
 	const char *scenario;   /* "vm" */
-	const char *exec_mode;  /* "fresh" | "reset" */
+	const char *exec_mode;  /* "fresh" | "reset" | "warm" */
 	const char *fault_mode; /* "once" | "persist" | "none" (reference run) */
 	const char *class_filter; /* "" | "page" | "obj" */
 	const char *site;       /* "" | function name | "pc:<hex>" for a by-site injection */
