@@ -362,12 +362,10 @@ static void worker_kill(struct sched *s, struct worker *w, int *status)
 
 /*
  * Store the worker's run (or queue it for a retry when the host could not talk to the
- * machine) and release the job. The worker's state is the caller's business. Returns 1 when
- * the stored run was clean (handled or completed, nothing malformed): only then may the
- * same kernel go on without a machine reset.
+ * machine) and release the job. The worker's state is the caller's business.
  */
-static int finish_job(struct sched *s, struct worker *w, enum ft_ending how, int status,
-		      const char *reason)
+static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, int status,
+		       const char *reason)
 {
 	const struct sched_cfg *cfg = s->cfg;
 	struct ft_run_end end = { 0 };
@@ -384,7 +382,7 @@ static int finish_job(struct sched *s, struct worker *w, enum ft_ending how, int
 		ft_run_abandon(w->run);
 		w->run = NULL;
 		cfg->stats->retried++;
-		return 0;
+		return;
 	}
 	if (w->nostore) {
 		ft_run_abandon(w->run);
@@ -402,7 +400,7 @@ static int finish_job(struct sched *s, struct worker *w, enum ft_ending how, int
 			snprintf(s->err, s->errlen, "storing %s N=%ld: %s", j.s->scenario, j.n, err);
 			s->fatal = 1;
 			plan_drop(cfg->plan, &j, err);
-			return 0;
+			return;
 		}
 		w->run = NULL;
 	}
@@ -430,8 +428,6 @@ static int finish_job(struct sched *s, struct worker *w, enum ft_ending how, int
 	}
 	if (cfg->on_result && !w->nostore)
 		cfg->on_result(cfg->ctx, &j, &res, w->log_path);
-	return !w->nostore && (res.outcome == FT_HANDLED || res.outcome == FT_COMPLETED) &&
-	       res.nmalformed == 0;
 }
 
 /* The kernel refused one of our commands: not a finding, not retried, fails the series. */
@@ -610,6 +606,8 @@ static void restart_machine(struct sched *s, struct worker *w, int warm)
 /* The run saw its end record: everything the run says has been said. */
 static void on_end(struct sched *s, struct worker *w)
 {
+	const struct ft_run_end exited = { .how = FT_END_EXITED, .exit_status = -1 };
+	struct ft_run_result res;
 	int clean;
 
 	if (!s->cfg->qemu.reset_mode) {
@@ -625,9 +623,16 @@ static void on_end(struct sched *s, struct worker *w)
 		finish_job(s, w, FT_END_EXITED, -1, NULL);
 		return;
 	}
-	/* warm: only a run found clean may leave its kernel running; anything else resets */
-	clean = finish_job(s, w, FT_END_EXITED, -1, NULL);
+	/*
+	 * warm: only a run the tracer finds clean (handled or completed, nothing malformed) may
+	 * leave its kernel running; anything else resets. Judged first, so that the kernel
+	 * restarts while the run is being stored.
+	 */
+	ft_run_check(w->run, &exited, &res);
+	clean = !w->nostore && (res.outcome == FT_HANDLED || res.outcome == FT_COMPLETED) &&
+		res.nmalformed == 0;
 	restart_machine(s, w, clean && !s->no_warm);
+	finish_job(s, w, FT_END_EXITED, -1, NULL);
 }
 
 /* The kernel answered `restart` with `err` (tainted, image changed, or no such command). */

@@ -302,10 +302,41 @@ int ft_run_saw_hello(const struct ft_run *r, char *buf, size_t len)
 	return 1;
 }
 
+static const struct ft_run_end default_end = { FT_END_EXITED, -1, 0, NULL, NULL };
+
+static void fill_result(const struct ft_run *r, struct ft_run_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->outcome = r->outcome;
+	res->fired = r->saw_end ? (int)r->end_fired : 0;
+	res->ended = r->saw_end;
+	res->attempts = r->saw_end ? (long)r->end_attempts : 0;
+	res->nfindings = (long)r->findings.len;
+	res->nevents = (long)r->events.len;
+	res->nmalformed = (long)r->nmalformed;
+	if (r->first_fault != FT_NONE) {
+		const struct ft_event *f = ft_run_ev(r, r->first_fault);
+		const char *fn = ft_build_sym_name(r->b, ft_build_func_ret(r->b, f->pc));
+
+		res->fault_pc = f->pc;
+		snprintf(res->fault_func, sizeof(res->fault_func), "%s", fn ? fn : "");
+	}
+}
+
+void ft_run_check(struct ft_run *r, const struct ft_run_end *how, struct ft_run_result *res)
+{
+	if (!how)
+		how = &default_end;
+	ft_lines_finish(&r->lines, on_line, r);
+	ft_check_run(r, how);
+	r->judged = 1;
+	if (res)
+		fill_result(r, res);
+}
+
 int ft_run_finish(struct ft_run *r, const struct ft_run_end *how, struct ft_run_result *res,
 		  char *err, size_t errlen)
 {
-	struct ft_run_end dflt = { FT_END_EXITED, -1, 0, NULL, NULL };
 	int64_t run_id = 0;
 	int rc;
 
@@ -314,26 +345,12 @@ int ft_run_finish(struct ft_run *r, const struct ft_run_end *how, struct ft_run_
 		return -1;
 	}
 	if (!how)
-		how = &dflt;
-	ft_lines_finish(&r->lines, on_line, r);
-	ft_check_run(r, how);
+		how = &default_end;
+	if (!r->judged)
+		ft_run_check(r, how, NULL);
 	rc = ft_store_run(r->db, r, how, &run_id, err, errlen);
 	if (res) {
-		memset(res, 0, sizeof(*res));
-		res->outcome = r->outcome;
-		res->fired = r->saw_end ? (int)r->end_fired : 0;
-		res->ended = r->saw_end;
-		res->attempts = r->saw_end ? (long)r->end_attempts : 0;
-		res->nfindings = (long)r->findings.len;
-		res->nevents = (long)r->events.len;
-		res->nmalformed = (long)r->nmalformed;
-		if (r->first_fault != FT_NONE) {
-			const struct ft_event *f = ft_run_ev(r, r->first_fault);
-			const char *fn = ft_build_sym_name(r->b, ft_build_func_ret(r->b, f->pc));
-
-			res->fault_pc = f->pc;
-			snprintf(res->fault_func, sizeof(res->fault_func), "%s", fn ? fn : "");
-		}
+		fill_result(r, res);
 		res->run_id = rc == 0 ? run_id : 0;
 	}
 	ft_run_abandon(r);

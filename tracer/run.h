@@ -101,6 +101,7 @@ struct ft_run {
 	struct ft_vec bad;      /* struct ft_malformed, at most FT_MALFORMED_KEEP */
 
 	/* filled by the checks */
+	int judged;             /* ft_run_check() ran: the checks are not run again */
 	struct ft_vec findings; /* struct ft_finding */
 	enum ft_outcome outcome;
 	int expected_panic;

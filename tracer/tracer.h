@@ -117,8 +117,18 @@ int ft_run_saw_end(const struct ft_run *run);
 int ft_run_saw_hello(const struct ft_run *run, char *buf, size_t len);
 
 /*
- * Finish: run the per-run checks, decide the outcome, write run + events + findings in one
- * transaction, free the run. Returns 0 and fills res, or -1 with err (the run is freed).
+ * Judge the run now, without storing it: run the per-run checks and decide the outcome (res,
+ * if not NULL, is filled as ft_run_finish() would, run_id 0). For a caller that acts on the
+ * verdict before the run is written (the injector's warm mode restarts the kernel only after
+ * a clean run). Feed nothing more afterwards; ft_run_finish() then stores this verdict (pass
+ * it the same ending) without checking again.
+ */
+void ft_run_check(struct ft_run *run, const struct ft_run_end *how, struct ft_run_result *res);
+
+/*
+ * Finish: run the per-run checks (unless ft_run_check() did), decide the outcome, write
+ * run + events + findings in one transaction, free the run. Returns 0 and fills res, or -1
+ * with err (the run is freed).
  */
 int ft_run_finish(struct ft_run *run, const struct ft_run_end *how,
 		  struct ft_run_result *res, char *err, size_t errlen);
