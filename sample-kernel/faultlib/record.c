@@ -60,16 +60,43 @@ static bool room_for_num(void)
 	return lim - o >= NUM_MAX;
 }
 
+/*
+ * The hex digits of v (at least one) at p, which has room for 16; returns their end. The
+ * digit count comes from a binary search, not a scan from the top nibble: records are
+ * mostly addresses and backtraces, and this is the kernel's hottest formatting loop.
+ */
+static char *hex_at(char *p, uint64_t v)
+{
+	unsigned n = 1;
+	uint64_t t = v;
+	char *e;
+
+	if (t >> 32) {
+		n += 8;
+		t >>= 32;
+	}
+	if (t >> 16) {
+		n += 4;
+		t >>= 16;
+	}
+	if (t >> 8) {
+		n += 2;
+		t >>= 8;
+	}
+	if (t >> 4)
+		n++;
+	e = p + n;
+	do {
+		*--e = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (e != p);
+	return p + n;
+}
+
 static void put_hex(uint64_t v)
 {
-	int shift = 60;
-
-	if (!room_for_num())
-		return;
-	while (shift && !(v >> shift))
-		shift -= 4;
-	for (; shift >= 0; shift -= 4)
-		*o++ = "0123456789abcdef"[(v >> shift) & 15];
+	if (room_for_num())
+		o = hex_at(o, v);
 }
 
 static void put_udec(uint64_t v)
@@ -190,15 +217,25 @@ int fl_trap_backtrace(uintptr_t pc, uintptr_t ra, uintptr_t fp, uintptr_t *out, 
 
 static void put_frames(const uintptr_t *pcs, int n)
 {
+	char *p = o;
+
 	if (!n) {
 		put_char('-');
 		return;
 	}
-	for (int i = 0; i < n; i++) {
-		if (i)
-			put_char(',');
-		put_hex(pcs[i]);
+	if (lim - o < n * 17) {          /* no room for the worst case: field by field */
+		for (int i = 0; i < n; i++) {
+			if (i)
+				put_char(',');
+			put_hex(pcs[i]);
+		}
+		return;
 	}
+	for (int i = 0; i < n; i++) {
+		p = hex_at(p, pcs[i]);
+		*p++ = ',';
+	}
+	o = p - 1;                       /* no comma after the last frame */
 }
 
 static void put_bt(uintptr_t fp)
