@@ -33,6 +33,7 @@
 #define MAX_INFRA_STREAK 4        /* infra results in a row before giving up */
 #define MAX_BOOT_FAILURES 3       /* QEMUs in a row that never said hello */
 #define MAX_PCS (1u << 22)        /* call sites kept from one reference run */
+#define MAX_PENDING 8             /* judged runs waiting to be written, at most */
 
 enum wstate { W_EMPTY, W_RUN, W_EXIT, W_BOOT, W_READY };
 
@@ -70,6 +71,19 @@ struct worker {
 	size_t npcs, cappcs;
 };
 
+/*
+ * A run that is judged and accounted for (plan, stats, report) but not yet written: the
+ * loop writes it when no machine is waiting for the host, so a machine's next run does not
+ * wait for the database.
+ */
+struct pending {
+	struct ft_run *run;
+	int exit_status;
+	double wall_ms;
+	char raw_log[4096];
+	char what[160];        /* "scenario N=n", for an error message */
+};
+
 /* A QEMU that has done its job and is powering off; reaped in the background. */
 struct exiting {
 	struct qemu_proc q;
@@ -85,6 +99,8 @@ struct sched {
 	int infra_streak;
 	int boot_failures;     /* QEMUs in a row that died before hello */
 	int no_warm;           /* the kernel does not know `restart`: reset from now on */
+	struct pending pend[MAX_PENDING];
+	int npend;
 	int active_max;        /* runs at once (-j) */
 	int fatal;
 	char *err;
@@ -360,9 +376,45 @@ static void worker_kill(struct sched *s, struct worker *w, int *status)
 	w->state = W_EMPTY;
 }
 
+/* Write the oldest judged run. A database error stops the sweep. */
+static void store_pending(struct sched *s)
+{
+	struct pending *p = &s->pend[0];
+	struct ft_run_end end = { .how = FT_END_EXITED };
+	char err[512];
+
+	if (s->npend == 0)
+		return;
+	end.exit_status = p->exit_status;
+	end.wall_ms = p->wall_ms;
+	end.raw_log = p->raw_log;
+	if (ft_run_finish(p->run, &end, NULL, err, sizeof err) < 0 && !s->fatal) {
+		snprintf(s->err, s->errlen, "storing %s: %s", p->what, err);
+		s->fatal = 1;
+	}
+	memmove(&s->pend[0], &s->pend[1], (size_t)(--s->npend) * sizeof s->pend[0]);
+}
+
+/* Queue a judged run for writing (writing the oldest first when the queue is full). */
+static void queue_store(struct sched *s, struct worker *w, const struct ft_run_end *end)
+{
+	struct pending *p;
+
+	if (s->npend == MAX_PENDING)
+		store_pending(s);
+	p = &s->pend[s->npend++];
+	p->run = w->run;
+	p->exit_status = end->exit_status;
+	p->wall_ms = end->wall_ms;
+	snprintf(p->raw_log, sizeof p->raw_log, "%s", end->raw_log);
+	snprintf(p->what, sizeof p->what, "%s N=%ld", w->job.s->scenario, w->job.n);
+	w->run = NULL;
+}
+
 /*
- * Store the worker's run (or queue it for a retry when the host could not talk to the
- * machine) and release the job. The worker's state is the caller's business.
+ * Judge the worker's run and queue it for writing (or queue the job for a retry when the
+ * host could not talk to the machine), account for it, and release the job. The worker's
+ * state is the caller's business.
  */
 static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, int status,
 		       const char *reason)
@@ -370,7 +422,6 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 	const struct sched_cfg *cfg = s->cfg;
 	struct ft_run_end end = { 0 };
 	struct ft_run_result res;
-	char err[512];
 	struct job j = w->job;
 	int stop;
 
@@ -395,14 +446,8 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 		end.wall_ms = (now_s() - w->t_start) * 1e3;
 		end.raw_log = w->log_path;
 		end.infra_reason = reason;
-		if (ft_run_finish(w->run, &end, &res, err, sizeof err) < 0) {
-			w->run = NULL;
-			snprintf(s->err, s->errlen, "storing %s N=%ld: %s", j.s->scenario, j.n, err);
-			s->fatal = 1;
-			plan_drop(cfg->plan, &j, err);
-			return;
-		}
-		w->run = NULL;
+		ft_run_check(w->run, &end, &res);
+		queue_store(s, w, &end);
 	}
 	if (j.reference)
 		plan_set_sites(cfg->plan, j.s, w->pcs, w->npcs);
@@ -968,7 +1013,12 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 			if (next < 0 || s.ex[i].deadline < next)
 				next = s.ex[i].deadline;
 		}
-		if (next >= 0) {
+		if (s.npend > 0) {
+			/* runs wait to be written: look at the machines, then write one */
+			ts.tv_sec = 0;
+			ts.tv_nsec = 0;
+			tsp = &ts;
+		} else if (next >= 0) {
 			double d = next - t;
 
 			if (d < 0)
@@ -989,6 +1039,8 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 			ret = SCHED_FAILED;
 			break;
 		}
+		if (r == 0 && s.npend > 0)
+			store_pending(&s);
 		for (int k = 0; r > 0 && k < np; k++) {
 			struct worker *w;
 
@@ -1019,6 +1071,10 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 		}
 	}
 	stop_all(&s);
+	while (s.npend > 0)     /* finished runs are kept, whatever stopped the loop */
+		store_pending(&s);
+	if (s.fatal)
+		ret = SCHED_FAILED;
 	progress_clear(cfg->stats);
 	for (int i = 0; i < s.nw; i++) {
 		free(s.w[i].log.p);

@@ -327,9 +327,11 @@ void ft_run_check(struct ft_run *r, const struct ft_run_end *how, struct ft_run_
 {
 	if (!how)
 		how = &default_end;
-	ft_lines_finish(&r->lines, on_line, r);
-	ft_check_run(r, how);
-	r->judged = 1;
+	if (!r->judged) {
+		ft_lines_finish(&r->lines, on_line, r);
+		ft_check_run(r, how);
+		r->judged = 1;
+	}
 	if (res)
 		fill_result(r, res);
 }

@@ -120,8 +120,10 @@ int ft_run_saw_hello(const struct ft_run *run, char *buf, size_t len);
  * Judge the run now, without storing it: run the per-run checks and decide the outcome (res,
  * if not NULL, is filled as ft_run_finish() would, run_id 0). For a caller that acts on the
  * verdict before the run is written (the injector's warm mode restarts the kernel only after
- * a clean run). Feed nothing more afterwards; ft_run_finish() then stores this verdict (pass
- * it the same ending) without checking again.
+ * a clean run, and stores runs while the machines go on). Feed nothing more afterwards; a
+ * second call only fills res again, and ft_run_finish() stores this verdict without checking
+ * again (the ending given first decides; later ones only supply what is stored as is: exit
+ * status, wall time, raw log).
  */
 void ft_run_check(struct ft_run *run, const struct ft_run_end *how, struct ft_run_result *res);
 
