@@ -65,6 +65,16 @@ def test_restart_is_refused_after_a_panic_or_trap_until_a_reset(kernel):
         assert kernel.restart()[0] == 1
 
 
+def test_restart_is_refused_after_a_stray_write_to_the_image_until_a_reset(kernel):
+    assert records_of(kernel.run("test-scribble"), "result") == [["result", "test-scribble", "0"]]
+    assert kernel.command("restart") == ("err", "restart", "image-changed")
+    kernel.reset()                                  # the image is loaded again
+    assert records_of(kernel.run("test-scribble"), "result") == [["result", "test-scribble", "0"]]
+    kernel.reset()
+    kernel.run("boot")
+    assert kernel.restart()[0] == 1
+
+
 def test_a_second_run_needs_a_reset(kernel):
     kernel.run("boot")
     assert kernel.command("run boot") == ("err", "run", "need-reset")

@@ -14,12 +14,13 @@
 /* true when this start is a warm restart, false after power-on or a machine reset */
 extern bool restart_warm_start;
 
-/* At every start, before anything else runs: a cold start records the image's checksum. */
+/* At every start, before anything else runs: a cold start records the loaded .data's checksum. */
 void restart_boot(bool warm);
 
 /*
- * Whether a warm restart may replace a reset now: 0, or -EIO when the kernel image (text,
- * read-only data, the pristine .data) no longer matches what was loaded at the cold start.
+ * Whether a warm restart may replace a reset now: 0, or -EIO when the running copy of the
+ * image (text, read-only data) differs from the loaded image, or the loaded .data from what
+ * the cold start found.
  */
 int restart_check(void);
 

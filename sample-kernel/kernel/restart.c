@@ -1,17 +1,17 @@
 /*
  * restart.c - the warm restart: what a reset does, done by the kernel itself, so that QEMU
- * neither reloads the image (which throws away every translated block of kernel code) nor
- * resets its devices.
+ * neither reloads the image nor resets its devices.
  *
- * A cold start records a checksum of everything a run must never write: text, read-only
- * data and the pristine copy of .data that entry.S took. `restart` is refused when the image
- * no longer matches it (a stray write during the run: only a real reset reloads the image).
- * Otherwise every virtio device is reset (status 0: no DMA into memory that is about to be
- * reused, no interrupt pending), every PLIC source is disabled and completed, paging is
- * turned off, and an ecall takes the hart to M-mode, where mtrapvec jumps to _warm_entry:
- * .data is copied back, .bss zeroed, mstart() rewrites every CSR, and main() boots exactly
- * as after a reset (allocators rebuilt from nothing, devices probed again, a new hello).
- * RAM outside the image keeps the previous run's bytes, as it does across a reset.
+ * The kernel runs from a copy of its loaded image (kernel.ld, entry.S). `restart` is
+ * refused when the copy's text and read-only data no longer match the loaded image, or the
+ * loaded .data no longer matches the checksum the cold start took of it (a stray write
+ * during the run: only a real reset loads the image again). Otherwise every virtio device
+ * is reset (status 0: no DMA into memory that is about to be reused, no interrupt
+ * pending), the PLIC is cleared, paging is turned off, and an ecall takes the hart to
+ * M-mode, where mtrapvec enters the boot stub exactly as a reset does: .data is copied
+ * from the loaded image, .bss zeroed, mstart() rewrites every CSR, and main() boots as
+ * after a reset (allocators rebuilt from nothing, devices probed again, a new hello). RAM
+ * outside the image keeps the previous run's bytes, as it does across a reset.
  *
  * Nothing here allocates or fails; restart_warm() does not return.
  */
@@ -24,43 +24,47 @@
 #define MMIO_STATUS   0x070
 #define VIRTIO_MAGIC  0x74726976
 
-extern char _entry[], data_start[], data_pristine[], data_end[];
+extern char image_load[], image_start[], data_start[], data_end[];
 
 bool restart_warm_start;
-/* outside .bss (zeroed at every start) and .data (restored): set by the cold start only */
-static uint64_t image_sum __attribute__((section(".noinit")));
+/* outside .bss (zeroed at every start) and .data (reloaded): set by the cold start only */
+static uint64_t loaded_data_sum __attribute__((section(".noinit")));
 
-/* FNV-style hash over 64-bit words; [lo, hi) is 8-byte aligned */
-static uint64_t hash_words(uint64_t h, const char *lo, const char *hi)
+/* where the loaded image holds what the copy holds at p */
+static const uint64_t *loaded(const char *p)
 {
-	const uint64_t *p = (const uint64_t *)lo, *e = (const uint64_t *)hi;
+	return (const uint64_t *)(image_load + (p - image_start));
+}
 
-	for (; p + 4 <= e; p += 4)
-		h = ((((h ^ p[0]) * 0x100000001b3UL ^ p[1]) * 0x100000001b3UL ^ p[2]) *
-		     0x100000001b3UL ^ p[3]) * 0x100000001b3UL;
+/* FNV-style hash of the loaded .data, 8-byte words */
+static uint64_t loaded_data_hash(void)
+{
+	const uint64_t *p = loaded(data_start), *e = loaded(data_end);
+	uint64_t h = 0xcbf29ce484222325UL;
+
 	for (; p < e; p++)
 		h = (h ^ *p) * 0x100000001b3UL;
 	return h;
-}
-
-/* text, rodata, build id, scenarios: everything below .data; then the pristine .data */
-static uint64_t image_hash(void)
-{
-	uint64_t h = hash_words(0xcbf29ce484222325UL, _entry, data_start);
-
-	return hash_words(h, data_pristine, data_pristine + (data_end - data_start));
 }
 
 void restart_boot(bool warm)
 {
 	restart_warm_start = warm;
 	if (!warm)
-		image_sum = image_hash();
+		loaded_data_sum = loaded_data_hash();
 }
 
 int restart_check(void)
 {
-	return image_hash() == image_sum ? 0 : -EIO;
+	const uint64_t *c = (const uint64_t *)image_start, *e = (const uint64_t *)data_start;
+	const uint64_t *l = loaded(image_start);
+	uint64_t diff = 0;
+
+	for (; c + 4 <= e; c += 4, l += 4)
+		diff |= (c[0] ^ l[0]) | (c[1] ^ l[1]) | (c[2] ^ l[2]) | (c[3] ^ l[3]);
+	for (; c < e; c++, l++)
+		diff |= *c ^ *l;
+	return diff || loaded_data_hash() != loaded_data_sum ? -EIO : 0;
 }
 
 void restart_warm(void)

@@ -112,3 +112,19 @@ static int scen_test_trap(void)
 	return (int)*(volatile uint64_t *)0x3000000000UL;
 }
 SCENARIO("test-trap", scen_test_trap);
+
+/*
+ * writes a byte of its own read-only data, as a stray pointer would (the running copy of the
+ * image is mapped writable outside its text): the run itself ends cleanly, but a warm
+ * restart must be refused (`err restart image-changed`) until a reset reloads the image
+ */
+static const char scribble_target[16] = "scribble target";
+
+static int scen_test_scribble(void)
+{
+	volatile char *p = (volatile char *)(uintptr_t)scribble_target;
+
+	p[0] ^= 0x20;
+	return 0;
+}
+SCENARIO("test-scribble", scen_test_scribble);

@@ -337,7 +337,7 @@ void vm_destroy(pagetable_t pt)
 
 /* ---- the kernel page table ---- */
 
-extern char etext[], trampoline[];
+extern char image_start[], etext[], trampoline[];
 
 /*
  * The kvm init step: build the kernel page table (devices and the PLIC, kernel text read-only and
@@ -358,7 +358,8 @@ int kvm_init(void)
 	    (rc = vm_map(pt, UART0, UART0, PGSIZE, PTE_R | PTE_W)) ||
 	    (rc = vm_map(pt, VIRTIO0, VIRTIO0, VIRTIO_SLOTS * VIRTIO_STRIDE, PTE_R | PTE_W)) ||
 	    (rc = vm_map_huge(pt, PLIC, PLIC, PLIC_SIZE, PTE_R | PTE_W)) ||
-	    (rc = vm_map(pt, KERNBASE, KERNBASE, text_end - KERNBASE, PTE_R | PTE_X)) ||
+	    (rc = vm_map(pt, (uintptr_t)image_start, (uintptr_t)image_start,
+			 text_end - (uintptr_t)image_start, PTE_R | PTE_X)) ||
 	    (huge > text_end &&
 	     (rc = vm_map(pt, text_end, text_end, huge - text_end, PTE_R | PTE_W))) ||
 	    (rc = vm_map_huge(pt, huge, huge, PHYSTOP - huge, PTE_R | PTE_W)) ||
