@@ -61,10 +61,16 @@ void main(void)
 			  "-global virtio-mmio.force-legacy=false); powering off\n");
 		power_off(1);
 	}
-	/* QEMU writes the UART to its file a byte per syscall: a warm restart stays quiet */
-	if (!restart_warm_start)
-		uart_printf("faultline sample kernel %s: %lu KiB free\n", build_id_hex,
-			    page_free_count() * 4);
+	/*
+	 * QEMU writes the UART to its file a byte per syscall (~3 us each): the banner is short
+	 * (the whole build id is in hello) and a warm restart stays quiet
+	 */
+	if (!restart_warm_start) {
+		char id[13];
+
+		ksnprintf(id, sizeof(id), "%s", build_id_hex);
+		uart_printf("faultline %s %lu KiB free\n", id, page_free_count() * 4);
+	}
 	fl_rec_hello(build_id_hex);
 	cmd_loop();
 }
