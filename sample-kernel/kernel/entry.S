@@ -5,18 +5,18 @@
 # the loaded image: text and read-only data word by word, writing only the words that
 # differ (after a reset none do, so QEMU keeps the translated code of the copy); .data is
 # copied whole (the run changed it). Then it zeroes .bss (RAM keeps the previous run's
-# contents either way), sets the boot stack and calls mstart(warm) in the copy.
+# contents either way), sets the boot stack and calls mstart(warm) in the copy. A warm
+# restart skips the comparison: restart_check() has just found the copy equal.
 #include "restart.h"
 
 	.section .text.boot, "ax"
 	.globl _entry
 _entry:
 	li	a0, 0                   # cold: power-on or reset
-start:                                  # a0: 0 cold, 1 warm (mtrapvec)
 	la	t0, image_load
 	la	t1, image_start
 	la	t2, data_start
-1:	bgeu	t1, t2, 3f
+1:	bgeu	t1, t2, copy_data
 	ld	t3, 0(t0)
 	ld	t4, 0(t1)
 	beq	t3, t4, 2f
@@ -24,7 +24,8 @@ start:                                  # a0: 0 cold, 1 warm (mtrapvec)
 2:	addi	t0, t0, 8
 	addi	t1, t1, 8
 	j	1b
-3:	la	t2, data_end            # t0, t1: .data as loaded, .data in the copy
+copy_data:                              # t0, t1: .data as loaded, .data in the copy
+	la	t2, data_end
 4:	bgeu	t1, t2, 5f
 	ld	t3, 0(t0)
 	ld	t4, 8(t0)
@@ -59,8 +60,10 @@ mtrapvec:
 	bne	t0, t1, 9f
 	li	t1, RESTART_MAGIC
 	bne	a7, t1, 9f
-	li	a0, 1
-	j	start
+	li	a0, 1                   # warm
+	la	t0, data_load
+	la	t1, data_start
+	j	copy_data
 9:	la	sp, boot_stack_top
 	la	t0, mtrap
 	jalr	t0
