@@ -10,7 +10,8 @@ Measured in one run on this machine:
             that was not clean gets a real reset), -j 1
   rates     injections/s with -j 1 and -j 2 in every mode; reset and warm also without
             -icount (--no-icount: guest time no longer deterministic), as separate rows
-  tracer    ingest events/s of a large console stream (build/tracer bench-ingest)
+  tracer    ingest events/s of a large console stream (build/tracer bench-ingest), and what
+            one injection's events (the mean over the whole sweeps) cost at that rate, against the floor
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
@@ -22,12 +23,14 @@ import os
 import re
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
 SUMMARY = re.compile(r"runs: (\d+) executed")
+EVENTS_PER_RUN = []     # mean stored events per run, one entry per sweep
 MODES = ("fresh", "reset", "warm")
 
 
@@ -66,6 +69,13 @@ def one_sweep(injector, kernel, scenario, mode, jobs, workdir, max_n, extra=()):
     # creating a file soon after thousands were deleted scans past every recently freed
     # inode (measured: a third of the injector's CPU), a cost of the bench's own clean-up
     # that a sweep does not otherwise pay.
+    con = sqlite3.connect(db)
+    try:
+        (mean,) = con.execute("SELECT avg(nevents) FROM runs").fetchone()
+    finally:
+        con.close()
+    if mean and not max_n:          # whole sweeps only: a capped one sees the short runs
+        EVENTS_PER_RUN.append(mean)
     return int(m.group(1)), wall, cpu
 
 
@@ -150,6 +160,11 @@ def main():
         else:
             print(f"{'tracer ingest (large stream)':44s} {rate / 1e6:8.2f} M events/s wall")
             print(f"  {detail}")
+            if EVENTS_PER_RUN:
+                ev = sum(EVENTS_PER_RUN) / len(EVENTS_PER_RUN)
+                ms = ev / rate * 1e3
+                print(f"{'tracer per injection (' + a.scenario + f', {ev:.0f} events)':44s}"
+                      f" {ms:8.2f} ms wall at that rate = {ms / fl:5.3f}x floor")
         fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
         fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
         reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]
