@@ -20,62 +20,11 @@
 #include "memlayout.h"
 #include "riscv.h"
 
-#define MMIO_MAGIC        0x000
-#define MMIO_VERSION      0x004
-#define MMIO_DEVICE_ID    0x008
-#define MMIO_DEV_FEAT     0x010
-#define MMIO_DEV_FEAT_SEL 0x014
-#define MMIO_DRV_FEAT     0x020
-#define MMIO_DRV_FEAT_SEL 0x024
-#define MMIO_QUEUE_SEL    0x030
-#define MMIO_QUEUE_NUM_MAX 0x034
-#define MMIO_QUEUE_NUM    0x038
-#define MMIO_QUEUE_READY  0x044
-#define MMIO_QUEUE_NOTIFY 0x050
-#define MMIO_INT_STATUS   0x060
-#define MMIO_INT_ACK      0x064
-#define MMIO_STATUS       0x070
-#define MMIO_QUEUE_DESC   0x080
-#define MMIO_QUEUE_DRIVER 0x090
-#define MMIO_QUEUE_DEVICE 0x0a0
+#include "virtio.h"
 
-#define VIRTIO_MAGIC      0x74726976
-#define VIRTIO_ID_CONSOLE 3
-
-#define ST_ACK         1
-#define ST_DRIVER      2
-#define ST_DRIVER_OK   4
-#define ST_FEATURES_OK 8
-
-#define VRING_DESC_F_WRITE 2
-
-#define QSZ        8
+#define QSZ        VIRTIO_QSZ
 #define RXBUF_SIZE 256
 #define TXBUF_SIZE (96 * 1024)
-
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct vring_avail {
-	uint16_t flags;
-	uint16_t idx;
-	uint16_t ring[QSZ];
-	uint16_t used_event;
-};
-
-struct vring_used {
-	uint16_t flags;
-	uint16_t idx;
-	struct {
-		uint32_t id;
-		uint32_t len;
-	} ring[QSZ];
-	uint16_t avail_event;
-};
 
 struct vq {
 	struct vring_desc desc[QSZ] __attribute__((aligned(16)));
