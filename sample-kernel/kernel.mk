@@ -1,7 +1,8 @@
 # sample-kernel/kernel.mk - build rules for the sample kernel, included by the top Makefile.
 # Outputs: $(BUILD)/kernel.elf (the kernel under test) and $(BUILD)/null.elf (powers off at
 # once: the QEMU start-up floor for benchmarks). Every .c/.S under kernel/ and faultlib/ is
-# part of kernel.elf, so a new subsystem file only has to be dropped in place.
+# part of kernel.elf, so a new subsystem file only has to be dropped in place. faultlib/ is
+# built on its own include path (below), which proves it needs nothing from the kernel.
 
 KCC      ?= riscv64-unknown-elf-gcc
 KDIR     := sample-kernel
@@ -21,6 +22,20 @@ include $(KDIR)/user/user.mk
 $(KBUILD)/%.c.o: $(KDIR)/%.c
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -c -o $@ $<
+
+# faultlib/ stays adoptable by another kernel: its files are compiled with their own
+# directory as the only include path and the compiler's freestanding headers (<stdint.h>,
+# <stddef.h>, <stdbool.h>) as the only system ones, and an #include naming a path (such as
+# "../include/kernel.h", which the include path alone would not stop) fails the build.
+FLCFLAGS := $(filter-out -I%,$(KCFLAGS)) -nostdinc \
+	-isystem $(shell $(KCC) -print-file-name=include) -I$(KDIR)/faultlib
+
+$(KBUILD)/faultlib/%.c.o: $(KDIR)/faultlib/%.c
+	@mkdir -p $(dir $@)
+	@! grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]*/' \
+		$< $(wildcard $(KDIR)/faultlib/*.h) || \
+		{ echo "faultlib: include only faultlib's own headers" >&2; exit 1; }
+	$(KCC) $(FLCFLAGS) -c -o $@ $<
 
 $(KBUILD)/%.S.o: $(KDIR)/%.S
 	@mkdir -p $(dir $@)

@@ -1,329 +1,83 @@
 /*
- * console.c - the virtio console (virtio-mmio version 2, device id 3): the host's lifeline.
- * Commands come in on a port's receive queue, records go out on its transmit queue.
+ * console.c - the host's lifeline on this machine: the portable virtio console transport
+ * (faultlib/vcons.c) wired to the QEMU virt board. This file supplies the platform (the
+ * eight virtio-mmio slots, the PLIC routing, a wfi sleep, the 10 MHz time CSR, the UART for
+ * warnings, the transmit buffer) and keeps the console API the rest of the kernel calls.
  *
- * Ports: with MULTIPORT the driver runs the control queue handshake (DEVICE_READY, then
- * PORT_READY and PORT_OPEN for the port QEMU adds) and prefers port 1, a `virtserialport`:
- * QEMU throttles such a port when the host socket is full, so no record is ever lost. Port 0
- * (a `virtconsole`, also the only port without MULTIPORT) works too, but QEMU drops console
- * output while the host is not reading (hw/char/virtio-console.c: no throttling for
- * consoles), so a slow host can lose records; the boot log warns about it.
- *
- * Ownership: everything is static (rings, receive buffers, the transmit batch buffer);
- * nothing is allocated, so no injected fault can cut the channel that reports it. Output is
- * batched in txbuf and flushed when nearly full, before waiting for input, and on
- * panic/trap/end. Waits sleep in wfi, woken by the device interrupt (never taken as a
- * trap). Errors: console_init() returns -ENODEV when no usable device is found; afterwards
- * nothing fails (a host that stops reading stalls the flush: the host's timeout handles it).
+ * Ownership: everything is static; the 96 KiB transmit batch buffer lives in .noinit
+ * (kernel.ld), so a boot does not spend time zeroing it. Errors: console_init() returns
+ * -ENODEV when no usable device is found; afterwards nothing fails.
  */
 #include "kernel.h"
 #include "memlayout.h"
 #include "riscv.h"
+#include "faultlib/vcons.h"
 
-#include "virtio.h"
-
-#define QSZ        VIRTIO_QSZ
-#define RXBUF_SIZE 256
 #define TXBUF_SIZE (96 * 1024)
+#define TIMEBASE_HZ 10000000      /* QEMU virt's time CSR */
 
-struct vq {
-	struct vring_desc desc[QSZ] __attribute__((aligned(16)));
-	struct vring_avail avail __attribute__((aligned(16)));
-	struct vring_used used __attribute__((aligned(16)));
-	uint16_t last_used;
-	unsigned num;                  /* queue index on the device */
-};
-
-/* multiport queue layout: port 0 = 0/1, control = 2/3, port n >= 1 = 2n+2 / 2n+3 */
-#define Q_PORT0_RX 0
-#define Q_CTRL_RX  2
-#define Q_CTRL_TX  3
-#define Q_PORT1_RX 4
-#define NQUEUES    6
-
-#define F_MULTIPORT 1              /* feature bit (low word) */
-
-struct ctrl_msg {
-	uint32_t id;
-	uint16_t event;
-	uint16_t value;
-};
-
-#define CTRL_DEVICE_READY 0
-#define CTRL_PORT_ADD     1
-#define CTRL_PORT_READY   3
-#define CTRL_PORT_OPEN    6
-
-static uintptr_t base;
-static struct vq queues[NQUEUES];
-static struct vq *rxq, *txq;       /* the port in use */
-static char rxbuf[QSZ][RXBUF_SIZE];
-static struct ctrl_msg ctrl_in[QSZ], ctrl_out;
 static char txbuf[TXBUF_SIZE] __attribute__((section(".noinit")));
-static size_t txlen;
 
-/* the receive buffer being consumed: its descriptor, bytes received, bytes consumed */
-static int rx_cur = -1;
-static uint32_t rx_len, rx_pos;
-
-static volatile uint32_t *reg(unsigned off)
+static void virtio_irq_enable(unsigned slot)
 {
-	return (volatile uint32_t *)(base + off);
+	plic_enable(VIRTIO_IRQ(slot));
 }
 
-static void reg_write64(unsigned lo_off, uint64_t v)
+/* an enabled device interrupt ends the wfi without a trap (plic.c) */
+static void wait_irq(void)
 {
-	*reg(lo_off) = (uint32_t)v;
-	*reg(lo_off + 4) = (uint32_t)(v >> 32);
+	asm volatile("wfi");
 }
 
-static uint16_t used_idx(struct vq *q)
+static uint64_t clock_now(void)
 {
-	return *(volatile uint16_t *)&q->used.idx;
+	return rdtime();
 }
 
-/* hand descriptor d to the device and publish it */
-static void vq_push(struct vq *q, uint16_t d)
-{
-	q->avail.ring[q->avail.idx % QSZ] = d;
-	fence();
-	*(volatile uint16_t *)&q->avail.idx = q->avail.idx + 1;
-	fence();
-	*reg(MMIO_QUEUE_NOTIFY) = q->num;
-}
-
-/* Sleep until q's device has used a buffer (the console's interrupt ends the wfi). */
-static void vq_wait(struct vq *q)
-{
-	while (used_idx(q) == q->last_used) {
-		asm volatile("wfi");
-		*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
-		plic_ack_all();
-	}
-	fence();
-}
-
-/* Send one buffer on q and wait until the device has consumed it. */
-static void vq_send(struct vq *q, const void *buf, uint32_t len)
-{
-	uint16_t want = q->last_used + 1;
-
-	q->desc[0] = (struct vring_desc){ (uintptr_t)buf, len, 0, 0 };
-	vq_push(q, 0);
-	vq_wait(q);
-	q->last_used = want;
-}
-
-/* Post QSZ device-writable buffers of size bytes each (buf[i] at buf + i * size). */
-static void vq_post_rx(struct vq *q, void *buf, uint32_t size)
-{
-	for (uint16_t i = 0; i < QSZ; i++) {
-		q->desc[i] = (struct vring_desc){ (uintptr_t)buf + i * size, size,
-						  VRING_DESC_F_WRITE, 0 };
-		q->avail.ring[i] = i;
-	}
-	fence();
-	q->avail.idx = QSZ;
-	fence();
-	*reg(MMIO_QUEUE_NOTIFY) = q->num;
-}
-
-/* Set up queue qnum over q. Returns 0, or -ENODEV when the device offers too small a queue. */
-static int vq_setup(struct vq *q, unsigned qnum)
-{
-	q->num = qnum;
-	*reg(MMIO_QUEUE_SEL) = qnum;
-	if (*reg(MMIO_QUEUE_READY) || *reg(MMIO_QUEUE_NUM_MAX) < QSZ)
-		return -ENODEV;
-	*reg(MMIO_QUEUE_NUM) = QSZ;
-	reg_write64(MMIO_QUEUE_DESC, (uintptr_t)q->desc);
-	reg_write64(MMIO_QUEUE_DRIVER, (uintptr_t)&q->avail);
-	reg_write64(MMIO_QUEUE_DEVICE, (uintptr_t)&q->used);
-	*reg(MMIO_QUEUE_READY) = 1;
-	return 0;
-}
-
-/* the first modern console's slot, or -1 */
-static int find_console(void)
-{
-	for (unsigned i = 0; i < VIRTIO_SLOTS; i++) {
-		volatile uint32_t *r = (volatile uint32_t *)(VIRTIO0 + i * VIRTIO_STRIDE);
-		if (r[MMIO_MAGIC / 4] == VIRTIO_MAGIC && r[MMIO_VERSION / 4] == 2 &&
-		    r[MMIO_DEVICE_ID / 4] == VIRTIO_ID_CONSOLE)
-			return (int)i;
-	}
-	return -1;
-}
-
-static void ctrl_send(uint32_t id, uint16_t event, uint16_t value)
-{
-	ctrl_out = (struct ctrl_msg){ id, event, value };
-	vq_send(&queues[Q_CTRL_TX], &ctrl_out, sizeof(ctrl_out));
-}
-
-/*
- * The multiport handshake: announce the driver, collect the ports QEMU adds (it answers
- * DEVICE_READY synchronously, so they are queued when the notify returns; a bounded wait
- * covers anything slower) and open the preferred one. Returns the port id, or -ENODEV.
- */
-static int ctrl_open_port(void)
-{
-	struct vq *c = &queues[Q_CTRL_RX];
-	int port = -1;
-	uint64_t deadline;
-
-	vq_post_rx(c, ctrl_in, sizeof(ctrl_in[0]));
-	ctrl_send(0, CTRL_DEVICE_READY, 1);
-	deadline = rdtime() + 1000000;           /* 100 ms at 10 MHz */
-	while (port != 1 && rdtime() < deadline) {
-		if (used_idx(c) == c->last_used) {
-			if (port >= 0)
-				break;               /* got one and nothing more is queued */
-			continue;
-		}
-		fence();
-		uint16_t d = (uint16_t)(c->used.ring[c->last_used % QSZ].id % QSZ);
-		struct ctrl_msg m = ctrl_in[d];
-		c->last_used++;
-		vq_push(c, d);
-		if (m.event == CTRL_PORT_ADD && m.id <= 1 && (int)m.id > port)
-			port = (int)m.id;
-	}
-	if (port < 0)
-		return -ENODEV;
-	ctrl_send((uint32_t)port, CTRL_PORT_READY, 1);
-	ctrl_send((uint32_t)port, CTRL_PORT_OPEN, 1);
-	return port;
-}
-
-/*
- * Find and start the console. Returns 0, or -ENODEV (no modern virtio console in any slot,
- * it refused our features or queues, or it has no port we can use); on failure the device
- * is left marked FAILED.
- */
 int console_init(void)
 {
-	uint32_t st, feat;
-	bool multiport;
-	int port = 0, slot = find_console();
+	const struct fl_vcons_platform p = {
+		.base = VIRTIO0,
+		.stride = VIRTIO_STRIDE,
+		.nslots = VIRTIO_SLOTS,
+		.irq_enable = virtio_irq_enable,
+		.wait = wait_irq,
+		.irq_done = plic_ack_all,
+		.clock = clock_now,
+		.clock_hz = TIMEBASE_HZ,
+		.log = uart_puts,
+		.txbuf = txbuf,
+		.txsize = sizeof(txbuf),
+	};
 
-	if (slot < 0)
-		return -ENODEV;
-	base = VIRTIO0 + (unsigned)slot * VIRTIO_STRIDE;
-	plic_enable(VIRTIO_IRQ(slot));
-	*reg(MMIO_STATUS) = 0;
-	st = ST_ACK | ST_DRIVER;
-	*reg(MMIO_STATUS) = st;
-	*reg(MMIO_DEV_FEAT_SEL) = 1;
-	if (!(*reg(MMIO_DEV_FEAT) & 1))       /* VIRTIO_F_VERSION_1 */
-		goto out_failed;
-	*reg(MMIO_DEV_FEAT_SEL) = 0;
-	feat = *reg(MMIO_DEV_FEAT);
-	multiport = feat & (1U << F_MULTIPORT);
-	*reg(MMIO_DRV_FEAT_SEL) = 0;
-	*reg(MMIO_DRV_FEAT) = multiport ? 1U << F_MULTIPORT : 0;
-	*reg(MMIO_DRV_FEAT_SEL) = 1;
-	*reg(MMIO_DRV_FEAT) = 1;
-	st |= ST_FEATURES_OK;
-	*reg(MMIO_STATUS) = st;
-	if (!(*reg(MMIO_STATUS) & ST_FEATURES_OK))
-		goto out_failed;
-	for (unsigned q = 0; q < (multiport ? NQUEUES : 2); q++)
-		if (vq_setup(&queues[q], q))
-			goto out_failed;
-	st |= ST_DRIVER_OK;
-	*reg(MMIO_STATUS) = st;
-	if (multiport && (port = ctrl_open_port()) < 0)
-		goto out_failed;
-	rxq = &queues[port ? Q_PORT1_RX : Q_PORT0_RX];
-	txq = rxq + 1;
-	vq_post_rx(rxq, rxbuf, RXBUF_SIZE);
-	if (port == 0)
-		uart_puts("console: port 0 (virtconsole) drops output when the host is slow; "
-			  "use -device virtserialport,chardev=c0\n");
-	return 0;
-
-out_failed:
-	*reg(MMIO_STATUS) = 0x80;
-	base = 0;
-	return -ENODEV;
+	return fl_vcons_init(&p) ? -ENODEV : 0;
 }
 
 void console_flush(void)
 {
-	if (!txlen || !base)
-		return;
-	vq_send(txq, txbuf, (uint32_t)txlen);
-	txlen = 0;
+	fl_vcons_flush();
 }
 
 void console_write(const char *buf, size_t len)
 {
-	while (len) {
-		size_t n = TXBUF_SIZE - txlen;
-		if (n > len)
-			n = len;
-		memcpy(txbuf + txlen, buf, n);
-		txlen += n;
-		buf += n;
-		len -= n;
-		/* keep room for a whole record so a line is rarely split across flushes */
-		if (txlen > TXBUF_SIZE - 1024)
-			console_flush();
-	}
+	fl_vcons_write(buf, len);
 }
 
 char *console_reserve(size_t max)
 {
-	if (txlen + max > TXBUF_SIZE)
-		console_flush();
-	return txbuf + txlen;
+	return fl_vcons_reserve(max);
 }
 
 void console_commit(size_t len)
 {
-	txlen += len;
-	if (txlen > TXBUF_SIZE - 1024)
-		console_flush();
-}
-
-/* Next received byte, waiting for the device; consumed buffers are handed back. */
-static char rx_getc(void)
-{
-	while (rx_cur < 0 || rx_pos == rx_len) {
-		if (rx_cur >= 0) {
-			vq_push(rxq, (uint16_t)rx_cur);
-			rx_cur = -1;
-		}
-		vq_wait(rxq);
-		unsigned slot = rxq->last_used % QSZ;
-		rx_cur = (int)(rxq->used.ring[slot].id % QSZ);
-		rx_len = rxq->used.ring[slot].len;
-		if (rx_len > RXBUF_SIZE)
-			rx_len = RXBUF_SIZE;
-		rx_pos = 0;
-		rxq->last_used++;
-	}
-	return rxbuf[rx_cur][rx_pos++];
+	fl_vcons_commit(len);
 }
 
 int console_getline(char *buf, size_t size)
 {
-	size_t n = 0;
-	bool overlong = false;
-	char c;
+	int n = fl_vcons_getline(buf, size);
 
-	console_flush();
-	if (!base)
+	if (n == FL_VCONS_NODEV)
 		panic("console_getline: no console");
-	while ((c = rx_getc()) != '\n') {
-		if (c == '\r')
-			continue;
-		if (n + 1 < size)
-			buf[n++] = c;
-		else
-			overlong = true;
-	}
-	buf[n] = 0;
-	return overlong ? -EINVAL : (int)n;
+	return n == FL_VCONS_OVERLONG ? -EINVAL : n;
 }
