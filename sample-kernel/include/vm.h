@@ -29,8 +29,8 @@ typedef int (*vm_visitor)(pte_t *pte, uint64_t va, int level, void *arg);
  * The walker: visits the slots for [va, va + n * LEVEL_SIZE(level)) at `level`. With alloc,
  * missing tables are allocated and linked (returns -ENOMEM, after freeing the tables this
  * descent allocated, if one cannot be); without alloc, missing tables are skipped and a
- * leaf found above `level` (a superpage) is visited at its own level. Returns 0 or the
- * visitor's / allocation's error.
+ * leaf found above `level` (a superpage) is visited at its own level. Returns 0, the
+ * visitor's non-zero result, -ENOMEM, or -EEXIST (alloc and a superpage in the way).
  */
 int vm_walk_level(pagetable_t pt, uint64_t va, uint64_t n, int level, bool alloc,
 		  vm_visitor visit, void *arg);

@@ -35,8 +35,10 @@ static uint64_t level_end(uint64_t va, int l)
 
 /*
  * Visit the slots for [va, va + n * LEVEL_SIZE(level)) at `level` (see vm.h). Returns 0, the
- * visitor's non-zero result, or -ENOMEM when alloc is set and a table cannot be allocated
- * (the tables allocated for that descent are freed again before returning).
+ * visitor's non-zero result, or, when alloc is set, -ENOMEM (a table cannot be allocated: the
+ * tables allocated for that descent are freed again before returning) or -EEXIST (a
+ * superpage lies where a table is needed). Tables linked for earlier slots stay in pt: a
+ * caller whose walk fails prunes them (map_range). Hands nothing to the caller.
  */
 int vm_walk_level(pagetable_t pt, uint64_t va, uint64_t n, int level, bool alloc,
 		  vm_visitor visit, void *arg)
@@ -95,6 +97,7 @@ int vm_walk_level(pagetable_t pt, uint64_t va, uint64_t n, int level, bool alloc
 	return 0;
 }
 
+/* vm_walk_level at 4 KiB granularity (level 0): the same results and the same ownership. */
 int vm_walk(pagetable_t pt, uint64_t va, uint64_t npages, bool alloc, vm_visitor visit, void *arg)
 {
 	return vm_walk_level(pt, va, npages, 0, alloc, visit, arg);
@@ -195,7 +198,10 @@ static int map_range(pagetable_t pt, uint64_t va, uint64_t pa, uint64_t size, in
 
 /* ---- the API ---- */
 
-/* An empty page table (root only). Returns it, or NULL when the root cannot be allocated. */
+/*
+ * An empty page table (root only). Returns it, handed to the caller (free it with
+ * vm_destroy), or NULL when the root cannot be allocated.
+ */
 pagetable_t vm_create(void)
 {
 	int id = op_begin("vm_create");
@@ -290,7 +296,11 @@ static int copy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 	return rc;
 }
 
-/* undo of a failed copy: for each page src maps before the failure, drop dst's copy */
+/*
+ * Undo of a failed copy: for each page src maps anywhere in the copied range (not only
+ * before the failure), unmap dst's page there and free its frame. Pages not copied yet are
+ * holes in dst, so this is a no-op for them, unless dst mapped them before the call.
+ */
 static int uncopy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 {
 	struct copy_arg *c = arg;
@@ -303,8 +313,11 @@ static int uncopy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 /*
  * Give dst a private copy (new frames, same permissions) of every page src maps in
  * [va, va+size). Returns 0, -EINVAL (unaligned, or src has a superpage there), -EEXIST (dst
- * already maps one of those pages) or -ENOMEM. On failure dst has nothing new mapped and no
- * new frame or table remains allocated. On success the new frames belong to dst's mappings.
+ * already maps one of those pages) or -ENOMEM. On failure no copied page, new frame or new
+ * table remains. Caution: the undo unmaps dst's page at every va src maps in the range and
+ * frees its frame, so with -EEXIST dst's own earlier mappings there are removed and their
+ * frames freed too; callers copy into a range of dst that is empty (fork, the vm scenario).
+ * On success the new frames and tables belong to dst (its mappings own the frames).
  */
 int vm_copy(pagetable_t src, pagetable_t dst, uint64_t va, uint64_t size)
 {
@@ -342,8 +355,9 @@ extern char image_start[], etext[], trampoline[];
 /*
  * The kvm init step: build the kernel page table (devices and the PLIC, kernel text read-only and
  * executable, the rest of RAM read-write in 2 MiB pages where aligned, the trampoline page
- * when the kernel has one) and turn paging on. Returns 0 or -ENOMEM; on failure every table
- * is freed and paging stays off.
+ * when the kernel has one) and turn paging on. Returns 0 or the failing step's error
+ * (-ENOMEM; -EINVAL/-EEXIST only for a broken memory layout); on failure every table is
+ * freed and paging stays off. On success the table is kernel_pagetable's, freed by kvm_fini.
  */
 int kvm_init(void)
 {
