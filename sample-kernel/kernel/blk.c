@@ -164,7 +164,11 @@ out_reset_device:
 	return rc;
 }
 
-/* The init step: probe the first virtio-blk device. No device is not an error. */
+/*
+ * The init step: probe the first virtio-blk device. Returns 0 (also when there is no
+ * device: not an error) or blk_probe's error, with nothing left allocated. On success the
+ * device is registered; blk_fini frees it.
+ */
 int blk_init(void)
 {
 	uintptr_t base = virtio_find(VIRTIO_ID_BLOCK);

@@ -63,7 +63,8 @@ DEFINE_FREE(uimage, struct uimage *, uimage_free(it))
 
 /*
  * Map one fresh page at img->top holding n bytes from src (the rest zeroed). Returns 0 or
- * -ENOMEM; on failure nothing new is mapped or allocated.
+ * -ENOMEM (vm_map's error); on failure nothing new is mapped or allocated. On success the
+ * page belongs to img->pt (freed by proc_free_image) and img->top has moved past it.
  */
 static int uimage_push_page(struct uimage *img, int perm, const void *src, size_t n)
 {

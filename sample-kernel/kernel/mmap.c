@@ -215,7 +215,11 @@ struct mmap_plan {
 	struct region *reg;
 };
 
-/* the lowest free range of len bytes in the mmap area (or exactly [addr, addr+len)) */
+/*
+ * The lowest free range of len bytes in the mmap area, or exactly [addr, addr+len) when addr
+ * is set: 0 and its start in *start, or -EINVAL (addr unaligned or outside the area), -EEXIST
+ * (a region overlaps [addr, addr+len)), -ENOMEM (no room). Reads only.
+ */
 static int find_range(struct proc *p, uint64_t addr, uint64_t len, uint64_t *start)
 {
 	uint64_t at = addr ? addr : MMAP_BASE;
@@ -255,7 +259,8 @@ static struct region *merge_candidate(struct proc *p, uint64_t start, int prot, 
 
 /*
  * mmap_prepare - everything mmap needs for the plan's range, without changing the map.
- * Returns 0 with the plan filled, or -ENOMEM with nothing allocated. Scope-guard style:
+ * Returns 0 with the plan filled (its pieces handed to the plan), or -ENOMEM (vm_map's
+ * error when populating) with nothing allocated and nothing mapped. Scope-guard style:
  * each piece is guarded from its acquisition until the plan takes it. With MAP_POPULATE
  * the new region's pages are allocated and mapped here (in a range no region covers, so
  * unmapping it again restores the page table exactly).
@@ -469,6 +474,12 @@ int mmap_unmap(struct proc *p, uint64_t addr, uint64_t len)
 
 /* ---- faults, fork, teardown ---- */
 
+/*
+ * The body of mmap_fault: map the page holding va. Returns 0, -EFAULT (no region, a write
+ * to a read-only region, or the page is mapped already: a protection fault) or -ENOMEM
+ * (the chunk or a table cannot be allocated: a fresh chunk is freed again). On success a
+ * fresh chunk belongs to the region's anon.
+ */
 static int fault_in(struct proc *p, uint64_t va, bool write)
 {
 	struct region *r = mmap_find(p, va);

@@ -54,7 +54,8 @@ void proc_fini(void)
 
 /*
  * proc_pagetable - a user page table holding only the trampoline and the trapframe tf.
- * Returns NULL on failure with nothing left mapped or allocated: if mapping the trapframe
+ * Returns it, handed to the caller (undo with proc_pagetable_free; tf stays the caller's),
+ * or NULL on failure with nothing left mapped or allocated: if mapping the trapframe
  * fails after the trampoline was mapped, the trampoline is unmapped (undo in reverse order).
  * Each map can fail: the trampoline needs a middle and a last-level table, the trapframe
  * (in the 2 MiB region below, proc.h) a last-level table of its own.
@@ -113,6 +114,7 @@ void proc_set_name(struct proc *p, const char *name)
 	memset(p->name + i, 0, sizeof(p->name) - i);
 }
 
+/* Put p in a free table slot (p->slot). Returns 0, or -EAGAIN when the table is full. */
 static int ptable_insert(struct proc *p)
 {
 	for (int i = 0; i < NPROC; i++) {
