@@ -54,6 +54,11 @@ void restart_boot(bool warm)
 		loaded_data_sum = loaded_data_hash();
 }
 
+/*
+ * Whether a warm restart may replace a reset: 0, or -EIO when the copy's text and read-only
+ * data differ from the loaded image or the loaded .data from its cold-start checksum.
+ * Reads only.
+ */
 int restart_check(void)
 {
 	const uint64_t *c = (const uint64_t *)image_start, *e = (const uint64_t *)data_start;

@@ -10,7 +10,12 @@
 
 #define NHELLO 3
 
-/* proc: create and destroy a process that never runs, then run three at once and reap them */
+/*
+ * proc: create and destroy a process that never runs, then run three at once and reap them.
+ * Returns 0, proc_create's or the first spawn's error, a reaped status's error, or -EIO (a
+ * wrong exit status).
+ * Leaves no process behind.
+ */
 static int scen_proc(void)
 {
 	int pids[NHELLO], n, rc;
@@ -38,6 +43,7 @@ static int scen_proc(void)
 }
 SCENARIO("proc", scen_proc);
 
+/* fork, exec, mmap, forkbomb: run_user's result (the program's status, or why it did not start) */
 static int scen_fork(void)
 {
 	return run_user("forktree", 0);
@@ -56,7 +62,10 @@ static int scen_mmap(void)
 }
 SCENARIO("mmap", scen_mmap);
 
-/* blk: a request from the kernel itself, then the same through system calls */
+/*
+ * blk: a request from the kernel itself, then the same through system calls. Returns 0,
+ * -ENODEV (no device), blk_rw's error, or blktest's status. Each request frees its memory.
+ */
 static int scen_blk(void)
 {
 	static char sector[BLK_SECTOR];
@@ -82,7 +91,10 @@ static int scen_forkbomb(void)
 }
 SCENARIO("forkbomb", scen_forkbomb);
 
-/* all: the real scenarios in turn (not the core's test-* ones); stops at the first error */
+/*
+ * all: the real scenarios in turn (not the core's test-* ones), each an op. Returns 0 or the
+ * first scenario's error (the later ones do not run); each scenario frees what it took.
+ */
 static int scen_all(void)
 {
 	static const char *const names[] = { "vm", "proc", "fork", "exec", "mmap", "blk",

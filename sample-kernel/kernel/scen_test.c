@@ -8,14 +8,14 @@
 #include "memlayout.h"
 #include "faultlib/record.h"
 
-/* allocates an object and never frees it: a leak */
+/* allocates an object and never frees it: a leak. Returns 0, or -ENOMEM (then no leak). */
 static int scen_test_leak(void)
 {
 	return obj_alloc(64) ? 0 : -ENOMEM;
 }
 SCENARIO("test-leak", scen_test_leak);
 
-/* frees an object twice: one free, then badfree double */
+/* frees an object twice: one free, then badfree double. Returns 0 or -ENOMEM. */
 static int scen_test_doublefree(void)
 {
 	void *p = obj_alloc(32);
@@ -28,7 +28,10 @@ static int scen_test_doublefree(void)
 }
 SCENARIO("test-doublefree", scen_test_doublefree);
 
-/* frees through the wrong allocator (both ways, both refused), then frees correctly */
+/*
+ * frees through the wrong allocator (both ways, both refused), then frees correctly.
+ * Returns 0, or -ENOMEM with nothing left allocated.
+ */
 static int scen_test_wrongfree(void)
 {
 	void *obj, *page;
@@ -65,7 +68,8 @@ SCENARIO("test-hang", scen_test_hang);
 
 /*
  * exhausts memory for real: takes single pages until the page allocator says oom, then one
- * large object (which needs fresh pages: oom too), then gives every page back
+ * large object (which needs fresh pages: oom too), then gives every page back. Returns 0,
+ * -EINVAL (the large object fit: memory was not exhausted) or -ENOMEM (not one page).
  */
 static int scen_test_oom(void)
 {

@@ -84,6 +84,10 @@ static int check_regions(pagetable_t pt, pagetable_t other)
 	return 0;
 }
 
+/*
+ * The scenario body. Returns 0, -ENOMEM, vm_map's or vm_copy's error, or -EIO (a lookup or
+ * copy came out wrong). Frees both spaces and every frame on every path.
+ */
 static int scen_vm(void)
 {
 	pagetable_t a, b;

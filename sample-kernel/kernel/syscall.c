@@ -106,11 +106,18 @@ static uint64_t arg(struct proc *p, int n)
 	return p->tf->regs[REG_A0 + n];
 }
 
+/*
+ * The handlers: each returns the call's result or a negative errno, which syscall() puts in
+ * the user's a0; each leaves nothing it allocated live when it fails (the callee's contract).
+ */
+
+/* fork(): the child's pid, or proc_fork's error */
 static long sys_fork(struct proc *p)
 {
 	return proc_fork(p);
 }
 
+/* wait(status, flags): proc_wait's result (a pid, 0 with WNOHANG, or an error) */
 static long sys_wait(struct proc *p)
 {
 	return proc_wait(p, arg(p, 0), (int)arg(p, 1));
@@ -121,7 +128,10 @@ static void block_wait(struct proc *p)
 	proc_wait_block(p, arg(p, 1) & WNOHANG);
 }
 
-/* exec(name, arg): on success the result, the new image's a0, is its argument */
+/*
+ * exec(name, arg): on success the result, the new image's a0, is its argument; otherwise
+ * -EFAULT / -EINVAL (the name) or proc_exec's error, with the old image intact.
+ */
 static long sys_exec(struct proc *p)
 {
 	char name[32];
@@ -139,11 +149,13 @@ static long sys_getpid(struct proc *p)
 	return p->pid;
 }
 
+/* mmap(addr, len, prot, flags): the region's address, or mmap_map's error */
 static long sys_mmap(struct proc *p)
 {
 	return mmap_map(p, arg(p, 0), arg(p, 1), (int)arg(p, 2), (int)arg(p, 3));
 }
 
+/* munmap(addr, len): 0, or mmap_unmap's error with the map unchanged */
 static long sys_munmap(struct proc *p)
 {
 	return mmap_unmap(p, arg(p, 0), arg(p, 1));
@@ -154,7 +166,10 @@ static long sys_mapcount(struct proc *p)
 	return mmap_count(p);
 }
 
-/* write(buf, len): one `log` record "pid N: text", newlines flattened, at most 200 bytes */
+/*
+ * write(buf, len): one `log` record "pid N: text", newlines flattened, at most 199 bytes.
+ * Returns the bytes written, or -EFAULT (nothing recorded).
+ */
 static long sys_write(struct proc *p)
 {
 	char text[200], line[224];
@@ -186,6 +201,7 @@ static void block_yield(struct proc *p)
 	proc_yield(p);
 }
 
+/* kill(pid): 0, or -ESRCH (no such live process) */
 static long sys_kill(struct proc *p)
 {
 	(void)p;
@@ -200,13 +216,17 @@ static void block_pause(struct proc *p)
 		proc_sleep(p, &pause_chan);
 }
 
+/* pause(): only returns once killed (block_pause): always -EINTR */
 static long sys_pause(struct proc *p)
 {
 	(void)p;
 	return -EINTR;
 }
 
-/* blkrw(sector, buf, count, write): count sectors between the block device and buf */
+/*
+ * blkrw(sector, buf, count, write): count sectors between the block device and buf. Returns
+ * 0, -EINVAL (count), -EFAULT (buf), or blk_rw's error. Allocates only inside blk_rw.
+ */
 static long sys_blkrw(struct proc *p)
 {
 	uint64_t sector = arg(p, 0), va = arg(p, 1), count = arg(p, 2);

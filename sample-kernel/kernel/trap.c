@@ -2,8 +2,9 @@
  * trap.c - S-mode traps. kernelvec saves the registers and calls kerneltrap(); an
  * unexpected trap is reported (UART line + `trap` record with scause/sepc/stval and a
  * frame-pointer backtrace of the trapped context), the run ends, and the kernel serves
- * only quit/reset. Traps from U-mode get their own entry (a trampoline) and dispatcher in a
- * kernel with processes; kerneltrap() is the place to dispatch handled S-mode causes.
+ * only quit/reset (a `restart` is refused). Traps from U-mode have their own entry
+ * (trampoline.S) and dispatcher (usertrap.c); kerneltrap() is the place to dispatch handled
+ * S-mode causes.
  * Nothing here allocates or fails.
  */
 #include "kernel.h"
