@@ -10,8 +10,8 @@
 #include "restart.h"
 
 	.section .text.boot, "ax"
-	.globl _entry
-_entry:
+	.globl boot_entry
+boot_entry:
 	li	a0, 0                   # cold: power-on or reset
 	la	t0, image_load
 	la	t1, image_start

@@ -14,7 +14,7 @@
 void main(void);
 void mtrapvec(void);
 
-/* warm: 0 after power-on or a reset (entry.S's _entry), 1 after a warm restart */
+/* warm: 0 after power-on or a reset (entry.S's boot_entry), 1 after a warm restart */
 void mstart(long warm)
 {
 	csr_write(mstatus, MSTATUS_MPP_S | MSTATUS_FS_INIT);
