@@ -10,6 +10,7 @@
 #define CHILD_MEM (24UL << 20)
 #define MAX_CHILDREN 48
 
+/* A child: map and touch CHILD_MEM, then pause until killed. Returns mmap's error. */
 static int child(long unused)
 {
 	long a = mmap(0, CHILD_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE);

@@ -10,7 +10,10 @@
 #define TREE_DEPTH  2
 #define FANOUT      2
 
-/* a chain: this process forks one child that continues the chain, then waits for it */
+/*
+ * a chain: this process forks one child that continues the chain, then waits for it.
+ * Returns 0, the fork/wait error, or the first error further down the chain.
+ */
 static int chain(long depth)
 {
 	int st, rc;
@@ -21,7 +24,10 @@ static int chain(long depth)
 	return rc < 0 ? rc : st;
 }
 
-/* a tree: FANOUT children each grow a subtree; any child's error is returned */
+/*
+ * a tree: FANOUT children each grow a subtree. Returns 0, the first fork error or child's
+ * error (after waiting for every child started), a wait error, or BAD_RESULT (a stranger).
+ */
 static int tree(long depth)
 {
 	int pids[FANOUT], n = 0, rc = 0, st;
@@ -64,7 +70,10 @@ static int linger(long rounds)
 	return 0;
 }
 
-/* a child that forks a grandchild and exits at once: the grandchild becomes an orphan */
+/*
+ * a child that forks a grandchild and exits at once: the grandchild becomes an orphan.
+ * Returns 0, or fork's error.
+ */
 static int abandon(long unused)
 {
 	(void)unused;

@@ -66,6 +66,7 @@ void printf(const char *fmt, ...)
 	write(buf, (unsigned long)(o - buf));
 }
 
+/* Fork a child that exits with fn(arg). Returns the child's pid, or fork's error. */
 int spawn(int (*fn)(long), long arg)
 {
 	int pid = fork();
@@ -75,6 +76,10 @@ int spawn(int (*fn)(long), long arg)
 	return pid;
 }
 
+/*
+ * Reap one child, which must be pid: returns pid (its status in *status), wait's error, or
+ * BAD_RESULT when the child reaped was another one.
+ */
 int wait_for(int pid, int *status)
 {
 	int got = wait(status, 0);
@@ -84,6 +89,7 @@ int wait_for(int pid, int *status)
 	return got == pid ? got : BAD_RESULT;
 }
 
+/* spawn(fn, arg), then wait_for() it: the child's pid (status in *status) or the error. */
 int run_child(int (*fn)(long), long arg, int *status)
 {
 	int pid = spawn(fn, arg);

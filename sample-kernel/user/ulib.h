@@ -31,7 +31,7 @@ void *memcpy(void *d, const void *s, size_t n);
 
 /* Fork a child running fn(arg) and exiting with its result; returns fork's result. */
 int spawn(int (*fn)(long), long arg);
-/* Wait for child pid; its status in *status. The pid, or a negative errno. */
+/* Reap one child, which must be pid: pid (status in *status), an errno, or BAD_RESULT. */
 int wait_for(int pid, int *status);
 /* Fork a child running fn(arg), wait for it: its pid (status in *status) or an error. */
 int run_child(int (*fn)(long), long arg, int *status);
