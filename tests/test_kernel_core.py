@@ -285,3 +285,24 @@ def test_panic_is_reported_with_its_kind_and_site_then_ends(kernel, kernel_elf, 
     assert panic[3].split(",")[0] == panic[2]          # the backtrace starts at the site
     assert " ".join(panic[4:]).startswith(scenario + ": ")
     assert recs[-1].startswith("end ") and not records_of(recs, "result")
+
+
+def test_failed_copy_into_a_partly_mapped_space_leaves_the_existing_page_alone(kernel_elf):
+    # test-copy-exists: dst already maps the middle page of the copied range; vm_copy must
+    # fail with -EEXIST, take back only its own copy, and keep dst's page and frame. The
+    # scenario checks that itself (result 0); under every injected fault it must still end
+    # balanced, whatever step failed.
+    with Kernel(kernel_elf) as k:
+        k.hello()
+        recs = k.run("test-copy-exists")
+        assert records_of(recs, "result") == [["result", "test-copy-exists", "0"]]
+        attempts = int(recs[-1].split(" ")[2])
+        for n in range(1, attempts + 1):
+            k.reset()
+            recs = k.run("test-copy-exists", arm=f"{n} once")
+            assert recs[-1].split(" ")[1] == "1", n
+            rc = int(records_of(recs, "result")[0][2])
+            assert rc in (0, -12), (n, rc)
+            base, end = records_of(recs, "ckpt")[0][2:], records_of(recs, "ckpt")[-1][2:]
+            assert base == end, n
+            assert not records_of(recs, "badfree"), n

@@ -6,6 +6,7 @@
 #include "kernel.h"
 #include "mem.h"
 #include "memlayout.h"
+#include "vm.h"
 #include "faultlib/record.h"
 
 /* allocates an object and never frees it: a leak. Returns 0, or -ENOMEM (then no leak). */
@@ -132,3 +133,61 @@ static int scen_test_scribble(void)
 	return 0;
 }
 SCENARIO("test-scribble", scen_test_scribble);
+
+/*
+ * vm_copy's failure atomicity when dst already maps a page of the range: src maps three
+ * pages, dst its own page at the middle one; the copy must fail with -EEXIST, take back the
+ * copy it made of the first page, and leave dst's own page mapped to its own frame. Returns
+ * 0 when all of that holds, -ENOMEM under injection (everything freed either way), or
+ * -EFAULT when the copy broke its contract. Teardown frees every frame exactly once, so a
+ * copy that freed dst's frame shows up as a double free too.
+ */
+#define COPY_VA 0x400000UL
+static int scen_test_copy_exists(void)
+{
+	pagetable_t src, dst;
+	uint64_t pa;
+	void *own;
+	int rc = -ENOMEM;
+
+	src = vm_create();
+	if (!src)
+		return -ENOMEM;
+	dst = vm_create();
+	if (!dst)
+		goto out_destroy_src;
+	for (int i = 0; i < 3; i++) {
+		void *frame = page_alloc(0);
+
+		if (!frame)
+			goto out_unmap;
+		if (vm_map(src, COPY_VA + i * PGSIZE, (uint64_t)frame, PGSIZE, PTE_R | PTE_W)) {
+			page_free(frame);
+			goto out_unmap;
+		}
+	}
+	own = page_alloc(0);
+	if (!own)
+		goto out_unmap;
+	if (vm_map(dst, COPY_VA + PGSIZE, (uint64_t)own, PGSIZE, PTE_R | PTE_W)) {
+		page_free(own);
+		goto out_unmap;
+	}
+	rc = vm_copy(src, dst, COPY_VA, 3 * PGSIZE);
+	if (rc == -EEXIST) {
+		bool kept = vm_lookup(dst, COPY_VA + PGSIZE, &pa) == 0 && pa == (uint64_t)own;
+		bool undone = vm_lookup(dst, COPY_VA, &pa) == -ENOENT;
+
+		rc = kept && undone ? 0 : -EFAULT;
+	} else if (rc != -ENOMEM) {
+		rc = -EFAULT;
+	}
+out_unmap:
+	vm_unmap(dst, COPY_VA, 3, true);
+	vm_unmap(src, COPY_VA, 3, true);
+	vm_destroy(dst);
+out_destroy_src:
+	vm_destroy(src);
+	return rc;
+}
+SCENARIO("test-copy-exists", scen_test_copy_exists);

@@ -269,6 +269,7 @@ int vm_lookup(pagetable_t pt, uint64_t va, uint64_t *pa_out)
 
 struct copy_arg {
 	pagetable_t dst;
+	uint64_t copied_end;   /* every page src maps below this va has its copy in dst */
 };
 
 /*
@@ -281,6 +282,7 @@ static int copy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 	void *frame;
 	int rc;
 
+	c->copied_end = va;            /* the walk is in address order: all below is copied */
 	if (!(*pte & PTE_V) || !PTE_LEAF(*pte))
 		return 0;
 	if (level)
@@ -297,9 +299,10 @@ static int copy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 }
 
 /*
- * Undo of a failed copy: for each page src maps anywhere in the copied range (not only
- * before the failure), unmap dst's page there and free its frame. Pages not copied yet are
- * holes in dst, so this is a no-op for them, unless dst mapped them before the call.
+ * Undo of a failed copy, walked over [va, copied_end) only: the walk copies in address
+ * order, so every page src maps there got a copy in dst; unmap it and free its frame. What
+ * dst mapped before the call (beyond copied_end, e.g. the page that made the copy fail with
+ * -EEXIST) is never touched.
  */
 static int uncopy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 {
@@ -312,24 +315,23 @@ static int uncopy_visit(pte_t *pte, uint64_t va, int level, void *arg)
 
 /*
  * Give dst a private copy (new frames, same permissions) of every page src maps in
- * [va, va+size). Returns 0, -EINVAL (unaligned, or src has a superpage there), -EEXIST (dst
- * already maps one of those pages) or -ENOMEM. On failure no copied page, new frame or new
- * table remains. Caution: the undo unmaps dst's page at every va src maps in the range and
- * frees its frame, so with -EEXIST dst's own earlier mappings there are removed and their
- * frames freed too; callers copy into a range of dst that is empty (fork, the vm scenario).
+ * [va, va+size). Returns 0, -EINVAL (unaligned, wrapping, or src has a superpage there),
+ * -EEXIST (dst already maps one of those pages) or -ENOMEM. On failure no copied page, new
+ * frame or new table remains, and whatever dst mapped before the call is left as it was.
  * On success the new frames and tables belong to dst (its mappings own the frames).
  */
 int vm_copy(pagetable_t src, pagetable_t dst, uint64_t va, uint64_t size)
 {
 	int id = op_begin("vm_copy");
-	struct copy_arg c = { dst };
+	struct copy_arg c = { dst, va };
 	int rc;
 
-	if (!size || ((va | size) & (PGSIZE - 1)) || va + size > MAXVA)
+	if (!size || ((va | size) & (PGSIZE - 1)) || va + size < va || va + size > MAXVA)
 		return op_end(id, -EINVAL);
 	rc = vm_walk(src, va, size / PGSIZE, false, copy_visit, &c);
 	if (rc) {
-		vm_walk(src, va, size / PGSIZE, false, uncopy_visit, &c);
+		if (c.copied_end > va)
+			vm_walk(src, va, (c.copied_end - va) / PGSIZE, false, uncopy_visit, &c);
 		prune(dst, va, size / PGSIZE);
 	}
 	return op_end(id, rc);
