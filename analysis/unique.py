@@ -277,6 +277,24 @@ def _groups(runs: list[Run]) -> list[RunGroup]:
                                                    g.class_filter, g.site, g.build))
 
 
+def _disambiguate_titles(unique: list[UniqueFinding]) -> None:
+    """Two findings that differ only below the site function get the same title; name the
+    first caller where their normalized stacks part, so a reader sees why they are two."""
+    same: dict[str, list[UniqueFinding]] = {}
+    for u in unique:
+        same.setdefault(u.title, []).append(u)
+    for group in same.values():
+        if len(group) < 2:
+            continue
+        for u in group:
+            funcs = u.located.key_funcs
+            others = [o.located.key_funcs for o in group if o is not u]
+            for depth in range(1, len(funcs)):
+                if all(len(o) <= depth or o[depth] != funcs[depth] for o in others):
+                    u.title += f" (via {funcs[depth]})"
+                    break
+
+
 def analyze(db: Database, rules: Optional[list[Rule]] = None,
             norm: Optional[fp.Normalizer] = None,
             repo_root: Optional[pathlib.Path] = None,
@@ -332,6 +350,7 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
             rule.occurrences += len(occurrences)
         unique.append(u)
 
+    _disambiguate_titles(unique)
     unique.sort(key=lambda u: (u.is_warning, list(FindingClass).index(u.cls), -u.nruns,
                                u.title, u.fingerprint))
     return Audit(

@@ -97,3 +97,14 @@ def test_each_class_gets_a_syzbot_style_title(tmp_path):
     assert titles["double-free"] == "double-free in fork after failed page_alloc in fork"
     assert titles["panic"] == "panic in vm_unmap after failed page_alloc in vm_unmap"
     assert titles["unwind-order"].startswith("unwind out of order in fork")
+
+
+def test_two_findings_with_the_same_title_are_told_apart_by_their_callers(tmp_path):
+    from_fork = [("proc_create", 6), ("fork", 7), ("scenario_proc", 8)]
+    from_kinit = [("proc_create", 6), ("kinit", 4), ("scenario_proc", 8)]
+    a = audit_of(leak_db(tmp_path / "a.db", [(3, "fresh", from_fork), (5, "fresh", from_kinit)]))
+    titles = sorted(f.title for f in a.findings)
+    assert titles == [
+        "leak in proc_create after failed page_alloc in map_trapframe (via fork)",
+        "leak in proc_create after failed page_alloc in map_trapframe (via kinit)",
+    ]
