@@ -114,6 +114,26 @@ def test_newer_schema_is_refused_untouched(build_dir, elf, tmp_path):
     assert rows(db, "SELECT count(*) FROM runs")[0][0] == 1
 
 
+def test_another_programs_database_is_refused_and_left_as_it_was(build_dir, elf, tmp_path):
+    db = tmp_path / "theirs.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)")
+    con.commit()
+    con.close()
+    p = ingest(build_dir, elf, db, DATA / "tracer-clean.log")
+    assert p.returncode == 2
+    assert f"{db}: not a faultline database" in p.stderr
+    assert [r[0] for r in rows(db, "SELECT name FROM sqlite_master")] == ["accounts"]
+
+
+def test_a_file_that_is_not_a_database_is_named_in_the_error(build_dir, elf, tmp_path):
+    db = tmp_path / "notes.txt"
+    db.write_text("not sqlite at all\n" * 100)
+    p = ingest(build_dir, elf, db, DATA / "tracer-clean.log")
+    assert p.returncode == 2
+    assert f"{db}: " in p.stderr and "not a database" in p.stderr
+
+
 def test_version_1_database_is_migrated_keeping_its_runs(build_dir, elf, tmp_path):
     db = tmp_path / "v1.db"
     con = sqlite3.connect(db)

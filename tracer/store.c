@@ -121,18 +121,27 @@ static int db_err(struct ft_db *db, char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-/* Read meta.schema_version; 0 when the database is empty. -1 on error. */
+#define FOREIGN_DB (-2)
+
+/* Read meta.schema_version; 0 when the database is empty, FOREIGN_DB when it holds tables
+ * but no faultline meta table (another program's database). -1 on error. */
 static int schema_version(struct ft_db *db)
 {
 	sqlite3_stmt *s;
 	int v = 0, rc;
 
-	rc = sqlite3_prepare_v2(db->h, "SELECT count(*) FROM sqlite_master WHERE name='meta'",
-				-1, &s, NULL);
+	rc = sqlite3_prepare_v2(db->h, "SELECT count(*) FILTER (WHERE name='meta'), count(*) "
+				"FROM sqlite_master", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return -1;
 	rc = sqlite3_step(s);
-	v = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return -1;
+	}
+	v = sqlite3_column_int(s, 0);
+	if (!v && sqlite3_column_int(s, 1))
+		v = FOREIGN_DB;
 	sqlite3_finalize(s);
 	if (v <= 0)
 		return v;
@@ -162,6 +171,10 @@ static int migrate(struct ft_db *db, char *err, size_t errlen)
 	if (exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -1;
 	v = schema_version(db);
+	if (v == FOREIGN_DB) {
+		ft_set_err(err, errlen, "not a faultline database (it has tables but no meta table)");
+		goto out_rollback;
+	}
 	if (v < 0) {
 		db_err(db, err, errlen, "reading the schema version");
 		goto out_rollback;
@@ -223,6 +236,12 @@ int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 
 out_close:
 	ft_db_close(db);
+	if (err && errlen && strncmp(err, "cannot open database", 20)) {
+		char msg[512];
+
+		snprintf(msg, sizeof msg, "%s", err);
+		ft_set_err(err, errlen, "%s: %s", path, msg);
+	}
 	return -1;
 }
 
