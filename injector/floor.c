@@ -6,7 +6,9 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "opts.h"
 #include "progress.h"
@@ -38,9 +40,27 @@ int measure_floor(const struct opts *o)
 			free(t);
 			return EXIT_USAGE;
 		}
-		/* The console end is not read: a kernel that powers off at once never writes. */
-		while (!qemu_try_reap(&q, &st))
-			waitid(P_PID, (id_t)q.pid, NULL, WEXITED | WNOWAIT);
+		/* The console end is not read: a kernel that powers off at once never writes.
+		 * One that does not (a real kernel waits for commands) is killed at --timeout. */
+		while (!qemu_try_reap(&q, &st)) {
+			double left = t0 + o->timeout - now_s();
+
+			if (left <= 0) {
+				qemu_kill(&q);
+				fprintf(stderr, "injector: %s did not power off within %g s; `floor` "
+					"wants a kernel that powers off at once (build/null.elf)\n",
+					o->kernel, o->timeout);
+				free(t);
+				return EXIT_USAGE;
+			}
+			if (q.pidfd >= 0) {
+				struct pollfd p = { .fd = q.pidfd, .events = POLLIN };
+
+				poll(&p, 1, (int)(left * 1e3) + 1);
+			} else {
+				usleep(1000);
+			}
+		}
 		t[i] = (now_s() - t0) * 1e3;
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			fprintf(stderr, "injector: %s did not power off cleanly (status %d)\n",

@@ -22,7 +22,7 @@ static const char usage_text[] =
 	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj]\n"
 	"                 [-j J] [--timeout SEC] [--max-n N] --db FILE\n"
 	"  injector scenarios --kernel ELF\n"
-	"  injector floor --kernel NULL-ELF [--count N]\n"
+	"  injector floor --kernel NULL-ELF [--count N] [--timeout SEC]\n"
 	"  injector boot  --kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset|warm]\n"
 	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
 	"exit status: 0 no findings, 1 findings, 2 usage or infrastructure error,\n"

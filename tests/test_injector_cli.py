@@ -102,3 +102,11 @@ def test_scenarios_of_a_file_that_is_not_an_elf_is_refused(build_dir, tmp_path):
     r = injector(build_dir, "scenarios", "--kernel", str(junk))
     assert r.returncode == 2
     assert "junk.elf" in r.stderr
+
+
+def test_floor_refuses_a_kernel_that_does_not_power_off(build_dir, kernel_elf):
+    # the real kernel waits for commands: `floor` must give up at --timeout, not hang
+    r = injector(build_dir, "floor", "--kernel", str(kernel_elf), "--count", "1",
+                 "--timeout", "1")
+    assert r.returncode == 2
+    assert "did not power off within 1 s" in r.stderr
