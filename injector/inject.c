@@ -35,7 +35,9 @@ static int resolve_scenarios(const struct opts *o, struct kelf_scenarios *out)
 	int have = kelf_scenarios(o->kernel, &k, err, sizeof err) == 0;
 
 	memset(out, 0, sizeof *out);
-	if (!strcmp(o->scenario, "all")) {
+	/* for a sweep `all` means every scenario, one by one; `run --scenario all` is one
+	 * injection into the kernel's own `all` scenario (every scenario in one run) */
+	if (!strcmp(o->scenario, "all") && strcmp(o->cmd, "run")) {
 		if (!have) {
 			fprintf(stderr, "injector: --scenario all: %s\n", err);
 			return -1;

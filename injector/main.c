@@ -217,7 +217,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			return usage("%s", "run needs --fail N");
 		if (o->both || o->by_site)
 			return usage("%s", "--both and --by-site belong to sweep");
-		if (strchr(o->scenario, ',') || !strcmp(o->scenario, "all"))
+		if (strchr(o->scenario, ','))
 			return usage("%s", "run takes one scenario");
 		o->jobs = 1;
 	} else {

@@ -309,3 +309,12 @@ def test_scenario_all_sweeps_every_scenario_but_the_test_only_ones(inj, build_di
     assert "all" in listed
     assert swept == {s for s in listed if not s.startswith("test-") and s != "all"}
     assert "stopped at --max-n 1" in r.stdout
+
+
+def test_run_all_injects_into_the_kernels_own_all_scenario(inj):
+    # a sweep's `all` means every scenario one by one; `run --scenario all` is the kernel's
+    # own scenario that runs them all in one run, so N can reach past any single one
+    r = inj("run", "--scenario", "all", "--fail", "700", "--mode", "reset")
+    assert r.returncode == 0, r.stderr
+    assert "run: all reset once N=700" in r.stdout
+    assert "outcome: handled" in r.stdout
