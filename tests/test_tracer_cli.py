@@ -162,3 +162,12 @@ def test_bench_ingest_reports_a_rate(build_dir):
     assert p.returncode == 0, p.stderr
     m = re.search(r"(\d+) events .* (\d+) events/s wall", p.stdout)
     assert m and int(m.group(1)) >= 20000 and int(m.group(2)) > 0
+
+
+def test_a_log_that_is_not_a_console_stream_says_so(build_dir, tmp_path):
+    log = tmp_path / "notes.log"
+    log.write_text("hello world\nsome text a user saved by mistake\n")
+    p = tracer(build_dir, "check", log)
+    assert p.returncode == 2
+    assert "scenario (unknown): infra" in p.stdout
+    assert "not a faultline console stream" in p.stdout

@@ -127,7 +127,10 @@ static int audit_log(struct ft_db *db, int64_t build, const struct ft_cli_opts *
 			 * machine ended */
 			how.how = (enum ft_ending)o->cut;
 			if (how.how == FT_END_LOST)
-				how.infra_reason = "the log ends before the run's end record";
+				how.infra_reason = ft_run_saw_hello(r, NULL, 0)
+					? "the log ends before the run's end record"
+					: "not a faultline console stream, or cut before "
+					  "the handshake";
 		}
 		if (ft_run_finish(r, &how, &res, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tracer: %s run %ld: %s\n", path, k, err);

@@ -1054,8 +1054,10 @@ void ft_store_print_run(struct ft_db *db, int64_t run_id, const char *log, long 
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		const char *infra = (const char *)sqlite3_column_text(s, 6);
 
+		const char *scen = (const char *)sqlite3_column_text(s, 0);
+
 		fprintf(out, "%s run %ld: scenario %s: %s%s, fired %d, %lld events, %lld malformed"
-			"%s%s\n", log, k, (const char *)sqlite3_column_text(s, 0),
+			"%s%s\n", log, k, scen && *scen ? scen : "(unknown)",
 			(const char *)sqlite3_column_text(s, 1),
 			sqlite3_column_int(s, 5) ? " (expected panic)" : "",
 			sqlite3_column_int(s, 2), (long long)sqlite3_column_int64(s, 3),
