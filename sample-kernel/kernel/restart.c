@@ -19,10 +19,7 @@
 #include "memlayout.h"
 #include "riscv.h"
 #include "restart.h"
-
-#define MMIO_MAGIC    0x000
-#define MMIO_STATUS   0x070
-#define VIRTIO_MAGIC  0x74726976
+#include "virtio.h"
 
 extern char image_load[], image_start[], data_start[], data_end[];
 
