@@ -3,6 +3,10 @@
 Frames carry file:line as recorded in DWARF, relative to the build's src_root when the tracer
 could make them so, else absolute. Sources may be missing (another machine, a deleted
 checkout): that is reported as missing, never raised.
+
+DWARF file names come from the kernel's build and are untrusted: `#line 1 "/etc/passwd"` or a
+`../` path would otherwise put a host file into the report. A file is read only when its real
+path (symlinks and .. resolved) lies inside one of the source roots.
 """
 from __future__ import annotations
 
@@ -57,38 +61,43 @@ class SourceTree:
                           or pathlib.Path.cwd())
         self._cache: dict[pathlib.Path, Optional[list[str]]] = {}
 
-    def _candidates(self, build: int, file: str) -> list[pathlib.Path]:
-        p = pathlib.PurePosixPath(file)
-        if p.is_absolute():
-            return [pathlib.Path(file)]
-        out = []
-        if self.src_root_override:
-            out.append(self.src_root_override / file)
+    def roots(self, build: int) -> list[pathlib.Path]:
+        """Where a build's sources may be read, in lookup order: --src-root, the build's
+        recorded src_root, the repository root."""
         b = self.builds.get(build)
-        if b and b.src_root:
-            out.append(pathlib.Path(b.src_root) / file)
-        out.append(self.repo_root / file)
+        roots = [self.src_root_override, pathlib.Path(b.src_root) if b and b.src_root
+                 else None, self.repo_root]
+        return [r for r in roots if r]
+
+    def _inside_roots(self, build: int, file: str) -> list[pathlib.Path]:
+        """The file as each root would hold it (an absolute path is the same under every
+        root), with symlinks and .. resolved, where that stays inside the root."""
+        out = []
+        for root in self.roots(build):
+            try:
+                real_root = root.resolve()
+                path = (real_root / file).resolve()
+            except (OSError, RuntimeError, ValueError):   # a symlink loop, a NUL byte
+                continue
+            if path.is_relative_to(real_root):
+                out.append(path)
         return out
 
     def resolve(self, build: int, file: Optional[str]) -> Optional[pathlib.Path]:
+        """The real path of a recorded source file that exists inside a source root."""
         if not file:
             return None
-        for c in self._candidates(build, file):
-            if c.is_file():
-                return c.resolve()
-        return None
+        return next((p for p in self._inside_roots(build, file) if p.is_file()), None)
 
     def relative(self, build: int, file: Optional[str]) -> Optional[str]:
         """The path relative to the repo root when it lies inside it, else as recorded."""
         if not file:
             return None
-        candidates = self._candidates(build, file)
         resolved = self.resolve(build, file)
-        for c in ([resolved] if resolved else []) + candidates:
-            try:
-                return c.resolve().relative_to(self.repo_root.resolve()).as_posix()
-            except ValueError:
-                continue
+        repo_root = self.repo_root.resolve()
+        for c in ([resolved] if resolved else []) + self._inside_roots(build, file):
+            if c.is_relative_to(repo_root):
+                return c.relative_to(repo_root).as_posix()
         return file
 
     def _read(self, path: pathlib.Path) -> Optional[list[str]]:
@@ -108,6 +117,9 @@ class SourceTree:
         rel = self.relative(build, file) or ""
         if not file:
             return Excerpt(rel, line, [], "no source location recorded")
+        if not self._inside_roots(build, file):
+            return Excerpt(rel, line, [], "source not available: the recorded path leads "
+                                          "outside the source roots")
         path = self.resolve(build, file)
         if path is None:
             return Excerpt(rel, line, [], "source file not found")

@@ -1,0 +1,125 @@
+"""Analysis facing hostile input: a kernel whose debug info names host files, guest strings
+and symbol names full of control characters, a database on a read-only mount, and runs that
+came from a saved log, whose repro line must still be a command that runs."""
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from test_analysis_fixtures import ROOT, DbBuilder, RunWriter
+
+
+def analysis(*args):
+    p = subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def host_file(path, marker):
+    """A file outside every source root; each of its 60 lines carries the marker."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{marker} line {i}\n" for i in range(1, 61)))
+    return path
+
+
+def report_pages(site):
+    return {p: p.read_text() for p in [site / "index.html", *(site / "findings").iterdir()]}
+
+
+def finding_page(pages, title):
+    return next(t for t in pages.values() if f'<h1 id="title">{title}<' in t)
+
+
+# --- host files named by debug info ---------------------------------------------------------
+
+def build_kernel_naming(tmp, build_dir, lines):
+    """The sample kernel built from a copy whose scen_test.c carries `#line` directives:
+    lines maps a function's opening line to the file name its code is then attributed to.
+    Like sample-kernel/bugs/build.sh, the clean build's objects seed the copy."""
+    src = tmp / "src"
+    shutil.copytree(ROOT / "sample-kernel", src / "sample-kernel",
+                    ignore=shutil.ignore_patterns("bugs"))
+    for d in ("sample-kernel", "user"):
+        if (build_dir / d).is_dir():
+            shutil.copytree(build_dir / d, src / "build" / d)
+    scen = src / "sample-kernel" / "kernel" / "scen_test.c"
+    text = scen.read_text()
+    for opening, name in lines.items():
+        assert opening in text
+        text = text.replace(opening, f'#line 1 "{name}"\n{opening}')
+    scen.write_text(text)
+    subprocess.run(["make", "-s", "-C", src, "-f", "sample-kernel/kernel.mk", "BUILD=build",
+                    "build/kernel.elf"], check=True, capture_output=True, timeout=300)
+    return src / "build" / "kernel.elf"
+
+
+@pytest.fixture(scope="module")
+def host_file_kernel_report(tmp_path_factory, build_dir):
+    tmp = tmp_path_factory.mktemp("hostfile")
+    absolute = host_file(tmp / "host" / "absolute.c", "HOSTFILE-ABSOLUTE")
+    dotdot = host_file(tmp / "host" / "dotdot.c", "HOSTFILE-DOTDOT")
+    kernel = build_kernel_naming(tmp, build_dir, {
+        "static int scen_test_leak(void)": str(absolute),
+        "static int scen_test_doublefree(void)": os.path.relpath(dotdot, ROOT)})
+    db = tmp / "sweep.db"
+    p = subprocess.run([str(build_dir / "injector"), "sweep", "--kernel", str(kernel),
+                        "--scenario", "test-leak,test-doublefree", "--mode", "reset",
+                        "--quiet", "--db", str(db)], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 1, p.stderr[-2000:]
+    frames = {r[0]: r[1] for r in sqlite3.connect(db).execute(
+        "SELECT DISTINCT file, func FROM frames WHERE file LIKE '%HOSTFILE%' OR file LIKE "
+        "'%absolute.c' OR file LIKE '%dotdot.c'")}
+    # the debug info really names both host files, as written in the #line directives
+    assert frames == {str(absolute): "scen_test_leak",
+                      os.path.relpath(dotdot, ROOT): "scen_test_doublefree"}
+    code, _, err = analysis("report", "--db", db, "--out", tmp / "site")
+    assert code == 0, err
+    return report_pages(tmp / "site")
+
+
+def test_debug_info_naming_an_absolute_host_file_never_puts_it_in_the_report(
+        host_file_kernel_report):
+    for text in host_file_kernel_report.values():
+        assert "HOSTFILE" not in text
+    leak = finding_page(host_file_kernel_report, "leak in scen_test_leak")
+    assert "absolute.c:" in leak                          # the recorded name is shown ...
+    assert "source not available" in leak                 # ... and said unavailable
+
+
+def test_debug_info_naming_a_dotdot_path_out_of_the_checkout_is_not_followed(
+        host_file_kernel_report):
+    for text in host_file_kernel_report.values():
+        assert "HOSTFILE-DOTDOT" not in text
+    df = finding_page(host_file_kernel_report, "double-free in scen_test_doublefree")
+    assert re.search(r"\.\./[^<]*/host/dotdot\.c:\d", df) and "source not available" in df
+    # the frames under the checkout still show their lines: sources are read, only not
+    # outside the roots
+    assert "sample-kernel/kernel/scenario.c:" in df and '<span class="hit">' in df
+
+
+def test_a_symlink_inside_the_source_root_that_leads_out_of_it_is_not_followed(tmp_path):
+    root = tmp_path / "root"
+    (root / "sample-kernel").mkdir(parents=True)
+    (root / "sample-kernel" / "proc.c").symlink_to(host_file(tmp_path / "host" / "proc.c",
+                                                             "HOSTFILE-SYMLINK"))
+    (root / "sample-kernel" / "kalloc.c").write_text(
+        "".join(f"kalloc source line {i}\n" for i in range(1, 100)))
+    b = DbBuilder(tmp_path / "s.db")
+    build = b.build("5y3l1nk", src_root=str(root))
+    w = RunWriter(b, build, None, "proc", 1)
+    seq = w.alloc("page", 0x87000000, ("proc_create", 3),
+                  [("page_alloc", 9), ("proc_create", 3)])
+    w.finding("leak", "proc_create", "page leaked", [seq],
+              alloc=[("page_alloc", 9), ("proc_create", 3)], site=("proc_create", 3))
+    w.write("leak")
+    code, _, err = analysis("report", "--db", b.close(), "--out", tmp_path / "site",
+                            "--repo-root", root)
+    assert code == 0, err
+    page = next(t for p, t in report_pages(tmp_path / "site").items() if p.parent.name ==
+                "findings")
+    assert "HOSTFILE" not in page and "source not available" in page
+    assert "kalloc source line 49" in page                # page_alloc's real source
