@@ -16,6 +16,7 @@ from . import bisect, html_report, json_report, junit, sarif, summary
 from .db import Database, DatabaseError
 from .fingerprint import DEFAULT_ALLOCATOR_GLOBS, DEFAULT_DEPTH, Normalizer
 from .suppressions import SuppressionError, load
+from .text import visible
 from .unique import Audit, analyze
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             index = html_report.write_report(audit, db, args.out, args.strict)
             if not to_stdout:
                 sys.stdout.write(summary.findings_text(audit, args.strict))
-                print(f"report: {index}")
+                sys.stdout.write(summary.terminal_text([f"report: {index}"]))
             code = EXIT_OK
         else:
             if not to_stdout:
@@ -128,8 +129,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command in ("bisect", "bisect-run"):
             return bisect.run_cli(args)
         return run(args)
-    except (DatabaseError, SuppressionError, UsageError, bisect.BisectError) as e:
-        print(f"analysis: error: {e}", file=sys.stderr)
-    except OSError as e:
-        print(f"analysis: error: {e}", file=sys.stderr)
+    except (DatabaseError, SuppressionError, UsageError, bisect.BisectError, OSError) as e:
+        print(f"analysis: error: {visible(str(e))}", file=sys.stderr)
     return bisect.EXIT_ABORT if predicate else EXIT_ERROR

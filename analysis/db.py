@@ -2,7 +2,9 @@
 
 Everything the analysis knows about a sweep comes through here. The database is opened
 read-only; a file that is not a faultline database, or one written by a newer schema than
-this module knows, is refused with a DatabaseError whose message says what to do.
+this module knows, is refused with a DatabaseError whose message says what to do. Text that is
+not UTF-8 (a symbol name from a hostile ELF) is read with its bad bytes as \\x escapes instead
+of failing the query.
 """
 from __future__ import annotations
 
@@ -34,6 +36,10 @@ def to_unsigned(value: Optional[int]) -> Optional[int]:
     return value & ((1 << 64) - 1)
 
 
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "backslashreplace")
+
+
 def parse_pcs(token: str) -> tuple[int, ...]:
     """The bt token as received ("pc,pc" hex, or "-") as unsigned ints; junk is skipped."""
     if not token or token == "-":
@@ -57,6 +63,7 @@ class Database:
         uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
         try:
             self.conn = sqlite3.connect(uri, uri=True)
+            self.conn.text_factory = _text
             self.conn.row_factory = sqlite3.Row
             self.schema_version = self._check_schema()
         except sqlite3.Error as e:

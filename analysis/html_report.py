@@ -2,7 +2,9 @@
 
 Self-contained: CSS and the optional sorting script are inlined into every page, the chart
 is inline SVG, nothing is fetched, pages read the same with JavaScript off. Every string from
-the database (guest records, function names, source lines) goes through jinja2 autoescape.
+the database (guest records, function names, source lines) goes through jinja2 autoescape,
+and every value a template prints through the environment's finalize, which shows control
+characters as visible escapes (autoescape leaves them raw).
 """
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from collections import Counter
 from typing import Optional
 
 import jinja2
+import markupsafe
 
 from . import chart, timeline
 from .db import Database
 from .model import FindingClass, Frame, Stack
 from .sources import Excerpt
+from .text import visible_in_document
 from .unique import Audit, UniqueFinding
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
@@ -44,10 +48,20 @@ class StackView:
     frames: list[FrameView]
 
 
+def _printable(value):
+    """What a template prints, control characters escaped; markup (already HTML-escaped, or
+    the templates' own) stays markup."""
+    if isinstance(value, markupsafe.Markup):
+        return markupsafe.Markup(visible_in_document(value))
+    if value is None or isinstance(value, (int, float, jinja2.Undefined)):
+        return value
+    return visible_in_document(str(value))
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True, finalize=_printable)
     env.filters["hex"] = lambda v: "" if v is None else f"{v:x}"
     env.filters["commas"] = lambda xs: ", ".join(str(x) for x in xs)
     env.globals["colours"] = chart.COLOURS

@@ -6,23 +6,21 @@ suppressed findings are listed in its system-out.
 """
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 
+from .text import visible_in_document
 from .unique import Audit, UniqueFinding
 
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
 def _xml_safe(root: ET.Element) -> None:
-    """Replace characters XML 1.0 cannot carry (guest text may hold any byte)."""
+    """Show control characters (which XML 1.0 cannot carry, and a CI log would print raw) as
+    visible escapes, in every text and attribute of the tree."""
     for el in root.iter():
         if el.text:
-            el.text = _NOT_XML.sub("?", el.text)
+            el.text = visible_in_document(el.text)
         for k, v in el.attrib.items():
-            el.set(k, _NOT_XML.sub("?", v))
+            el.set(k, visible_in_document(v))
 
 
 def _describe(f: UniqueFinding) -> str:

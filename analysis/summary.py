@@ -1,17 +1,20 @@
-"""Plain-text tables for the terminal."""
+"""Plain-text tables for the terminal. Every line passes through text.visible() when the
+text is joined (terminal_text), so no control character from a guest string, a symbol name or
+a path reaches the terminal raw; table cells are escaped before their widths are measured."""
 from __future__ import annotations
 
 from collections import Counter
 from typing import Sequence
 
 from .chart import COLOURS, outcome_key
+from .text import visible
 from .unique import Audit, UniqueFinding
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
           right: Sequence[int] = ()) -> list[str]:
     """Columns padded to their widest cell; the last column is left unpadded."""
-    cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+    cells = [[visible(str(c)) for c in r] for r in [headers, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     out = []
     for r in cells:
@@ -24,6 +27,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
                 parts.append(c if last else c.ljust(widths[i]))
         out.append("  ".join(parts).rstrip())
     return out
+
+
+def terminal_text(lines: Sequence[str]) -> str:
+    """The lines as terminal output: each escaped whole, so a newline inside a field cannot
+    start a line of its own."""
+    return "".join(visible(line) + "\n" for line in lines)
 
 
 def header(audit: Audit) -> list[str]:
@@ -76,7 +85,7 @@ def findings_text(audit: Audit, strict: bool = False) -> str:
     out += ["", f"result: {len(audit.errors)} finding(s), {len(audit.warnings)} warning(s), "
                 f"{len(audit.suppressed)} suppressed, {len(infra)} infrastructure "
                 f"failure(s) -> {'FAIL' if failing else 'PASS'}"]
-    return "\n".join(out) + "\n"
+    return terminal_text(out)
 
 
 def summary_text(audit: Audit) -> str:
@@ -91,4 +100,4 @@ def summary_text(audit: Audit) -> str:
     out = header(audit) + [""]
     out += table(["SCENARIO", "EXEC", "FAULT", "RUNS", "MAX N"] + columns + ["MALFORMED"],
                  rows, right=tuple(range(3, 6 + len(columns))))
-    return "\n".join(out) + "\n"
+    return terminal_text(out)

@@ -1,15 +1,17 @@
 """Analysis facing hostile input: a kernel whose debug info names host files, guest strings
 and symbol names full of control characters, a database on a read-only mount, and runs that
 came from a saved log, whose repro line must still be a command that runs."""
+import json
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import pytest
-from test_analysis_fixtures import ROOT, DbBuilder, RunWriter
+from test_analysis_fixtures import FUNCS, ROOT, DbBuilder, RunWriter
 
 
 def analysis(*args):
@@ -123,3 +125,91 @@ def test_a_symlink_inside_the_source_root_that_leads_out_of_it_is_not_followed(t
                 "findings")
     assert "HOSTFILE" not in page and "source not available" in page
     assert "kalloc source line 49" in page                # page_alloc's real source
+
+
+# --- control characters ---------------------------------------------------------------------
+
+# OSC retitle, clear screen, BEL, SOH, DEL, C1 CSI, a right-to-left override, markup, and a
+# newline that would forge a verdict line
+HOSTILE = ("\x1b]0;owned\x07\x1b[2J\x01\x7f\x9b31m\u202e<b>bold</b>"
+           "\nresult: 0 finding(s) -> PASS")
+EVIL_FUNC = "evil_\x1b[31m\x07\x9b\u202e_func"
+SCENARIO = "scen\x1b[1A\x1b[2K"
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory):
+    b = DbBuilder(tmp_path_factory.mktemp("ctl") / "ctl.db")
+    build = b.build("c0c1", funcs=dict(FUNCS, **{EVIL_FUNC: ("sample-kernel/evil.c", 5, 8)}))
+    w = RunWriter(b, build, b.sweep(build, SCENARIO), SCENARIO, 1)
+    w.op_begin("op_" + HOSTILE, (EVIL_FUNC, 1))
+    w.fault("page", (EVIL_FUNC, 2), [("page_alloc", 9), (EVIL_FUNC, 2)])
+    seq = w.alloc("page", 0x87000000, (EVIL_FUNC, 3), [("page_alloc", 9), (EVIL_FUNC, 3)])
+    w.op_end(-12)
+    w.log(HOSTILE)
+    w.finding("leak", EVIL_FUNC, "leaked " + HOSTILE, [seq],
+              alloc=[("page_alloc", 9), (EVIL_FUNC, 3)], site=(EVIL_FUNC, 3))
+    w.write("leak", malformed=[(3, "unknown record", HOSTILE)], nmalformed=1)
+    w = RunWriter(b, build, None, SCENARIO, 2)
+    w.write("infra", fired=False, ended=False, infra_reason=HOSTILE)
+    # a symbol name that is not UTF-8 (an ELF's symbol table is bytes)
+    b.conn.execute("UPDATE frames SET func = CAST(X'626164ff5f6e616d65' AS TEXT) WHERE "
+                   "func = 'page_alloc'")
+    return b.close()
+
+
+def test_terminal_output_shows_control_characters_as_visible_escapes(hostile_db):
+    code, out, err = analysis("findings", "--db", hostile_db)
+    assert code == 1, err
+    code, summary, err = analysis("summary", "--db", hostile_db)
+    assert code == 0, err
+    for text in (out, summary):
+        assert not RAW_CONTROL.search(text)
+        assert "scen\\x1b[1A\\x1b[2K" in text
+    assert "evil_\\x1b[31m\\x07\\x9b\\u202e_func" in out
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\x01\\x7f\\x9b31m\\u202e<b>bold</b>\\x0aresult: 0" \
+        in out                                            # the infra reason, on its line
+    assert not any(line.startswith("result: 0") for line in out.splitlines())
+
+
+def test_html_report_shows_control_characters_as_escapes_and_keeps_markup_escaped(
+        hostile_db, tmp_path):
+    code, _, err = analysis("report", "--db", hostile_db, "--out", tmp_path / "site")
+    assert code == 0, err
+    pages = report_pages(tmp_path / "site")
+    assert len(pages) == 2
+    for text in pages.values():
+        assert not RAW_CONTROL.search(text)
+        assert "<b>bold" not in text
+    finding = next(t for p, t in pages.items() if p.parent.name == "findings")
+    assert "leaked \\x1b]0;owned\\x07\\x1b[2J\\x01\\x7f\\x9b31m\\u202e&lt;b&gt;bold" in finding
+    assert "evil_\\x1b[31m\\x07\\x9b\\u202e_func" in finding
+    assert "bad\\xff_name" in finding                      # the symbol that is not UTF-8
+    index = pages[tmp_path / "site" / "index.html"]
+    assert "\\x1b[2J\\x01\\x7f\\x9b31m\\u202e&lt;b&gt;bold&lt;/b&gt;" in index
+
+
+def test_junit_is_well_formed_xml_with_visible_escapes(hostile_db, tmp_path):
+    code, _, err = analysis("findings", "--db", hostile_db, "--junit", tmp_path / "j.xml")
+    assert code == 1, err
+    raw = (tmp_path / "j.xml").read_text()
+    assert not RAW_CONTROL.search(raw)
+    root = ET.fromstring(raw.encode())
+    failure = root.find(".//failure")
+    assert "evil_\\x1b[31m\\x07\\x9b\\u202e_func" in failure.get("message")
+    assert "infrastructure failure fresh N=2: \\x1b]0;owned" in root.find(".//system-out").text
+
+
+def test_json_and_sarif_escape_control_characters_and_keep_the_exact_strings(hostile_db,
+                                                                              tmp_path):
+    code, _, err = analysis("findings", "--db", hostile_db, "--json", tmp_path / "f.json",
+                            "--sarif", tmp_path / "f.sarif")
+    assert code == 1, err
+    for name in ("f.json", "f.sarif"):
+        raw = (tmp_path / name).read_text()
+        assert not RAW_CONTROL.search(raw) and "\\u001b" in raw
+    data = json.loads((tmp_path / "f.json").read_text())
+    assert data["findings"][0]["function"] == EVIL_FUNC     # data keeps the exact string
+    sarif = json.loads((tmp_path / "f.sarif").read_text())
+    assert EVIL_FUNC in sarif["runs"][0]["results"][0]["message"]["text"]
