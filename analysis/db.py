@@ -1,14 +1,15 @@
 """Read-only access to a faultline database (tracer/schema.sql, docs/schema.md).
 
 Everything the analysis knows about a sweep comes through here. The database is opened
-read-only; a file that is not a faultline database, or one written by a newer schema than
-this module knows, is refused with a DatabaseError whose message says what to do. Text that is
-not UTF-8 (a symbol name from a hostile ELF) is read with its bad bytes as \\x escapes instead
-of failing the query.
+read-only (open_read_only), also on read-only media; a file that is not a faultline database,
+or one written by a newer schema than this module knows, is refused with a DatabaseError whose
+message says what to do. Text that is not UTF-8 (a symbol name from a hostile ELF) is read
+with its bad bytes as \\x escapes instead of failing the query.
 """
 from __future__ import annotations
 
 import bisect
+import os
 import pathlib
 import sqlite3
 import urllib.parse
@@ -40,6 +41,29 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8", "backslashreplace")
 
 
+def open_read_only(path: pathlib.Path) -> sqlite3.Connection:
+    """A read-only connection that never writes next to the database.
+
+    sqlite reads a WAL database read-only when it can open or create the -shm file beside it
+    (https://sqlite.org/wal.html#readonly). On a read-only directory or mount without a -shm
+    file it cannot; there the database is opened immutable, which is exact as long as no
+    write-ahead log holds committed pages: a non-empty -wal there is refused with a message,
+    since reading around it would silently miss its runs."""
+    path = path.resolve()
+    query = "mode=ro"
+    shm, wal = (path.with_name(path.name + suffix) for suffix in ("-shm", "-wal"))
+    if not os.access(path.parent, os.W_OK) and not shm.exists():
+        if wal.exists() and wal.stat().st_size > 0:
+            raise DatabaseError(
+                f"{path}: its write-ahead log {wal.name} cannot be read in a read-only "
+                f"directory without {shm.name}; copy {path.name} and {wal.name} to a "
+                f"writable directory and read the copy")
+        query += "&immutable=1"
+    conn = sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?{query}", uri=True)
+    conn.text_factory = _text
+    return conn
+
+
 def parse_pcs(token: str) -> tuple[int, ...]:
     """The bt token as received ("pc,pc" hex, or "-") as unsigned ints; junk is skipped."""
     if not token or token == "-":
@@ -60,10 +84,8 @@ class Database:
         self.path = pathlib.Path(path)
         if not self.path.is_file():
             raise DatabaseError(f"{self.path}: no such database file")
-        uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
         try:
-            self.conn = sqlite3.connect(uri, uri=True)
-            self.conn.text_factory = _text
+            self.conn = open_read_only(self.path)
             self.conn.row_factory = sqlite3.Row
             self.schema_version = self._check_schema()
         except sqlite3.Error as e:

@@ -4,6 +4,7 @@ came from a saved log, whose repro line must still be a command that runs."""
 import json
 import os
 import re
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from test_analysis_fixtures import FUNCS, ROOT, DbBuilder, RunWriter
+from tracer_support import DATA, build_mini_elf, ingest
 
 
 def analysis(*args):
@@ -213,3 +215,88 @@ def test_json_and_sarif_escape_control_characters_and_keep_the_exact_strings(hos
     assert data["findings"][0]["function"] == EVIL_FUNC     # data keeps the exact string
     sarif = json.loads((tmp_path / "f.sarif").read_text())
     assert EVIL_FUNC in sarif["runs"][0]["results"][0]["message"]["text"]
+
+
+# --- a database on a read-only mount --------------------------------------------------------
+
+def on_read_only_mount(files, script, tmp_path):
+    """Run the shell script in a private mount namespace where $RO is a tmpfs holding the
+    given files (name -> source path), remounted read-only; $OUT is writable. Fails, never
+    skips, when the mount cannot be made."""
+    ro, out = tmp_path / "ro", tmp_path / "out"
+    ro.mkdir()
+    out.mkdir()
+    copies = "".join(f'cp {shlex.quote(str(src))} "$RO"/{shlex.quote(name)}\n'
+                     for name, src in files.items())
+    full = ("set -e\nmount -t tmpfs -o size=64m faultline-ro \"$RO\"\n" + copies +
+            "mount -o remount,ro \"$RO\"\n"
+            "if touch \"$RO/probe\" 2>/dev/null; then echo 'mount is writable' >&2; exit 99; "
+            "fi\nset +e\n" + script)
+    p = subprocess.run(["unshare", "--mount", "sh", "-c", full], cwd=ROOT,
+                       env=dict(os.environ, RO=str(ro), OUT=str(out), PY=sys.executable),
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, f"cannot run on a read-only mount: {p.stderr}"
+    assert not any(ro.iterdir()), "the tmpfs leaked out of its namespace"
+    return out, p.stdout
+
+
+@pytest.fixture(scope="module")
+def tracer_db(tmp_path_factory, build_dir):
+    """A database as build/tracer writes it (WAL mode), with one leak finding."""
+    tmp = tmp_path_factory.mktemp("tracerdb")
+    elf = build_mini_elf(tmp)
+    db = tmp / "t.db"
+    log = tmp / "leak.log"
+    shutil.copy(DATA / "tracer-leak.log", log)
+    assert ingest(build_dir, elf, db, log).returncode == 1
+    assert db.read_bytes()[18:20] == b"\2\2"             # WAL mode, in the file header
+    assert not os.path.exists(f"{db}-wal")                # closed cleanly
+    return db, elf, log
+
+
+def test_every_read_only_command_reads_a_database_on_a_read_only_mount(tracer_db, tmp_path):
+    db, _, _ = tracer_db
+    out, stdout = on_read_only_mount({"t.db": db}, """
+$PY -m analysis findings --db "$RO/t.db" --json "$OUT/f.json" > /dev/null; echo "findings $?"
+$PY -m analysis summary --db "$RO/t.db" > "$OUT/summary.txt"; echo "summary $?"
+$PY -m analysis report --db "$RO/t.db" --out "$OUT/site" > /dev/null; echo "report $?"
+ls -A "$RO"
+""", tmp_path)
+    assert stdout.splitlines() == ["findings 1", "summary 0", "report 0", "t.db"]
+    assert [f["class"] for f in json.loads((out / "f.json").read_text())["findings"]] == \
+        ["leak"]
+    assert "proc" in (out / "summary.txt").read_text()
+    assert len(list((out / "site" / "findings").iterdir())) == 1
+
+
+def test_a_live_databases_write_ahead_log_is_read_on_a_read_only_mount_or_refused(
+        tracer_db, tmp_path):
+    db, _, _ = tracer_db
+    live = tmp_path / "live"
+    live.mkdir()
+    shutil.copy(db, live / "t.db")
+    # a writer still holds the database: its last commit is only in the -wal
+    conn = sqlite3.connect(live / "t.db")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("UPDATE runs SET scenario = 'late-commit'")
+    conn.commit()
+    files = {"t.db": live / "t.db", "t.db-wal": live / "t.db-wal",
+             "t.db-shm": live / "t.db-shm"}
+    snapshot = tmp_path / "snap"
+    snapshot.mkdir()
+    for name, src in files.items():
+        shutil.copy(src, snapshot / name)
+    conn.close()
+    out, stdout = on_read_only_mount({n: snapshot / n for n in files}, """
+mkdir "$OUT/noshm"
+$PY -m analysis summary --db "$RO/t.db" > "$OUT/summary.txt"; echo "summary $?"
+""", tmp_path)
+    assert stdout.splitlines() == ["summary 0"]
+    assert "late-commit" in (out / "summary.txt").read_text()
+    (tmp_path / "ro").rmdir()
+    shutil.rmtree(tmp_path / "out")
+    _, stdout = on_read_only_mount({n: snapshot / n for n in ("t.db", "t.db-wal")}, """
+$PY -m analysis summary --db "$RO/t.db" 2>&1; echo "summary $?"
+""", tmp_path)
+    assert stdout.splitlines()[-1] == "summary 2"
+    assert "write-ahead log t.db-wal cannot be read in a read-only directory" in stdout
