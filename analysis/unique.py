@@ -204,7 +204,14 @@ def display_path(path: str, root: pathlib.Path) -> str:
 def repro_command(run: Run, elf: str, site_func: Optional[str] = None) -> str:
     """The one-line command that repeats this run (build/injector's `run` subcommand).
     A by-site run ("pc:<hex>") is named by the function holding that pc (site_func): the
-    injector arms by function range, so N then counts that function's attempts."""
+    injector arms by function range, so N then counts that function's attempts.
+    A run ingested from a saved log (exec mode "log") cannot be driven again; its command
+    re-judges that log with `build/tracer check` (the run is the log's N-th hello)."""
+    if run.exec_mode == "log":
+        log = run.raw_log or run.site.removeprefix("log:")
+        argv = ["build/tracer", "check"] + (["--kernel", elf] if elf else [])
+        return shlex.join(argv + (["--scenario", run.scenario] if run.scenario else [])
+                          + [log])
     argv = ["build/injector", "run", "--kernel", elf, "--scenario", run.scenario,
             "--fail", str(run.n)]
     if run.fault_mode == "persist":

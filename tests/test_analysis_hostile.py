@@ -300,3 +300,18 @@ $PY -m analysis summary --db "$RO/t.db" 2>&1; echo "summary $?"
 """, tmp_path)
     assert stdout.splitlines()[-1] == "summary 2"
     assert "write-ahead log t.db-wal cannot be read in a read-only directory" in stdout
+
+
+# --- repro lines of runs ingested from a saved log ------------------------------------------
+
+def test_repro_of_an_ingested_log_run_is_a_command_that_re_judges_the_log(tracer_db,
+                                                                         tmp_path):
+    db, elf, log = tracer_db
+    code, _, err = analysis("findings", "--db", db, "--json", tmp_path / "f.json")
+    assert code == 1, err
+    finding = json.loads((tmp_path / "f.json").read_text())["findings"][0]
+    argv = shlex.split(finding["repro"])
+    assert argv[:2] == ["build/tracer", "check"] and str(log) in argv
+    p = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr                     # findings, as when ingested
+    assert "leak" in p.stdout and finding["function"] in p.stdout
