@@ -83,7 +83,7 @@ def test_index_has_header_chart_tables_suppressions_infra_and_malformed(site):
     # server-side order: errors first, the warning last
     rows = re.findall(r'<tr id="f-([0-9a-f]{12})">', text.split('id="findings-table"')[1]
                       .split("</table>")[0])
-    assert len(rows) == 4
+    assert len(rows) == 3      # the leak's cause is suppressed through its unbalanced unwind
     assert "unwind-order" in text.split(f'id="f-{rows[-1]}"')[1].split("</tr>")[0]
     assert "<code>unbalanced-unwind:proc_*</code>" in text
     assert "qemu exited before hello" in text
@@ -140,8 +140,11 @@ def test_timeline_marks_the_fault_and_the_events_that_prove_the_finding(site):
     page = Page((out / "findings" / f"{df.fingerprint}.html").read_text())
     marked = {a.get("id"): a.get("data-mark") for t, a in page.tags
               if t == "tr" and a.get("data-mark")}
+    # the key rows first (the op that holds them), then the whole timeline folded
     assert marked == {"ev-4": "finding", "ev-5": "fault", "ev-6": "finding",
-                      "ev-7": "finding"}
+                      "ev-7": "finding", "all-ev-4": "finding", "all-ev-5": "fault",
+                      "all-ev-6": "finding", "all-ev-7": "finding"}
+    assert ("details", {"id": "full-timeline"}) in page.tags
 
 
 def test_report_is_rewritten_in_place_without_stale_pages(tmp_path, site):
