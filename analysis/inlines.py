@@ -81,12 +81,15 @@ class Inlines:
             self._chains[(build, pc)] = tuple(found.get(pc - 1, ()))
 
     def chain(self, build: int, frame: Frame) -> list[Frame]:
-        """The frame as the functions inlined at its pc, innermost first; the frame alone
+        """The frame as the functions inlined at its pc, innermost first, by their source
+        names (a compiler clone such as exec_build.isra.0 is exec_build); the frame alone
         when nothing is known. The innermost keeps the frame's own file:line."""
         self.prefetch(build, [frame.pc])
         scopes = self._chains[(build, frame.pc)]
-        if len(scopes) < 2 or scopes[-1].func != frame.func:
-            return [frame]
+        symbol = frame.func or ""
+        if not scopes or not (symbol == scopes[-1].func or
+                              symbol.startswith(scopes[-1].func + ".")):
+            return [frame]      # unknown, or DWARF disagrees with the symbol table
         out = [Frame(frame.pc, scopes[0].func, frame.file, frame.line)]
         for s in scopes[1:]:
             file = frame.file if frame.file and s.file.endswith("/" + frame.file) else s.file
