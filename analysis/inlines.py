@@ -13,7 +13,6 @@ import dataclasses
 import pathlib
 import shutil
 import subprocess
-from typing import Optional
 
 from .model import Build, Frame
 

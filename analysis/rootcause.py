@@ -59,6 +59,8 @@ def meet(a: Sequence[Frame], b: Sequence[Frame]) -> Optional[tuple[int, int]]:
                 if i and j and a[i - 1].func and a[i - 1].func == b[j - 1].func:
                     return i - 1, j - 1
                 return i, j
+    if a and b and a[-1].func and a[-1].func == b[-1].func:
+        return len(a) - 1, len(b) - 1       # the same outermost function, reached apart
     return None
 
 
@@ -293,7 +295,7 @@ def _refcount(rec: RunRecords, f: RunFinding) -> Blame:
                            "taken is named", evidence=gets[-1].seq if gets else None)
 
 
-def _double_free(rec: RunRecords, f: RunFinding) -> Blame:
+def _double_free(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
     """The function whose one activation both frees came from (the two paths to the free
     part there); when they share none, the first free once the innermost calls both share
     (the destructor at the same line) are set aside: freeing it then was the mistake."""
@@ -313,7 +315,7 @@ def _double_free(rec: RunRecords, f: RunFinding) -> Blame:
         while k < min(len(a), len(b)) - 1 and a[k].pc == b[k].pc:
             k += 1
         who = rec.scope(a[k], b[k] if a[k].func == b[k].func else None)
-    one, two = rec.scope(a[0]), rec.scope(b[0])
+    one, two = (rec.scope((norm.strip(s) or s.frames)[0]) for s in (f.free_stack, f.bad_stack))
     hit = rec.fault_for(again, f.bad_stack, before=True) if again is not None else None
     return Blame(who.name, who, "double-free",
                  f"{who.name} freed it twice: in {one.name}{_where(one)}, then in "
@@ -461,7 +463,7 @@ def attribute(db: Database, run: Run, findings: list[RunFinding], norm: Normaliz
         elif c is FindingClass.REFCOUNT:
             out[f.id] = _refcount(rec, f)
         elif c is FindingClass.DOUBLE_FREE:
-            out[f.id] = _double_free(rec, f)
+            out[f.id] = _double_free(rec, f, norm)
         elif c in _BAD_FREES:
             out[f.id] = _site(rec, f, "bad-free", f"{f.func} freed it through the wrong call")
         elif c is FindingClass.UNWIND_ORDER:

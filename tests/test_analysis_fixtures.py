@@ -180,6 +180,13 @@ class RunWriter:
     def badfree(self, kind: str, cls: str, addr: int, site: Site, stack: Sequence[Site]) -> int:
         return self._add(Ev("badfree", cls, addr, None, site, stack, name=kind))
 
+    def ref(self, verb: str, kind: str, addr: int, count: int, site: Site) -> int:
+        return self._add(Ev("ref", addr=addr, site=site, rc=count, name=f"{verb} {kind}"))
+
+    def trap(self, scause: int, sepc_site: Site, stval: int, stack: Sequence[Site]) -> int:
+        return self._add(Ev("trap", addr=stval, site=sepc_site, stack=stack,
+                            text=f"{scause:x} 0 {stval:x}"))
+
     def log(self, text: str) -> int:
         return self._add(Ev("log", text=text))
 

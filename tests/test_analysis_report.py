@@ -217,3 +217,16 @@ def test_long_runs_show_windows_around_the_marked_events(tmp_path):
     assert [r.mark for r in rows if r.mark] == ["finding", "fault"]
     assert sum(r.gap_before for r in rows) + len(rows) == run.nevents
     assert rows[0].seq == 0 and rows[-1].seq == run.nevents - 1
+
+
+def test_finding_page_tells_the_error_path_before_the_stacks_and_the_timeline(site):
+    out, audit = site
+    df = next(f for f in audit.findings if f.class_text == "double-free")
+    text = (out / "findings" / f"{df.fingerprint}.html").read_text()
+    assert text.index('id="path"') < text.index('id="stacks"') < text.index('id="timeline"')
+    path = text.split('id="path"')[1].split("</ol>")[0]
+    assert "page_alloc failed in fork" in path
+    assert re.search(r'class="verdict">fork freed it twice: in proc_free', path)
+    # the symptoms the cause explains are listed under it, the warning among them
+    assert "unwind-order" in text.split('id="path"')[1].split("</section>")[0]
+    assert "None bytes" not in text and "None" not in path
