@@ -35,7 +35,7 @@ def _common(p: argparse.ArgumentParser, suppress: bool = True) -> None:
     p.add_argument("--strict", action="store_true",
                    help="warnings (e.g. unwind-order) fail like errors")
     p.add_argument("--stack-depth", type=int, default=DEFAULT_DEPTH, metavar="N",
-                   help="frames of the normalized stack in a fingerprint "
+                   help="frames of a symptom's normalized site stack in the reports "
                         f"(default {DEFAULT_DEPTH})")
     p.add_argument("--allocator", action="append", default=[], metavar="GLOB",
                    help="a function of the kernel's allocators, left out of fingerprints "

@@ -1,12 +1,15 @@
 """Fingerprints and titles of findings.
 
-A fingerprint names a bug, not a run: it is made of the finding class, the function of the
-site (allocation site for leaks, offending free for bad frees, panic site ...) and the
-function names of the site's stack after dropping allocator-internal frames and keeping the
-innermost `depth` frames. Addresses, N, the scenario and the modes never enter it, so the same
-bug found at many N, in both fault modes, or in a rebuilt kernel (other addresses) is one
-finding. A rebuild that renames or inlines a function on the stack does change it: the bug's
-context changed.
+A fingerprint names a root cause, not a run nor a symptom: it is made of the class family
+(memory lifetime: leak, unbalanced unwind, refcount, bad frees, unwind order; or the class
+itself: crash, panic, hang, ...), the responsible function (analysis/rootcause.py) and the
+call in it whose failure the fault made (the fault's context, "" when there is none).
+Addresses, N, the scenario and the modes never enter it, so the same bug found at many N, in
+both fault modes, or in a rebuilt kernel (other addresses) is one finding. A rebuild that
+renames or inlines a function on the path does change it: the bug's context changed.
+
+The normalized site stack (`locate`) still names where each symptom was seen: suppressions
+match it and the finding page highlights it.
 """
 from __future__ import annotations
 
@@ -17,7 +20,18 @@ from typing import Optional, Sequence
 
 from .model import EMPTY_STACK, FindingClass, Frame, RunFinding, Stack
 
-FINGERPRINT_VERSION = "1"
+FINGERPRINT_VERSION = "2"
+
+# Which symptom of a root cause leads its title: the most specific first.
+PRIORITY = (FindingClass.CRASH, FindingClass.PANIC, FindingClass.HANG,
+            FindingClass.DOUBLE_FREE, FindingClass.MISMATCHED_FREE, FindingClass.INVALID_FREE,
+            FindingClass.REFCOUNT, FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
+            FindingClass.UNWIND_ORDER, FindingClass.ACCOUNTING, FindingClass.UNKNOWN)
+MEMORY_FAMILY = frozenset({FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
+                           FindingClass.REFCOUNT, FindingClass.DOUBLE_FREE,
+                           FindingClass.INVALID_FREE, FindingClass.MISMATCHED_FREE,
+                           FindingClass.UNWIND_ORDER})
+OBJECT_CLASSES = (FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND)
 
 # Frames of the allocators themselves: they say nothing about the bug. The sample kernel's
 # backtraces start at the allocator's caller, so these matter for kernels whose do not. Used
@@ -29,10 +43,9 @@ DEFAULT_ALLOCATOR_GLOBS: tuple[str, ...] = (
     "vmalloc", "vfree", "malloc", "calloc", "realloc", "free",
 )
 
-# How many frames of the normalized stack enter the fingerprint: the site and its caller.
-# Deeper frames are the scenario's driver code, which differs between running a scenario
-# alone and inside `all` and would split one bug into several; the caller stays in, so the
-# same helper failing under two different owners is two findings.
+# How many frames of a symptom's normalized site stack are shown with it (JSON
+# normalized_stack, the finding page): the site and its caller. Deeper frames are the
+# scenario's driver code.
 DEFAULT_DEPTH = 2
 
 
@@ -98,7 +111,7 @@ class Located:
     func: str
     site: Optional[Frame]
     frames: tuple[Frame, ...]        # stripped, full depth (what suppressions see)
-    key_funcs: tuple[str, ...]       # stripped and cut to depth (what the fingerprint sees)
+    key_funcs: tuple[str, ...]       # stripped and cut to depth (what the reports show)
 
 
 def locate(finding: RunFinding, norm: Normalizer) -> Located:
@@ -112,11 +125,51 @@ def locate(finding: RunFinding, norm: Normalizer) -> Located:
     return Located(func, site, frames, tuple(f.name for f in frames[:norm.depth]))
 
 
-def fingerprint(cls: FindingClass, class_text: str, located: Located) -> str:
-    """A stable 12-hex-digit id of (class, site function, normalized stack)."""
-    parts = [FINGERPRINT_VERSION, cls.value if cls is not FindingClass.UNKNOWN else class_text,
-             located.func, *located.key_funcs]
+def family(cls: FindingClass, class_text: str) -> str:
+    if cls in MEMORY_FAMILY:
+        return "memory"
+    return cls.value if cls is not FindingClass.UNKNOWN else class_text
+
+
+def root_fingerprint(family_name: str, func: str, failed_call: str) -> str:
+    """A stable 12-hex-digit id of (class family, responsible function, failed call)."""
+    parts = [FINGERPRINT_VERSION, family_name, func, failed_call]
     return hashlib.sha1("\0".join(parts).encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def _count(n: int, kind: Optional[str]) -> str:
+    noun = "page" if kind == "page" else "object"
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def objects_phrase(symptoms: Sequence[RunFinding], kinds: dict[int, Optional[str]]) -> str:
+    """ "2 pages (vm_create, vm_walk_level)" for the objects the symptoms are about."""
+    seen: dict[int, RunFinding] = {}
+    for s in symptoms:
+        if s.cls in OBJECT_CLASSES and s.addr is not None:
+            seen.setdefault(s.addr, s)
+    if not seen:
+        return ""
+    objs = list(seen.values())
+    kind_set = {kinds.get(o.id) for o in objs}
+    kind = kind_set.pop() if len(kind_set) == 1 else None
+    sites = list(dict.fromkeys(o.func or "??" for o in objs))
+    return f"{_count(len(objs), kind)} ({', '.join(sites)})"
+
+
+def root_title(minimal: RunFinding, blame, symptoms: Sequence[RunFinding],
+               kinds: dict[int, Optional[str]]) -> str:
+    """A syzbot-style title naming the function to fix, e.g. "leak in proc_pagetable:
+    3 pages (vm_create, vm_walk_level) not freed after vm_map failed"."""
+    cls = minimal.cls
+    label = cls.label if cls is not FindingClass.UNKNOWN else minimal.class_text
+    head = label if blame.func == "??" else f"{label} in {blame.func}"
+    objects = objects_phrase(symptoms, kinds)
+    if objects:
+        leaked = any(s.cls is FindingClass.LEAK for s in symptoms)
+        verb = "not freed" if leaked else "left live"
+        head += f": {objects} {verb}" if cls in OBJECT_CLASSES else f"; {objects} {verb}"
+    return f"{head} after {blame.failed_call} failed" if blame.failed_call else head
 
 
 def fault_site(finding: RunFinding, norm: Normalizer) -> tuple[Optional[str], Optional[str]]:
@@ -129,21 +182,3 @@ def fault_site(finding: RunFinding, norm: Normalizer) -> tuple[Optional[str], Op
         stripped = norm.strip(run.fault_stack)
         caller = stripped[0].func if stripped and stripped[0].func else None
     return norm.allocator_entry(run.fault_stack, caller), caller
-
-
-def title(finding: RunFinding, located: Located, norm: Normalizer) -> str:
-    """A syzbot-style one-line title, e.g.
-    "leak in proc_create after failed page_alloc in map_trapframe". The allocator is named
-    from the fault's stack when it holds allocator frames, else by the fault's class."""
-    cls = finding.cls
-    label = cls.label if cls is not FindingClass.UNKNOWN else finding.class_text
-    entry, caller = fault_site(finding, norm)
-    if located.func == "??" or (cls is FindingClass.HANG and located.func == caller):
-        head = label
-    else:
-        head = f"{label} in {located.func}"
-    if caller is None:
-        return head
-    what = entry or (f"{finding.run.fault_class} allocation" if finding.run.fault_class
-                     else "allocation")
-    return f"{head} after failed {what} in {caller}"

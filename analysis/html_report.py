@@ -102,7 +102,8 @@ def stack_views(audit: Audit, u: UniqueFinding) -> list[StackView]:
                                  f"{run.fault_mode})", run.fault_stack, fault_func))
     if m.alloc_stack.frames:
         views.append(_stack_view(audit, u, "alloc", "Allocated", "where the object came from"
-                                 + (f" ({m.size} bytes at {m.addr:x})" if m.addr else ""),
+                                 + (f" ({m.size} bytes at {m.addr:x})" if m.addr and m.size
+                                    else f" (at {m.addr:x})" if m.addr else ""),
                                  m.alloc_stack, u.func if u.cls in (
                                      FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
                                      FindingClass.REFCOUNT) else None))
@@ -145,10 +146,13 @@ def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False) ->
 def render_finding(audit: Audit, db: Database, u: UniqueFinding, env: jinja2.Environment,
                    strict: bool = False) -> str:
     m = u.minimal
-    marked = set(m.events)
-    rows = timeline.build(db, m.run, marked)
+    marked = {seq for o in u.symptoms for seq in o.events}
+    rows = timeline.build(db, m.run, marked, u.blame.evidence)
+    path = [(step.text, _where(audit, m.run.build, step.frame) if step.frame else "")
+            for step in u.path]
     return env.get_template("finding.html").render(
-        **_page_context(audit, strict), f=u, m=m, stacks=stack_views(audit, u),
+        **_page_context(audit, strict), f=u, m=m, stacks=stack_views(audit, u), path=path,
+        key_rows=timeline.key_rows(rows),
         fault_where=_where(audit, m.run.build, m.run.fault_frame) if m.run.fault_frame
         else "",
         timeline=rows, occurrences=sorted(u.occurrences, key=lambda o: (o.run.n, o.run.id)))

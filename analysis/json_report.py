@@ -39,14 +39,27 @@ def occurrence_dict(o: RunFinding) -> dict[str, Any]:
             "addr": _hex(o.addr), "size": o.size, "synthesized": o.synthesized}
 
 
+def symptom_dict(u: UniqueFinding, o: RunFinding) -> dict[str, Any]:
+    return {"class": o.class_text, "severity": o.severity.value, "function": o.func,
+            "object": u.kinds.get(o.id), "addr": _hex(o.addr), "size": o.size,
+            "op": o.op_name, "message": o.message}
+
+
 def finding_dict(u: UniqueFinding, sources: SourceTree) -> dict[str, Any]:
     m = u.minimal
     b = m.run.build
     site = u.located.site
+    blame = u.blame
     return {
         "fingerprint": u.fingerprint, "class": u.class_text, "severity": u.severity.value,
         "title": u.title, "function": u.func,
-        "location": frame_dict(site, b, sources) if site else None,
+        "location": frame_dict(blame.frame, b, sources) if blame.frame else None,
+        "attribution": {"rule": blame.rule, "why": blame.why, "ambiguous": blame.ambiguous,
+                        "failed_call": blame.failed_call or None},
+        "error_path": [dict(frame_dict(s.frame, b, sources) if s.frame else {},
+                            text=s.text) for s in u.path],
+        "symptoms": [symptom_dict(u, o) for o in u.symptoms],
+        "site": frame_dict(site, b, sources) if site else None,
         "normalized_stack": list(u.located.key_funcs),
         "runs": u.nruns, "occurrences": len(u.occurrences), "first_n": u.first_n,
         "min_n": u.min_n, "max_n": u.max_n, "scenarios": u.scenarios,

@@ -53,7 +53,7 @@ def junit_xml(audit: Audit, strict: bool = False) -> bytes:
             infra = [r for r in runs if r.outcome_text == "infra"]
             if bad:
                 el = ET.SubElement(case, "failure", message=f"{len(bad)} finding(s): "
-                                   + "; ".join(f.title for f in bad[:3]),
+                                   + "; ".join(f.title for f in bad),
                                    type=",".join(sorted({f.class_text for f in bad})))
                 el.text = "\n".join(_describe(f) for f in bad) + "\n"
                 counts["failures"] += 1

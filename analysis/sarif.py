@@ -1,9 +1,11 @@
 """SARIF 2.1.0 output for code-scanning UIs.
 
-One rule per finding class with a stable id (`faultline/<class>`), one result per unique
-finding (suppressed ones carry an external suppression), the site as physicalLocation with
-a path relative to the repository root (uriBaseId SRCROOT), each recorded stack as a codeFlow
-(outermost frame first, as execution ran), and the fingerprint in partialFingerprints.
+One rule per finding class with a stable id (`faultline-<class>`, with a helpUri into the
+docs), one result per unique finding (suppressed ones carry an external suppression): the
+line of the responsible function as physicalLocation with a path relative to the repository
+root (uriBaseId SRCROOT), the error path from the injected fault to that line as the
+codeFlow, each recorded stack in `stacks` (innermost frame first) and as relatedLocations,
+and the fingerprint in partialFingerprints.
 """
 from __future__ import annotations
 
@@ -21,7 +23,11 @@ CLASSES = [c for c in FindingClass if c is not FindingClass.UNKNOWN]
 
 
 def rule_id(cls: FindingClass, class_text: str = "") -> str:
-    return f"faultline/{cls.value if cls is not FindingClass.UNKNOWN else class_text}"
+    return f"faultline-{cls.value if cls is not FindingClass.UNKNOWN else class_text}"
+
+
+def docs_uri(audit: Audit, page: str) -> str:
+    return (audit.sources.repo_root.resolve() / "docs" / page).as_uri()
 
 
 def _rules(audit: Audit) -> list[dict[str, Any]]:
@@ -33,6 +39,9 @@ def _rules(audit: Audit) -> list[dict[str, Any]]:
             "name": "".join(w.capitalize() for w in c.value.split("-")),
             "shortDescription": {"text": c.label},
             "fullDescription": {"text": c.description},
+            "helpUri": docs_uri(audit, "schema.md") + "#findings",
+            "help": {"text": f"{c.description} The finding names the function to fix; "
+                             "docs/analysis.md says how it is chosen."},
             "defaultConfiguration": {"level": level},
         })
     extra = sorted({u.class_text for u in audit.findings + audit.suppressed
@@ -75,8 +84,10 @@ def _stacks(u: UniqueFinding) -> list[tuple[str, Stack]]:
 def _result(u: UniqueFinding, audit: Audit, index: dict[str, int]) -> dict[str, Any]:
     m = u.minimal
     b = m.run.build
-    text = (f"{u.title}. {m.message} Seen in {u.nruns} run(s), minimal N={u.min_n} "
-            f"({', '.join(u.scenarios)}). Repro: {u.repro}")
+    text = (f"{u.title}. {' → '.join(step.text for step in u.path)}. Seen in {u.nruns} "
+            f"run(s), minimal N={u.min_n} ({', '.join(u.scenarios)}). Repro: {u.repro}")
+    if u.blame.ambiguous:
+        text += f" Attribution ambiguous: {u.blame.ambiguous}."
     res: dict[str, Any] = {
         "ruleId": rule_id(u.cls, u.class_text),
         "ruleIndex": index[rule_id(u.cls, u.class_text)],
@@ -84,31 +95,38 @@ def _result(u: UniqueFinding, audit: Audit, index: dict[str, int]) -> dict[str, 
         "message": {"text": text},
         "partialFingerprints": {FINGERPRINT_KEY: u.fingerprint},
     }
-    site = u.located.site
-    if site is not None:
-        res["locations"] = [_location(site, b, audit)]
+    frame = u.blame.frame or u.located.site
+    if frame is not None:
+        res["locations"] = [_location(frame, b, audit)]
     else:
         res["locations"] = [{"logicalLocations": [{"name": u.func, "kind": "function"}]}]
-    flows, related = [], []
-    next_id = 1
-    for name, stack in _stacks(u):
-        flows.append({
-            "message": {"text": f"stack of {name}"},
+    steps = [step for step in u.path if step.frame is not None]
+    if steps:
+        res["codeFlows"] = [{
+            "message": {"text": "the error path, from the injected fault to the function "
+                                "to fix"},
             "threadFlows": [{"locations": [
-                {"location": _location(f, b, audit, f"{name}: {f.name}"), "nestingLevel": i}
-                for i, f in enumerate(reversed(stack.frames))]}],
-        })
+                {"location": _location(step.frame, b, audit, step.text), "nestingLevel": 0}
+                for step in steps]}]}]
+    stacks, related = [], []
+    for name, stack in _stacks(u):
+        stacks.append({"message": {"text": f"stack of {name}"},
+                       "frames": [{"location": _location(f, b, audit)}
+                                  for f in stack.frames]})
         for depth, f in enumerate(stack.frames):
-            related.append(_location(f, b, audit, f"{name} #{depth} {f.name}", next_id))
-            next_id += 1
-    if flows:
-        res["codeFlows"] = flows
+            related.append(_location(f, b, audit, f"{name} #{depth} {f.name}",
+                                     len(related) + 1))
+    if stacks:
+        res["stacks"] = stacks
         res["relatedLocations"] = related
     if u.suppressed_by is not None:
         r = u.suppressed_by
         res["suppressions"] = [{"kind": "external", "justification":
                                 f"suppressions entry {r.text} ({r.source}:{r.lineno})"}]
-    res["properties"] = {"runs": u.nruns, "firstN": u.first_n, "minN": u.min_n,
+    res["properties"] = {"function": u.func, "attribution": u.blame.rule,
+                         "symptoms": [{"class": o.class_text, "function": o.func}
+                                      for o in u.symptoms],
+                         "runs": u.nruns, "firstN": u.first_n, "minN": u.min_n,
                          "maxN": u.max_n, "scenarios": u.scenarios, "execModes": u.exec_modes,
                          "faultModes": u.fault_modes, "repro": u.repro}
     return res
@@ -123,6 +141,7 @@ def sarif_log(audit: Audit) -> dict[str, Any]:
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": TOOL_NAME, "version": TOOL_VERSION,
+                                "informationUri": docs_uri(audit, "analysis.md"),
                                 "rules": rules}},
             "originalUriBaseIds": {"SRCROOT": {"uri": root}},
             "columnKind": "utf16CodeUnits",

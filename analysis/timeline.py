@@ -21,8 +21,9 @@ class Row:
     depth: int
     text: str
     stack: str                    # "func < caller < ..." or ""
-    mark: Optional[str]           # "finding", "fault" or None
+    mark: Optional[str]           # "root", "finding", "fault" or None
     gap_before: int = 0           # events omitted before this row
+    op: Optional[int] = None      # the op this record is in (op+/op-: that op)
 
 
 def _hex(v: Optional[int]) -> str:
@@ -55,7 +56,21 @@ def describe(ev: Event, op_names: dict[int, str]) -> str:
     return " ".join(x for x in (ev.name, ev.text) if x)
 
 
-def build(db: Database, run: Run, marked: set[int]) -> list[Row]:
+def key_rows(rows: list[Row]) -> list[Row]:
+    """The rows that tell a finding's story: the marked ones and the begin and end of every
+    op that holds one."""
+    ops = {r.op for r in rows if r.mark and r.op is not None}
+    keep = [r for r in rows if r.mark or (r.kind in ("op+", "op-") and r.op in ops)]
+    out, last = [], -1
+    for r in keep:
+        i = rows.index(r)
+        out.append(dataclasses.replace(r, gap_before=i - last - 1))
+        last = i
+    return out
+
+
+def build(db: Database, run: Run, marked: set[int], root: Optional[int] = None
+          ) -> list[Row]:
     events = db.events(run)
     op_names: dict[int, str] = {}
     faults = {e.seq for e in events if e.kind == "fault"}
@@ -69,9 +84,10 @@ def build(db: Database, run: Run, marked: set[int]) -> list[Row]:
         if ev.kind == "op-":
             depth = max(0, depth - 1)
         stack = db.stack(ev.stack)
-        mark = "finding" if ev.seq in marked else ("fault" if ev.seq in faults else None)
+        mark = ("root" if ev.seq == root else "finding" if ev.seq in marked
+                else "fault" if ev.seq in faults else None)
         rows.append(Row(ev.seq, ev.kind, depth, describe(ev, op_names),
-                        " < ".join(f.name for f in stack.frames), mark))
+                        " < ".join(f.name for f in stack.frames), mark, op=ev.op))
         if ev.kind == "op+":
             depth += 1
     if len(rows) <= MAX_FULL:

@@ -21,7 +21,9 @@ from collections import Counter
 from typing import Optional
 
 from . import fingerprint as fp
+from . import rootcause
 from .db import Database
+from .inlines import Inlines
 from .model import (Build, FindingClass, Outcome, Run, RunFinding, Severity, Stack, Sweep,
                     Malformed)
 from .sources import SourceTree
@@ -44,7 +46,37 @@ class UniqueFinding:
     occurrences: list[RunFinding]
     minimal: RunFinding
     repro: str
+    blame: rootcause.Blame
+    symptoms: list[RunFinding]                # the minimal run's symptoms of this cause
+    kinds: dict[int, Optional[str]]           # allocator class of each symptom's object
     suppressed_by: Optional[Rule] = None
+
+    @property
+    def path(self) -> list[rootcause.Step]:
+        """The error path from the fault to the responsible function, then the verdict:
+        what it did, and the objects it left with the line in it each came from."""
+        text = self.blame.why
+        objects = self.objects
+        if objects:
+            text += ": " + ", ".join(
+                f"{len(group)} {kind or 'object'}{'s' if len(group) > 1 else ''} from {site}"
+                + (f" ({where})" if where else "") for (kind, site, where), group in
+                objects.items())
+        return list(self.blame.path) + [rootcause.Step(text, self.blame.frame)]
+
+    @property
+    def objects(self) -> dict[tuple[Optional[str], str, str], list[RunFinding]]:
+        """The objects the symptoms are about, by (class, allocation site, line in the
+        responsible function the allocation came through)."""
+        out: dict[tuple[Optional[str], str, str], list[RunFinding]] = {}
+        seen: set[int] = set()
+        for o in self.symptoms:
+            if o.addr is None or o.addr in seen or o.cls not in fp.OBJECT_CLASSES:
+                continue
+            seen.add(o.addr)
+            via = next((fr.where for fr in o.alloc_stack.frames if fr.func == self.func), "")
+            out.setdefault((self.kinds.get(o.id), o.func or "??", via), []).append(o)
+        return out
 
     @property
     def runs(self) -> list[Run]:
@@ -284,22 +316,22 @@ def _groups(runs: list[Run]) -> list[RunGroup]:
                                                    g.class_filter, g.site, g.build))
 
 
-def _disambiguate_titles(unique: list[UniqueFinding]) -> None:
-    """Two findings that differ only below the site function get the same title; name the
-    first caller where their normalized stacks part, so a reader sees why they are two."""
-    same: dict[str, list[UniqueFinding]] = {}
-    for u in unique:
-        same.setdefault(u.title, []).append(u)
-    for group in same.values():
-        if len(group) < 2:
-            continue
-        for u in group:
-            funcs = u.located.key_funcs
-            others = [o.located.key_funcs for o in group if o is not u]
-            for depth in range(1, len(funcs)):
-                if all(len(o) <= depth or o[depth] != funcs[depth] for o in others):
-                    u.title += f" (via {funcs[depth]})"
-                    break
+def _group_by_cause(blamed: list[tuple[RunFinding, rootcause.Blame]]
+                    ) -> dict[str, list[RunFinding]]:
+    """Symptoms by root cause: class family, responsible function and the call in it that
+    failed. A symptom no fault path leads to (a leak seen without any failure) joins the
+    cause of the same family and function that a fault did reach, when there is one: one
+    mistake, seen with and without a failure."""
+    causes: dict[tuple[str, str, str], list[RunFinding]] = {}
+    for f, b in blamed:
+        causes.setdefault((fp.family(f.cls, f.class_text), b.func, b.failed_call),
+                          []).append(f)
+    for (family, func, failed) in [k for k in causes if not k[2]]:
+        reached = [k for k in causes if k[:2] == (family, func) and k[2]]
+        if reached:
+            best = max(reached, key=lambda k: len(causes[k]))
+            causes[best] += causes.pop((family, func, failed))
+    return {fp.root_fingerprint(*key): members for key, members in causes.items()}
 
 
 def analyze(db: Database, rules: Optional[list[Rule]] = None,
@@ -332,32 +364,45 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
         if made is not None:
             kept.append(made)
 
-    grouped: dict[str, list[tuple[RunFinding, fp.Located]]] = {}
+    by_run: dict[int, list[RunFinding]] = {}
     for f in kept:
-        loc = fp.locate(f, norm)
-        grouped.setdefault(fp.fingerprint(f.cls, f.class_text, loc), []).append((f, loc))
+        by_run.setdefault(f.run.id, []).append(f)
+    found: dict[int, rootcause.Attribution] = {}
+    inlines = Inlines(builds)
+    for run_id, members in by_run.items():
+        found[run_id] = rootcause.attribute(db, members[0].run, members, norm, inlines)
+    grouped = _group_by_cause([(f, found[f.run.id].blames[f.id]) for f in kept])
 
     unique: list[UniqueFinding] = []
-    for key, members in grouped.items():
-        minimal, loc = min(members, key=lambda m: _minimal_key(m[0]))
-        occurrences = [m[0] for m in members]
+    for key, occurrences in grouped.items():
+        first = min(occurrences, key=_minimal_key)
+        attribution = found[first.run.id]
+        symptoms = sorted((o for o in occurrences if o.run.id == first.run.id),
+                          key=lambda o: (fp.PRIORITY.index(o.cls), o.id))
+        minimal = symptoms[0]
+        blame = attribution.blames[minimal.id]
+        loc = fp.locate(minimal, norm)
         severity = (Severity.ERROR if any(o.severity is Severity.ERROR for o in occurrences)
                     else Severity.WARNING)
         build = builds.get(minimal.run.build)
         elf = display_path(build.elf_path, sources.repo_root) if build else "build/kernel.elf"
         u = UniqueFinding(
             fingerprint=key, cls=minimal.cls, class_text=minimal.class_text,
-            severity=severity, func=loc.func, title=fp.title(minimal, loc, norm),
+            severity=severity, func=blame.func,
+            title=fp.root_title(minimal, blame, symptoms, attribution.kinds),
             located=loc, occurrences=occurrences, minimal=minimal,
-            repro=repro_command(minimal.run, elf, _site_func(db, minimal.run)))
-        rule = first_match(rules, u.cls, [loc.func] + [fr.name for fr in loc.frames])
+            repro=repro_command(minimal.run, elf, _site_func(db, minimal.run)),
+            blame=blame, symptoms=symptoms, kinds=attribution.kinds)
+        funcs = [u.func, loc.func] + [o.func or "??" for o in symptoms] + \
+            [fr.name for fr in loc.frames]
+        rule = next((r for c in dict.fromkeys(o.cls for o in symptoms)
+                     if (r := first_match(rules, c, funcs)) is not None), None)
         if rule is not None:
             u.suppressed_by = rule
             rule.findings += 1
             rule.occurrences += len(occurrences)
         unique.append(u)
 
-    _disambiguate_titles(unique)
     unique.sort(key=lambda u: (u.is_warning, list(FindingClass).index(u.cls), -u.nruns,
                                u.title, u.fingerprint))
     return Audit(

@@ -44,8 +44,8 @@ def test_real_sweep_gives_one_finding_per_seeded_mistake(real_db, tmp_path):
         assert fs[0]["location"]["file"].startswith("sample-kernel/")
         assert fs[0]["location"]["line"] > 0
     results = json.loads(sarif.read_text())["runs"][0]["results"]
-    assert {r["ruleId"] for r in results} == {"faultline/leak", "faultline/double-free",
-                                              "faultline/mismatched-free"}
+    assert {r["ruleId"] for r in results} == {"faultline-leak", "faultline-double-free",
+                                              "faultline-mismatched-free"}
 
 
 def test_real_sweep_report_shows_kernel_sources(real_db, tmp_path):

@@ -1,4 +1,5 @@
-"""Unique findings: one bug is one finding however many runs, modes or rebuilds show it."""
+"""Unique findings: one root cause is one finding however many runs, modes, rebuilds or
+symptoms show it."""
 from test_analysis_fixtures import DbBuilder, leak_db, populate, sample_db
 
 from analysis.db import Database
@@ -36,11 +37,11 @@ def test_leaks_from_different_functions_are_two_findings(tmp_path):
     assert len({f.fingerprint for f in a.findings}) == 2
 
 
-def test_same_site_under_a_different_caller_is_a_different_finding(tmp_path):
+def test_same_site_reached_from_another_driver_is_still_one_finding(tmp_path):
     a = audit_of(leak_db(tmp_path / "a.db", [
         (3, "fresh", [("page_alloc", 9), ("proc_create", 6), ("scenario_proc", 8)]),
         (4, "fresh", [("page_alloc", 9), ("proc_create", 6), ("fork", 7)])]))
-    assert len(a.findings) == 2
+    assert len(a.findings) == 1 and a.findings[0].func == "proc_create"
 
 
 def test_fingerprints_survive_a_rebuild_with_other_addresses(tmp_path):
@@ -68,7 +69,9 @@ def test_leak_in_both_fault_modes_exec_modes_and_scenarios_is_one_finding(tmp_pa
     leaks = by_class(a, FindingClass.LEAK)
     assert len(leaks) == 1
     f = leaks[0]
-    assert f.title == "leak in proc_create after failed page_alloc in map_trapframe"
+    assert f.title == "leak in proc_create: 1 page (proc_create) not freed after " \
+        "map_trapframe failed"
+    assert [o.class_text for o in f.symptoms] == ["leak", "unbalanced-unwind"]
     assert f.fault_modes == ["once", "persist"] and f.exec_modes == ["fresh", "reset"]
     assert f.scenarios == ["all", "proc"]
     assert (f.min_n, f.max_n) == (3, 4)          # N = 4 inside `all`
@@ -84,27 +87,25 @@ def test_allocator_frames_are_not_part_of_the_fingerprint(tmp_path):
     assert a.findings[0].located.key_funcs == ("proc_create", "scenario_proc")
 
 
-def test_deeper_stack_depth_splits_what_the_default_merges(tmp_path):
+def test_stack_depth_does_not_split_a_root_cause(tmp_path):
     path = sample_db(tmp_path / "s.db")
-    assert len(by_class(audit_of(path), FindingClass.LEAK)) == 1
     from analysis.fingerprint import Normalizer
-    assert len(by_class(audit_of(path, norm=Normalizer(depth=3)), FindingClass.LEAK)) == 2
+    default = by_class(audit_of(path), FindingClass.LEAK)
+    deeper = by_class(audit_of(path, norm=Normalizer(depth=3)), FindingClass.LEAK)
+    assert [f.fingerprint for f in deeper] == [f.fingerprint for f in default]
+    assert len(deeper) == 1
 
 
-def test_each_class_gets_a_syzbot_style_title(tmp_path):
+def test_each_class_gets_a_syzbot_style_title_naming_the_function_to_fix(tmp_path):
     a = audit_of(sample_db(tmp_path / "s.db"))
     titles = {f.class_text: f.title for f in a.findings}
-    assert titles["double-free"] == "double-free in fork after failed page_alloc in fork"
-    assert titles["panic"] == "panic in vm_unmap after failed page_alloc in vm_unmap"
-    assert titles["unwind-order"].startswith("unwind out of order in fork")
+    assert titles["double-free"] == "double-free in fork after page_alloc failed"
+    assert titles["panic"] == "panic in vm_unmap after page_alloc failed"
 
 
-def test_two_findings_with_the_same_title_are_told_apart_by_their_callers(tmp_path):
-    from_fork = [("proc_create", 6), ("fork", 7), ("scenario_proc", 8)]
-    from_kinit = [("proc_create", 6), ("kinit", 4), ("scenario_proc", 8)]
-    a = audit_of(leak_db(tmp_path / "a.db", [(3, "fresh", from_fork), (5, "fresh", from_kinit)]))
-    titles = sorted(f.title for f in a.findings)
-    assert titles == [
-        "leak in proc_create after failed page_alloc in map_trapframe (via fork)",
-        "leak in proc_create after failed page_alloc in map_trapframe (via kinit)",
-    ]
+def test_a_warning_of_the_same_cause_is_a_symptom_not_a_finding(tmp_path):
+    a = audit_of(sample_db(tmp_path / "s.db"))
+    assert [w.func for w in a.warnings] == ["probe"]       # a ladder of its own
+    df = next(f for f in a.findings if f.class_text == "double-free")
+    assert [o.class_text for o in df.symptoms] == ["double-free", "unwind-order"]
+    assert df.severity.value == "error"

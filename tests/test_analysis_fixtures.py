@@ -32,6 +32,8 @@ FUNCS = {
     "kinit": ("sample-kernel/main.c", 10, 16),
     "vm_unmap": ("sample-kernel/vm.c", 10, 16),
     "panic": ("sample-kernel/printf.c", 10, 8),
+    "probe": ("sample-kernel/blk.c", 10, 16),
+    "blk_init": ("sample-kernel/init.c", 10, 8),
 }
 
 Site = tuple[str, int]          # (function, instruction index inside it)
@@ -178,6 +180,13 @@ class RunWriter:
     def badfree(self, kind: str, cls: str, addr: int, site: Site, stack: Sequence[Site]) -> int:
         return self._add(Ev("badfree", cls, addr, None, site, stack, name=kind))
 
+    def ref(self, verb: str, kind: str, addr: int, count: int, site: Site) -> int:
+        return self._add(Ev("ref", addr=addr, site=site, rc=count, name=f"{verb} {kind}"))
+
+    def trap(self, scause: int, sepc_site: Site, stval: int, stack: Sequence[Site]) -> int:
+        return self._add(Ev("trap", addr=stval, site=sepc_site, stack=stack,
+                            text=f"{scause:x} 0 {stval:x}"))
+
     def log(self, text: str) -> int:
         return self._add(Ev("log", text=text))
 
@@ -308,8 +317,9 @@ def proc_run(w: RunWriter, n: int, base_addr: int, caller: Sequence[Site],
 def sample_db(path: pathlib.Path, base: int = 0x80000000, build_id: str = "3f9c0011aa",
               heap: int = 0x87000000, funcs_patch: Optional[dict] = None) -> pathlib.Path:
     """A database with: the kstack leak (scenario proc at N=3 in once and persist modes and
-    both exec modes, and scenario all), a double free in fork, an unwind-order warning, an
-    expected panic, an unexpected panic without a finding row, an infra run, malformed lines."""
+    both exec modes, and scenario all), a double free in fork with an unwind-order symptom,
+    an unwind-order warning of its own in probe, an expected panic, an unexpected panic
+    without a finding row, an infra run, malformed lines."""
     b = DbBuilder(path)
     funcs = dict(FUNCS)
     if funcs_patch:
@@ -385,6 +395,24 @@ def populate(b: DbBuilder, build: int, heap: int) -> None:
                 w.free("obj", addr, ("proc_free", 4), [("obj_free", 2), ("proc_free", 4)])
         w.op_end(-12 if outcome != "completed" else 0)
         w.write(outcome, fired=outcome != "completed")
+    # blk: a probe's ladder frees out of order, and nothing else goes wrong: a warning
+    sw = b.sweep(build, "blk", "fresh", "once")
+    w = RunWriter(b, build, sw, "blk", 3)
+    w.op_begin("probe", ("blk_init", 2))
+    dev, ring = heap + 0xa000000, heap + 0xa010000
+    w.alloc("obj", dev, ("probe", 2), [("obj_alloc", 5), ("probe", 2), ("blk_init", 2)],
+            size=64)
+    w.alloc("page", ring, ("probe", 4), [("page_alloc", 9), ("probe", 4), ("blk_init", 2)])
+    w.fault("obj", ("probe", 6), [("obj_alloc", 5), ("probe", 6), ("blk_init", 2)])
+    early = [("obj_free", 2), ("probe", 8), ("blk_init", 2)]
+    late = [("page_free", 3), ("probe", 9), ("blk_init", 2)]
+    f1 = w.free("obj", dev, ("probe", 8), early)
+    f2 = w.free("page", ring, ("probe", 9), late)
+    w.op_end(-12)
+    w.finding("unwind-order", "probe", "probe freed the device before the ring acquired "
+              "after it", [f1, f2], severity="warning", addr=dev, free=early, bad=late,
+              op_name="probe", site=("probe", 8))
+    w.write("handled")
     # boot: an expected panic, an unexpected panic (no finding row), an infra failure
     sw = b.sweep(build, "boot", "fresh", "once")
     w = RunWriter(b, build, sw, "boot", 1)

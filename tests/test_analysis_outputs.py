@@ -74,21 +74,30 @@ def test_sarif_results_carry_stable_rule_ids_fingerprints_and_repo_relative_site
     log = sarif.sarif_log(audit)
     results = log["runs"][0]["results"]
     assert len(results) == len(audit.findings) + len(audit.suppressed)
-    df = next(r for r in results if r["ruleId"] == "faultline/double-free")
+    df = next(r for r in results if r["ruleId"] == "faultline-double-free")
     fp = next(f for f in audit.findings if f.class_text == "double-free").fingerprint
     assert df["partialFingerprints"][sarif.FINGERPRINT_KEY] == fp
+    # the location is the line of the function to fix: fork, where both frees came from
     site = df["locations"][0]["physicalLocation"]
     assert site["artifactLocation"]["uri"] == \
         "tests/data/analysis-src/sample-kernel/proc.c"
-    assert site["region"]["startLine"] == 154
-    # alloc, first free and second free, Valgrind style, plus the injected fault
-    assert len(df["codeFlows"]) == 4
-    first = df["codeFlows"][1]["threadFlows"][0]["locations"]
-    assert [t["location"]["logicalLocations"][0]["name"] for t in first] == \
-        ["sys_fork", "fork", "obj_alloc"]      # outermost first, as it ran
-    order = next(r for r in results if r["ruleId"] == "faultline/unwind-order")
-    assert order["level"] == "warning"
-    leak = next(r for r in results if r["ruleId"] == "faultline/leak")
+    assert site["region"]["startLine"] == 152
+    assert df["locations"][0]["logicalLocations"][0]["name"] == "fork"
+    # the error path is the code flow: the failed allocation, then the verdict in fork
+    (flow,) = df["codeFlows"]
+    steps = flow["threadFlows"][0]["locations"]
+    assert steps[0]["location"]["message"]["text"] == "page_alloc failed in fork"
+    assert "fork freed it twice" in steps[-1]["location"]["message"]["text"]
+    # the fault, the allocation, both frees: Valgrind style, innermost frame first
+    assert [s["message"]["text"] for s in df["stacks"]] == [
+        "stack of the injected fault", "stack of the allocation", "stack of the first free",
+        "stack of the offending call"]
+    assert [f["location"]["logicalLocations"][0]["name"] for f in df["stacks"][1]["frames"]] \
+        == ["obj_alloc", "fork", "sys_fork"]
+    assert all("/" not in r["id"] and r["helpUri"].startswith("file://")
+               for r in log["runs"][0]["tool"]["driver"]["rules"])
+    assert log["runs"][0]["tool"]["driver"]["informationUri"].endswith("docs/analysis.md")
+    leak = next(r for r in results if r["ruleId"] == "faultline-leak")
     assert leak["suppressions"][0]["kind"] == "external"
 
 
@@ -96,20 +105,27 @@ def test_junit_has_one_testcase_per_scenario_and_fault_mode(audit):
     root = ET.fromstring(junit.junit_xml(audit))
     cases = root.findall(".//testcase")
     names = sorted(c.get("name") for c in cases)
-    assert names == ["all fault=once", "boot fault=once", "fork fault=once",
+    assert names == ["all fault=once", "blk fault=once", "boot fault=once", "fork fault=once",
                      "proc fault=once", "proc fault=persist"]
-    assert root.get("tests") == "5"
+    assert root.get("tests") == "6"
     failed = sorted(c.get("name") for c in cases if c.find("failure") is not None)
-    # the leak is suppressed, but the unbalanced unwind of the same bug is not
-    assert failed == ["all fault=once", "boot fault=once", "fork fault=once",
-                      "proc fault=once", "proc fault=persist"]
-    assert root.get("failures") == "5"
+    # the leak's cause is suppressed with all its symptoms; blk has only a warning
+    assert failed == ["boot fault=once", "fork fault=once"]
+    assert root.get("failures") == "2"
+    blk = next(c for c in cases if c.get("name") == "blk fault=once")
+    assert "warning (does not fail)" in blk.find("system-out").text
     boot = next(c for c in cases if c.get("name") == "boot fault=once")
     assert "expected panic in kinit" in boot.find("system-out").text
     assert "qemu exited before hello" in boot.find("system-out").text
     fork = next(c for c in cases if c.get("name") == "fork fault=once")
     assert "double-free" in fork.find("failure").get("type")
-    assert "warning (does not fail)" in fork.find("system-out").text
+    # every failing finding is named in the failure message, not only the first few
+    for c in cases:
+        el = c.find("failure")
+        for f in audit.failing():
+            if any((o.run.scenario, o.run.fault_mode) == (c.get("name").split()[0],
+                   c.get("name").split("=")[1]) for o in f.occurrences):
+                assert f.title in el.get("message"), (c.get("name"), f.title)
 
 
 def test_junit_passes_a_clean_sweep_and_reports_infra_as_error(tmp_path):
@@ -130,13 +146,18 @@ def test_json_lists_findings_suppressions_and_expected_panics(audit):
     assert data["totals"]["suppressed"] == 1
     assert data["suppressions"][0] == {"entry": "leak:proc_create", "source":
                                        "<suppressions>", "line": 1, "findings": 1,
-                                       "occurrences": 5}
+                                       "occurrences": 10}
     assert data["expected_panics"][0]["function"] == "kinit"
     assert not any(f["class"] == "panic" and f["function"] == "kinit"
                    for f in data["findings"])
     df = next(f for f in data["findings"] if f["class"] == "double-free")
     assert [fr["function"] for fr in df["stacks"]["bad"]] == ["obj_free", "fork", "sys_fork"]
+    assert (df["function"], df["location"]["function"]) == ("fork", "fork")
     assert df["location"]["file"] == "tests/data/analysis-src/sample-kernel/proc.c"
+    assert [(s["class"], s["function"]) for s in df["symptoms"]] == [
+        ("double-free", "fork"), ("unwind-order", "fork")]
+    assert df["attribution"]["failed_call"] == "page_alloc"
+    assert df["error_path"][-1]["function"] == "fork"
     assert data["exit_code"] == 1
 
 
@@ -153,13 +174,12 @@ def test_a_class_this_analysis_does_not_know_still_reports_with_its_own_rule(tmp
     with Database(b.close()) as db:
         audit = analyze(db)
     titles = sorted(f.title for f in audit.findings)
-    assert titles == ["accounting mismatch after failed page allocation in vm_unmap",
-                      "frobnicate in vm_unmap after failed page allocation in vm_unmap"]
+    assert titles == ["accounting mismatch", "frobnicate in vm_unmap"]
     assert audit.exit_code() == 1 and len(audit.warnings) == 1
     log = sarif.sarif_log(audit)
     check_sarif(log)
     assert {r["ruleId"] for r in log["runs"][0]["results"]} == \
-        {"faultline/frobnicate", "faultline/accounting"}
+        {"faultline-frobnicate", "faultline-accounting"}
 
 
 def test_json_names_the_injected_fault_of_the_minimal_run(audit):

@@ -83,7 +83,7 @@ def test_index_has_header_chart_tables_suppressions_infra_and_malformed(site):
     # server-side order: errors first, the warning last
     rows = re.findall(r'<tr id="f-([0-9a-f]{12})">', text.split('id="findings-table"')[1]
                       .split("</table>")[0])
-    assert len(rows) == 4
+    assert len(rows) == 3      # the leak's cause is suppressed through its unbalanced unwind
     assert "unwind-order" in text.split(f'id="f-{rows[-1]}"')[1].split("</tr>")[0]
     assert "<code>unbalanced-unwind:proc_*</code>" in text
     assert "qemu exited before hello" in text
@@ -140,8 +140,11 @@ def test_timeline_marks_the_fault_and_the_events_that_prove_the_finding(site):
     page = Page((out / "findings" / f"{df.fingerprint}.html").read_text())
     marked = {a.get("id"): a.get("data-mark") for t, a in page.tags
               if t == "tr" and a.get("data-mark")}
+    # the key rows first (the op that holds them), then the whole timeline folded
     assert marked == {"ev-4": "finding", "ev-5": "fault", "ev-6": "finding",
-                      "ev-7": "finding"}
+                      "ev-7": "finding", "all-ev-4": "finding", "all-ev-5": "fault",
+                      "all-ev-6": "finding", "all-ev-7": "finding"}
+    assert ("details", {"id": "full-timeline"}) in page.tags
 
 
 def test_report_is_rewritten_in_place_without_stale_pages(tmp_path, site):
@@ -214,3 +217,16 @@ def test_long_runs_show_windows_around_the_marked_events(tmp_path):
     assert [r.mark for r in rows if r.mark] == ["finding", "fault"]
     assert sum(r.gap_before for r in rows) + len(rows) == run.nevents
     assert rows[0].seq == 0 and rows[-1].seq == run.nevents - 1
+
+
+def test_finding_page_tells_the_error_path_before_the_stacks_and_the_timeline(site):
+    out, audit = site
+    df = next(f for f in audit.findings if f.class_text == "double-free")
+    text = (out / "findings" / f"{df.fingerprint}.html").read_text()
+    assert text.index('id="path"') < text.index('id="stacks"') < text.index('id="timeline"')
+    path = text.split('id="path"')[1].split("</ol>")[0]
+    assert "page_alloc failed in fork" in path
+    assert re.search(r'class="verdict">fork freed it twice: in proc_free', path)
+    # the symptoms the cause explains are listed under it, the warning among them
+    assert "unwind-order" in text.split('id="path"')[1].split("</section>")[0]
+    assert "None bytes" not in text and "None" not in path

@@ -1,7 +1,8 @@
 """The seeded-bug catalogue (sample-kernel/bugs/, docs/bugs.md): each bug, built alone into a
-copy of the kernel, is found with exactly the (class, function) findings its .expect file
-lists - nothing missing, nothing more - and the clean kernel shows no finding at all in the
-same sweeps. The last test prints the catalogue's recall and false positives.
+copy of the kernel, is found as exactly one unique finding (two where its .expect says the
+patch makes two independent mistakes) named for the function its patch changes (`root`,
+written by hand from the patch), with the symptom classes its .expect lists under it; the
+clean kernel shows no finding at all in the same sweeps. The last test prints the catalogue.
 
 Sweeps are the small ones each .expect names (one scenario, usually one fault site, reset
 mode, two workers), so the whole file takes seconds, not minutes."""
@@ -36,18 +37,20 @@ def sweep_specs(e):
 
 @dataclasses.dataclass
 class Outcome_:
-    expected: set
-    found: set
+    root: set                   # the functions the patch changes
+    mistakes: int               # unique findings the patch must give
+    symptoms: set               # the symptom classes expected under them
+    findings: list              # (function, title, symptom classes) of each unique finding
     infra: int
     seconds: float
 
     @property
-    def missed(self):
-        return self.expected - self.found
+    def named(self):
+        return sum(1 for func, _, _ in self.findings if func in self.root)
 
     @property
-    def extra(self):
-        return self.found - self.expected
+    def found_symptoms(self):
+        return {c for _, _, classes in self.findings for c in classes}
 
 
 def sweep_and_audit(elf, specs, db):
@@ -59,7 +62,7 @@ def sweep_and_audit(elf, specs, db):
         c = call(run)
         assert c.code in (0, 1), f"{' '.join(run)}\n{c.output[-2000:]}"
     audit = audit_of(db, host)
-    found = {(u.class_text, u.func) for u in audit.findings}
+    found = [(u.func, u.title, {o.class_text for o in u.symptoms}) for u in audit.findings]
     return found, sum(1 for r in audit.runs if r.outcome is Outcome.INFRA)
 
 
@@ -85,28 +88,30 @@ def check(name, work):
         e = expect(name)
         elf = build_bug(name, work)
         found, infra = sweep_and_audit(elf, sweep_specs(e), work / f"{name}.db")
-        _results[name] = Outcome_({(f["class"], f["function"]) for f in e["findings"]},
+        _results[name] = Outcome_(set(e["root"]), e.get("mistakes", 1), set(e["symptoms"]),
                                   found, infra, time.monotonic() - start)
     return _results[name]
 
 
-def test_catalogue_has_ten_bugs_covering_every_finding_class():
+def test_catalogue_has_ten_bugs_covering_every_finding_class(work):
     assert len(NAMES) >= 10, NAMES
-    covered = {f["class"] for n in NAMES for f in expect(n)["findings"]}
+    covered = {c for n in NAMES for c in expect(n)["symptoms"]}
     assert CLASSES <= covered, f"no seeded bug produces {sorted(CLASSES - covered)}"
     for n in NAMES:
         e = expect(n)
-        assert e["sweeps"] and e["findings"], n
-        for f in e["findings"]:
-            assert FindingClass.parse(f["class"]) is not FindingClass.UNKNOWN, (n, f)
+        assert e["sweeps"] and e["root"] and e["symptoms"], n
+        for c in e["symptoms"]:
+            assert FindingClass.parse(c) is not FindingClass.UNKNOWN, (n, c)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_seeded_bug_alone_gives_exactly_its_expected_findings(name, work):
+def test_seeded_bug_is_one_finding_named_for_the_function_its_patch_changes(name, work):
     r = check(name, work)
     assert r.infra == 0
-    assert not r.missed, f"{name}: not found: {sorted(r.missed)}; found {sorted(r.found)}"
-    assert not r.extra, f"{name}: more than its .expect lists: {sorted(r.extra)}"
+    assert len(r.findings) == r.mistakes, f"{name}: {[t for _, t, _ in r.findings]}"
+    assert r.named == r.mistakes, \
+        f"{name}: named {[f for f, _, _ in r.findings]}, the patch changes {sorted(r.root)}"
+    assert r.found_symptoms == r.symptoms, f"{name}: symptoms {sorted(r.found_symptoms)}"
 
 
 def test_clean_kernel_has_no_finding_in_any_catalogue_sweep(kernel_elf, work):
@@ -117,7 +122,7 @@ def test_clean_kernel_has_no_finding_in_any_catalogue_sweep(kernel_elf, work):
     found, infra = sweep_and_audit(kernel_elf, [(list(a), t) for a, t in specs.items()],
                                    work / "clean.db")
     assert infra == 0
-    assert not found, f"the clean kernel shows {sorted(found)}"
+    assert not found, f"the clean kernel shows {[t for _, t, _ in found]}"
 
 
 def test_two_bugs_build_into_one_kernel_and_both_are_found(work):
@@ -125,8 +130,8 @@ def test_two_bugs_build_into_one_kernel_and_both_are_found(work):
     elf = build_bug(f"{a},{b}", work)
     specs = sweep_specs(expect(a)) + sweep_specs(expect(b))
     found, _ = sweep_and_audit(elf, specs, work / "pair.db")
-    want = {(f["class"], f["function"]) for n in (a, b) for f in expect(n)["findings"]}
-    assert want <= found
+    assert sorted(func for func, _, _ in found) == sorted(
+        [*expect(a)["root"], *expect(b)["root"]])
 
 
 def test_build_refuses_an_unknown_bug_and_leaves_the_clean_sources_alone(work):
@@ -142,21 +147,21 @@ def test_build_refuses_an_unknown_bug_and_leaves_the_clean_sources_alone(work):
     assert after == before
 
 
-def test_catalogue_summary_recall_and_false_positives(work, capsys):
-    """Recall = expected (class, function) findings found / expected; false positives =
-    findings reported beyond a bug's .expect, plus any finding on the clean kernel."""
+def test_catalogue_summary_one_finding_per_bug_named_for_its_root(work, capsys):
+    """Per bug: its unique findings, whether they name the function the patch changes, and
+    the symptom classes listed under them (expected / found)."""
     rows = [(n, check(n, work)) for n in NAMES]
-    want = sum(len(r.expected) for _, r in rows)
-    hit = sum(len(r.expected & r.found) for _, r in rows)
-    fp = sum(len(r.extra) for _, r in rows)
     lines = ["", "seeded-bug catalogue:",
-             f"  {'bug':24} {'expected':>8} {'found':>6} {'missed':>6} {'extra':>6} {'time s':>7}"]
+             f"  {'bug':26} {'findings':>8} {'root named':>10} {'symptoms':>8} {'time s':>7}"
+             "  function named"]
     for n, r in rows:
-        lines.append(f"  {n:24} {len(r.expected):8} {len(r.expected & r.found):6} "
-                     f"{len(r.missed):6} {len(r.extra):6} {r.seconds:7.1f}")
-    lines.append(f"  recall {hit}/{want} = {100.0 * hit / max(want, 1):.0f}%, "
-                 f"false positives {fp}, bugs fully found "
-                 f"{sum(1 for _, r in rows if not r.missed)}/{len(rows)}")
+        lines.append(f"  {n:26} {len(r.findings):8} {f'{r.named}/{r.mistakes}':>10} "
+                     f"{f'{len(r.found_symptoms & r.symptoms)}/{len(r.symptoms)}':>8} "
+                     f"{r.seconds:7.1f}  {', '.join(f for f, _, _ in r.findings)}")
+    named = sum(1 for _, r in rows if r.named == r.mistakes == len(r.findings))
+    lines.append(f"  root named {named}/{len(rows)} bugs, findings "
+                 f"{sum(len(r.findings) for _, r in rows)} for "
+                 f"{sum(r.mistakes for _, r in rows)} mistakes")
     with capsys.disabled():
         print("\n".join(lines))
-    assert hit == want and fp == 0
+    assert named == len(rows)

@@ -1,0 +1,492 @@
+"""Attribution: the function to fix for each per-run symptom, decided from the run's own
+records (the injected fault's stack, each object's alloc and free records with their stacks,
+the op+/op- records with their return codes, the ref records). docs/analysis.md, "Which
+function a finding names", states the rules with worked examples.
+
+Stacks are innermost first and start at the allocator's (or panic's) caller. Two stacks
+*meet* in the innermost function activation they share: the outer frames are the same calls
+(same pcs), and the frame where they part is one call of the same function, reached at two
+different lines. A meeting is trusted only when both records lie inside one op opened from
+that shared part of the stacks (a syscall's trap stack and another syscall's share the trap
+entry, not an activation).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional, Sequence
+
+from .db import Database
+from .fingerprint import Normalizer
+from .inlines import Inlines
+from .model import EMPTY_STACK, Event, FindingClass, Frame, Run, RunFinding, Stack
+
+MAX_FRAMES = 8      # the protocol's backtrace depth: a stack this deep may be cut short
+_OBJECT_CLASSES = (FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND)
+_BAD_FREES = (FindingClass.INVALID_FREE, FindingClass.MISMATCHED_FREE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Blame:
+    """The function a symptom is attributed to, and why."""
+    func: str
+    frame: Optional[Frame]        # the line in func the evidence points at
+    rule: str                     # which rule decided (docs/analysis.md)
+    why: str                      # the evidence in one clause, for the error-path story
+    ambiguous: Optional[str] = None   # set when the records do not decide: what is missing
+    fault: Optional[Event] = None     # the injected fault whose error path this is
+    failed_call: str = ""             # what failed in func: a call, or the allocation itself
+    path: tuple["Step", ...] = ()     # the fault's way out to func, innermost first
+    evidence: Optional[int] = None    # events.seq of the record that shows the mistake
+
+
+@dataclasses.dataclass
+class Op:
+    id: int
+    name: str
+    opener: Optional[str]         # the function that emitted op+
+    pc: Optional[int]
+    parent: Optional[int]
+    begin: int
+    end: Optional[int] = None
+    rc: Optional[int] = None
+
+
+def meet(a: Sequence[Frame], b: Sequence[Frame]) -> Optional[tuple[int, int]]:
+    """Indices in a and b of the innermost activation the two stacks share, or None."""
+    for i, fa in enumerate(a):
+        for j, fb in enumerate(b):
+            if fa.pc == fb.pc and all(x.pc == y.pc for x, y in zip(a[i:], b[j:])):
+                if i and j and a[i - 1].func and a[i - 1].func == b[j - 1].func:
+                    return i - 1, j - 1
+                return i, j
+    if a and b and a[-1].func and a[-1].func == b[-1].func:
+        return len(a) - 1, len(b) - 1       # the same outermost function, reached apart
+    return None
+
+
+def meet_all(stacks: Sequence[Stack]) -> Optional[int]:
+    """Index in the first stack of the innermost activation all stacks share."""
+    first = stacks[0].frames
+    if not first:
+        return None
+    at = 0
+    for other in stacks[1:]:
+        m = meet(first, other.frames)
+        if m is None:
+            return None
+        at = max(at, m[0])
+    return at
+
+
+@dataclasses.dataclass
+class Step:
+    """One step of the error path as the finding page tells it."""
+    text: str
+    frame: Optional[Frame]
+
+
+class RunRecords:
+    """One run's events, indexed for attribution."""
+
+    def __init__(self, db: Database, run: Run, inlines: Inlines):
+        self.db = db
+        self.run = run
+        self.inlines = inlines
+        self.events = db.events(run)
+        self.by_seq = {e.seq: e for e in self.events}
+        self.ops: dict[int, Op] = {}
+        self.freed: dict[int, Event] = {}       # alloc seq -> the free that ended it
+        self.allocs: list[Event] = []
+        self.faults = [e for e in self.events if e.kind == "fault"]
+        live: dict[tuple[Optional[str], int], Event] = {}
+        open_ops: list[int] = []
+        for e in self.events:
+            if e.kind == "op+" and e.op is not None:
+                self.ops[e.op] = Op(e.op, e.name or "?", e.func, e.pc,
+                                    open_ops[-1] if open_ops else None, e.seq)
+                open_ops.append(e.op)
+            elif e.kind == "op-" and e.op in self.ops:
+                op = self.ops[e.op]
+                op.end, op.rc = e.seq, e.rc
+                if e.op in open_ops:
+                    del open_ops[open_ops.index(e.op):]
+            elif e.kind == "alloc" and e.addr is not None:
+                live[(e.cls, e.addr)] = e
+                self.allocs.append(e)
+            elif e.kind == "free" and e.addr is not None:
+                a = live.pop((e.cls, e.addr), None)
+                if a is not None:
+                    self.freed[a.seq] = e
+
+    def stack(self, e: Optional[Event]) -> Stack:
+        return self.db.stack(e.stack) if e is not None else EMPTY_STACK
+
+    def scope(self, a: Frame, b: Optional[Frame] = None) -> Frame:
+        """The innermost function (inlined ones too) two frames of one symbol share."""
+        return self.inlines.common(self.run.build, a, b if b is not None else a)
+
+    def chain(self, op_id: Optional[int]) -> list[Op]:
+        """The op and its ancestors, innermost first."""
+        out = []
+        while op_id is not None and op_id in self.ops and len(out) < len(self.ops):
+            out.append(self.ops[op_id])
+            op_id = self.ops[op_id].parent
+        return out
+
+    def common_op(self, a: Event, b: Event) -> Optional[Op]:
+        ids = {o.id for o in self.chain(b.op)}
+        return next((o for o in self.chain(a.op) if o.id in ids), None)
+
+    def alloc_of(self, f: RunFinding) -> Optional[Event]:
+        for seq in f.events:
+            e = self.by_seq.get(seq)
+            if e is not None and e.kind == "alloc" and e.addr == f.addr:
+                return e
+        return None
+
+    def object_kind(self, f: RunFinding) -> Optional[str]:
+        e = self.alloc_of(f)
+        return e.cls if e is not None else None
+
+    def shared(self, a: Event, b: Event, sa: Stack, sb: Stack) -> Optional[tuple[int, int]]:
+        """Where stacks sa (of record a) and sb (of record b) meet, if that is one
+        activation: both records lie in one op opened from the shared frames."""
+        m = meet(sa.frames, sb.frames)
+        op = self.common_op(a, b)
+        if m is None or (op is None and self.ops):
+            return None
+        if op is None:      # a run without op records: nothing says an activation ended
+            return m
+        for s, k in ((sa, m[0]), (sb, m[1])):
+            outer = [f.func for f in s.frames[k:]]
+            if op.opener not in outer and len(s.frames) < MAX_FRAMES:
+                return None
+        return m
+
+    def meeting(self, a: Event, b: Event, sa: Stack, sb: Stack
+                ) -> Optional[tuple[Frame, Frame]]:
+        """The function (inlined ones too) one activation of which both records lie in,
+        as a's frame and b's frame in it. An op that holds a (the earlier record) but not
+        b and was opened from that function or outside it ended the activation a was in."""
+        m = self.shared(a, b, sa, sb)
+        if m is None:
+            return None
+        fa = self.scope(sa.frames[m[0]], sb.frames[m[1]])
+        fb = self.scope(sb.frames[m[1]], sa.frames[m[0]])
+        first, stack = (a, sa) if a.seq < b.seq else (b, sb)
+        names = [f.func for f in self.inlines.expand(self.run.build, stack.frames)]
+        outer = names[names.index(fa.func):] if fa.func in names else []
+        common = self.common_op(a, b)
+        for op in self.chain(first.op):
+            if common is not None and op.id == common.id:
+                break
+            if op.pc is not None and self.opener(op) in outer:
+                return None
+        return fa, fb
+
+    def ref_frame(self, e: Event) -> Optional[Frame]:
+        """The line in the ref record's function (its symbol) that took the ref: the
+        get/put helper is usually inlined, its caller is the one to read."""
+        if e.pc is None:
+            return None
+        return self.inlines.chain(self.run.build, self.db.frame(self.run.build, e.pc))[-1]
+
+    def opener(self, op: Op) -> Optional[str]:
+        """The function (inlined ones too) that emitted the op's op+."""
+        return self.scope(self.db.frame(self.run.build, op.pc)).func
+
+    def fault_for(self, e: Event, stack: Stack, before: bool
+                  ) -> Optional[tuple[Event, Frame, Frame]]:
+        """The injected fault whose error path record e is on (the first after it, or the
+        last before it), with the function both lie in (as the fault's frame and e's)."""
+        faults = [x for x in self.faults if (x.seq < e.seq) == before]
+        for fault in (reversed(faults) if before else faults):
+            where = self.meeting(fault, e, self.stack(fault), stack)
+            if where is not None:
+                return fault, where[0], where[1]
+        return None
+
+    def undo_function(self, free: Event, after: int) -> Optional[Frame]:
+        """The function through which the op holding this free gave things back: where the
+        stacks of that op's own frees (from seq `after` on) meet."""
+        stacks = [self.stack(e) for e in self.events if e.kind == "free" and
+                  e.op == free.op and e.seq >= after and e.stack is not None]
+        stacks = stacks or [self.stack(free)]
+        at = meet_all(stacks)
+        if at is None:
+            return None
+        here = stacks[0].frames[at]
+        for other in stacks[1:]:
+            m = meet(stacks[0].frames, other.frames)
+            if m is not None and m[0] == at and other.frames[m[1]].pc != here.pc:
+                return self.scope(here, other.frames[m[1]])
+        return self.scope(here)
+
+
+def _where(frame: Optional[Frame]) -> str:
+    return f" ({frame.where})" if frame is not None and frame.where else ""
+
+
+def _object(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
+    """Leak or unbalanced unwind of one object."""
+    alloc = rec.alloc_of(f)
+    site = f.func or "??"
+    astack = f.alloc_stack if f.alloc_stack.frames or alloc is None else rec.stack(alloc)
+    hit = rec.fault_for(alloc, astack, before=False) if alloc is not None else None
+    if hit is not None:
+        fault, owner, _ = hit
+        op = rec.common_op(alloc, fault)
+        inner = rec.scope(astack.frames[0]).func != owner.func
+        kin = [a for a in rec.allocs if inner and a.stack == alloc.stack and
+               a.seq != alloc.seq and a.seq in rec.freed and rec.freed[a.seq].seq > fault.seq
+               and (op is None or op.end is None or rec.freed[a.seq].seq < op.end)]
+        undo = rec.undo_function(rec.freed[kin[0].seq], fault.seq) if kin else None
+        if undo is not None and undo.func:
+            return Blame(undo.name, undo, "undo",
+                         f"{undo.name} freed {len(kin)} object(s) allocated where this one "
+                         f"was ({site}), not this one", fault=fault)
+        return Blame(owner.name, owner, "error-path",
+                     f"{owner.name} returned the error without freeing", fault=fault)
+    kin = [a for a in rec.allocs if alloc is not None and a.stack == alloc.stack
+           and a.seq != alloc.seq and a.seq in rec.freed]
+    if kin:
+        free = rec.freed[kin[0].seq]
+        undo = rec.undo_function(free, rec.ops[free.op].begin if free.op in rec.ops else 0)
+        if undo is not None and undo.func:
+            return Blame(undo.name, undo, "teardown",
+                         f"{undo.name} freed {len(kin)} object(s) allocated where this one "
+                         f"was ({site}), not this one")
+    frames = norm.strip(f.alloc_stack, f.func)
+    return Blame(site, frames[0] if frames else None, "site",
+                 f"allocated in {site} and never freed",
+                 ambiguous="no record shows who owned it: neither an error path that left "
+                           "it nor a teardown that freed its kin")
+
+
+def _refcount(rec: RunRecords, f: RunFinding) -> Blame:
+    """The get (or put) inside the innermost failed op whose refs on the object do not
+    balance. Named by the ref record's symbol: the get/put helper is usually inlined."""
+    refs = [e for e in rec.events if e.kind == "ref" and e.addr == f.addr]
+    deltas: dict[int, int] = {}
+    for e in refs:
+        verb = (e.name or "").split(" ")[0]
+        d = 1 if verb == "get" else -1 if verb == "put" else 0
+        for op in rec.chain(e.op):
+            if op.rc is not None and op.rc < 0:
+                deltas[op.id] = deltas.get(op.id, 0) + d
+    failed = [rec.ops[i] for i, d in deltas.items() if d]
+    if failed:
+        op = max(failed, key=lambda o: o.begin)
+        want = "get" if deltas[op.id] > 0 else "put"
+        e = [x for x in refs if op.id in {o.id for o in rec.chain(x.op)}
+             and (x.name or "").startswith(want)][-1]
+        func = e.func or "??"
+        fault = next((x for x in rec.faults if op.begin < x.seq < (op.end or x.seq + 1)),
+                     None)
+        return Blame(func, rec.ref_frame(e), "refcount",
+                     f"{func} took a {e.name or 'ref'} in {op.name}, which failed "
+                     f"(rc {op.rc}) without the matching {'put' if want == 'get' else 'get'}",
+                     fault=fault, evidence=e.seq)
+    gets = [e for e in refs if (e.name or "").startswith("get")] or refs
+    func = (gets[-1].func if gets else None) or f.func or "??"
+    frame = rec.ref_frame(gets[-1]) if gets else None
+    return Blame(func, frame, "refcount", f"the last reference was taken in {func}",
+                 ambiguous="no failed op holds an unmatched get or put; the last one "
+                           "taken is named", evidence=gets[-1].seq if gets else None)
+
+
+def _double_free(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
+    """The function whose one activation both frees came from (the two paths to the free
+    part there); when they share none, the first free once the innermost calls both share
+    (the destructor at the same line) are set aside: freeing it then was the mistake."""
+    a, b = f.free_stack.frames, f.bad_stack.frames
+    if not a or not b:
+        return _site(rec, f, "double-free")
+    events = [rec.by_seq[s] for s in f.events if s in rec.by_seq]
+    first = next((e for e in events if e.kind == "free"), None)
+    again = next((e for e in events if e.kind in ("badfree", "free") and e is not first),
+                 None)
+    both = rec.meeting(first, again, f.free_stack, f.bad_stack) \
+        if first is not None and again is not None else None
+    if both is not None:
+        who = both[0]
+    else:
+        k = 0
+        while k < min(len(a), len(b)) - 1 and a[k].pc == b[k].pc:
+            k += 1
+        who = rec.scope(a[k], b[k] if a[k].func == b[k].func else None)
+    one, two = (rec.scope((norm.strip(s) or s.frames)[0]) for s in (f.free_stack, f.bad_stack))
+    hit = rec.fault_for(again, f.bad_stack, before=True) if again is not None else None
+    return Blame(who.name, who, "double-free",
+                 f"{who.name} freed it twice: in {one.name}{_where(one)}, then in "
+                 f"{two.name}{_where(two)}", fault=hit[0] if hit else None)
+
+
+def _site(rec: RunRecords, f: RunFinding, rule: str, why: str = "") -> Blame:
+    stack = f.bad_stack if f.bad_stack.frames else f.alloc_stack
+    frame = next((fr for fr in stack.frames if fr.func == f.func), None)
+    if frame is not None:
+        frame = rec.scope(frame)
+    func = frame.name if frame is not None else (f.func or "??")
+    ev = next((rec.by_seq[s] for s in reversed(f.events) if s in rec.by_seq), None)
+    hit = rec.fault_for(ev, stack, before=True) if ev is not None and stack.frames else None
+    return Blame(func, frame, rule, why or f"{f.cls.label} in {func}",
+                 fault=hit[0] if hit else None)
+
+
+SCAUSE = {0: "instruction address misaligned", 1: "instruction access fault",
+          2: "illegal instruction", 3: "breakpoint", 4: "load address misaligned",
+          5: "load access fault", 6: "store address misaligned", 7: "store access fault",
+          8: "environment call from U-mode", 9: "environment call from S-mode",
+          12: "instruction page fault", 13: "load page fault", 15: "store page fault"}
+
+
+def describe_trap(text: Optional[str]) -> str:
+    """A trap record's "scause sepc stval" (hex) in words: "load page fault at address
+    0x0"; the text itself when it does not parse."""
+    try:
+        scause, _, stval = (int(x, 16) for x in (text or "").split()[:3])
+    except ValueError:
+        return (text or "trap").strip()
+    if scause >> 63:
+        return f"interrupt {scause & ((1 << 63) - 1)}"
+    what = SCAUSE.get(scause, f"exception {scause}")
+    return f"{what} at address {stval:#x}" if scause in (0, 1, 4, 5, 6, 7, 12, 13, 15) \
+        else what
+
+
+def _crash(rec: RunRecords, f: RunFinding) -> Blame:
+    trap = next((rec.by_seq[s] for s in f.events if s in rec.by_seq
+                 and rec.by_seq[s].kind in ("trap", "panic")), None)
+    hit = rec.fault_for(trap, f.bad_stack, before=True) if trap is not None else None
+    what = describe_trap(trap.text) if trap is not None and trap.kind == "trap" else "trap"
+    if hit is not None and hit[2].func != f.func:
+        fault, _, user = hit
+        return Blame(user.name, user, "unchecked",
+                     f"{user.name} went on with the failed call's result: {what} in "
+                     f"{f.func or '??'}", fault=fault)
+    return _site(rec, f, "crash", f"{what} in {f.func or '??'}")
+
+
+def _panic(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
+    """A panic where an error came back: the panicking function, unless the error came
+    from a callee no op record vouches for (then the callee whose failure it checked)."""
+    ev = next((rec.by_seq[s] for s in f.events if s in rec.by_seq
+               and rec.by_seq[s].kind == "panic"), None)
+    hit = rec.fault_for(ev, f.bad_stack, before=True) if ev is not None else None
+    if hit is None:
+        return _site(rec, f, "panic")
+    fault, _, user = hit
+    path = norm.strip(rec.stack(fault))
+    reported = [o for o in rec.ops.values() if o.end is not None and o.rc is not None
+                and o.rc < 0 and fault.seq < o.end < ev.seq]
+    if reported or not path or path[0].func == user.func:
+        return Blame(user.name, user, "panic",
+                     f"{user.name} panicked on an error its callee reported cleanly"
+                     if reported else f"{user.name} panicked where its allocation failed",
+                     fault=fault)
+    callee = rec.scope(path[0])
+    return Blame(callee.name, callee, "panic-check",
+                 f"{callee.name} returned its error, then {user.name}'s check panicked",
+                 ambiguous=f"{callee.name} is not an op, so no record shows whether it "
+                           f"failed cleanly; {user.name} may instead have panicked on a "
+                           "recoverable error", fault=fault)
+
+
+def _hang(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
+    frames = norm.strip(f.bad_stack)
+    if not frames:
+        return _site(rec, f, "hang")
+    last = rec.scope(frames[0])
+    return Blame(last.name, last, "hang",
+                 f"the last record before the timeout came from {last.name}",
+                 ambiguous="a hang has no end; the function of the last stack seen is named",
+                 fault=rec.faults[-1] if rec.faults else None)
+
+
+def _unwind_order(rec: RunRecords, f: RunFinding) -> Blame:
+    a, b = f.free_stack.frames, f.bad_stack.frames
+    m = meet(a, b)
+    if m is None:
+        return _site(rec, f, "unwind-order")
+    ladder = rec.scope(a[m[0]], b[m[1]])
+    op = next((rec.by_seq[s] for s in f.events if s in rec.by_seq), None)
+    hit = rec.fault_for(op, f.free_stack, before=True) if op is not None else None
+    return Blame(ladder.name, ladder, "unwind-order",
+                 f"{ladder.name}'s undo freed an object before one acquired after it",
+                 fault=hit[0] if hit else None)
+
+
+@dataclasses.dataclass
+class Attribution:
+    """One run's blames (by RunFinding.id) and the allocator class of each symptom's
+    object."""
+    blames: dict[int, Blame]
+    kinds: dict[int, Optional[str]]
+
+
+def _finish(rec: RunRecords, blame: Blame, norm: Normalizer) -> Blame:
+    """The failed call in the blamed function and the fault's way out to it."""
+    if blame.fault is None:
+        return blame
+    fstack = rec.stack(blame.fault)
+    frames = rec.inlines.expand(rec.run.build, norm.strip(fstack))
+    if not frames:
+        return blame
+    what = norm.allocator_entry(fstack, frames[0].func) or \
+        f"{blame.fault.cls or ''} allocation".strip()
+    rcs = {o.name: o.rc for o in sorted(rec.ops.values(), key=lambda o: o.begin)
+           if o.end is not None and o.rc is not None and o.rc < 0 and o.end > blame.fault.seq}
+    steps = [Step(f"{what} failed in {frames[0].name}", frames[0])]
+    for k, fr in enumerate(frames):
+        if fr.func == blame.func:
+            failed = frames[k - 1].name if k else what
+            return dataclasses.replace(blame, failed_call=failed, path=tuple(steps))
+        if k and fr.name != frames[k - 1].name:
+            rc = rcs.get(fr.name)
+            steps.append(Step(f"{fr.name} returned {rc}" if rc is not None
+                              else f"back in {fr.name}", fr))
+    return blame
+
+
+def attribute(db: Database, run: Run, findings: list[RunFinding], norm: Normalizer,
+              inlines: Inlines) -> Attribution:
+    """Blame for each of one run's findings. Symptoms another finding of the run explains
+    take its blame: a leak of an object a refused free or a reference count was about, and
+    a leak no error path or teardown accounts for in a run whose refcount stayed up."""
+    rec = RunRecords(db, run, inlines)
+    out: dict[int, Blame] = {}
+    for f in findings:
+        c = f.cls
+        if c in _OBJECT_CLASSES:
+            out[f.id] = _object(rec, f, norm)
+        elif c is FindingClass.REFCOUNT:
+            out[f.id] = _refcount(rec, f)
+        elif c is FindingClass.DOUBLE_FREE:
+            out[f.id] = _double_free(rec, f, norm)
+        elif c in _BAD_FREES:
+            out[f.id] = _site(rec, f, "bad-free", f"{f.func} freed it through the wrong call")
+        elif c is FindingClass.UNWIND_ORDER:
+            out[f.id] = _unwind_order(rec, f)
+        elif c is FindingClass.CRASH:
+            out[f.id] = _crash(rec, f)
+        elif c is FindingClass.PANIC:
+            out[f.id] = _panic(rec, f, norm)
+        elif c is FindingClass.HANG:
+            out[f.id] = _hang(rec, f, norm)
+        else:
+            out[f.id] = _site(rec, f, c.value)
+    aimed = {f.addr: out[f.id] for f in findings if f.addr is not None and f.cls in
+             _BAD_FREES + (FindingClass.DOUBLE_FREE, FindingClass.REFCOUNT)}
+    held = [out[f.id] for f in findings if f.cls is FindingClass.REFCOUNT]
+    for f in findings:
+        if f.cls not in _OBJECT_CLASSES:
+            continue
+        if f.addr in aimed:
+            out[f.id] = aimed[f.addr]
+        elif held and out[f.id].rule in ("site", "teardown"):
+            out[f.id] = dataclasses.replace(
+                held[0], ambiguous="no record shows who owned it; listed under the "
+                                   "reference left up in the same run")
+    return Attribution({k: _finish(rec, b, norm) for k, b in out.items()},
+                       {f.id: rec.object_kind(f) for f in findings})
