@@ -20,6 +20,7 @@ import shlex
 from collections import Counter
 from typing import Optional
 
+from . import atomicity
 from . import fingerprint as fp
 from .db import Database
 from .model import (Build, FindingClass, Outcome, Run, RunFinding, Severity, Stack, Sweep,
@@ -298,14 +299,15 @@ def _disambiguate_titles(unique: list[UniqueFinding]) -> None:
 def analyze(db: Database, rules: Optional[list[Rule]] = None,
             norm: Optional[fp.Normalizer] = None,
             repo_root: Optional[pathlib.Path] = None,
-            src_root: Optional[pathlib.Path] = None) -> Audit:
+            src_root: Optional[pathlib.Path] = None,
+            profile: Optional[pathlib.Path] = None) -> Audit:
     rules = rules if rules is not None else []
     norm = norm or fp.Normalizer()
     builds = db.builds()
     sources = SourceTree(builds, repo_root, src_root)
     runs = db.runs()
     by_id = {r.id: r for r in runs}
-    rows = db.findings(by_id)
+    rows = atomicity.judge(db.findings(by_id), atomicity.declarations(db, sources, profile))
 
     kept: list[RunFinding] = []
     ignored = 0
