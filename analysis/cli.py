@@ -2,8 +2,10 @@
 
 Exit codes: 0 nothing failing (findings) / output written (report, summary); 1 unsuppressed
 findings (warnings only with --strict); 2 usage error, unreadable or too new database,
-unusable suppressions file, output that cannot be written. `bisect`: 0 first bad commit named,
-1 not narrowed down, 2 error; `bisect-run` speaks git bisect run's language (analysis/bisect.py).
+unusable suppressions file or faultline.toml, output that cannot be written. An incomplete
+sweep is said (verdict INCOMPLETE), not an exit code of its own. `bisect`: 0 first bad
+commit named, 1 not narrowed down, 2 error; `bisect-run` speaks git bisect run's language
+(analysis/bisect.py).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import sys
 from typing import Optional, Sequence
 
 from . import bisect, html_report, json_report, junit, sarif, summary
+from .atomicity import ProfileError
 from .db import Database, DatabaseError
 from .fingerprint import DEFAULT_ALLOCATOR_GLOBS, DEFAULT_DEPTH, Normalizer
 from .suppressions import SuppressionError, load
@@ -40,6 +43,10 @@ def _common(p: argparse.ArgumentParser, suppress: bool = True) -> None:
     p.add_argument("--allocator", action="append", default=[], metavar="GLOB",
                    help="a function of the kernel's allocators, left out of fingerprints "
                         "(repeatable; added to page_alloc, obj_alloc, kmalloc, ...)")
+    p.add_argument("--profile", metavar="FILE",
+                   help="the kernel's faultline.toml, which says which ops promise failure "
+                        "atomicity (default: the one beside the kernel ELF or at the top of "
+                        "its source tree)")
     p.add_argument("--repo-root", metavar="DIR",
                    help="root for relative source paths (default: the git checkout holding "
                         "the build's sources)")
@@ -85,7 +92,8 @@ def _audit(args, db: Database) -> Audit:
     norm = Normalizer(DEFAULT_ALLOCATOR_GLOBS + tuple(args.allocator), args.stack_depth)
     return analyze(db, rules, norm,
                    pathlib.Path(args.repo_root) if args.repo_root else None,
-                   pathlib.Path(args.src_root) if args.src_root else None)
+                   pathlib.Path(args.src_root) if args.src_root else None,
+                   pathlib.Path(args.profile) if args.profile else None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -129,6 +137,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command in ("bisect", "bisect-run"):
             return bisect.run_cli(args)
         return run(args)
-    except (DatabaseError, SuppressionError, UsageError, bisect.BisectError, OSError) as e:
+    except (DatabaseError, SuppressionError, ProfileError, UsageError,
+            bisect.BisectError, OSError) as e:
         print(f"analysis: error: {visible(str(e))}", file=sys.stderr)
     return bisect.EXIT_ABORT if predicate else EXIT_ERROR

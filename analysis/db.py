@@ -142,6 +142,12 @@ class Database:
                 for r in self.conn.execute("SELECT * FROM builds ORDER BY id")}
         return self._builds
 
+    def source_file(self, build: int) -> Optional[str]:
+        """One source file of the build, as DWARF recorded it (the first symbolized)."""
+        row = self.conn.execute("SELECT file FROM frames WHERE build = ? AND file IS NOT NULL"
+                                " ORDER BY id LIMIT 1", (build,)).fetchone()
+        return row["file"] if row else None
+
     def sweeps(self) -> list[Sweep]:
         if not self._has_table("sweeps"):
             return []

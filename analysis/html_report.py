@@ -18,7 +18,7 @@ from typing import Optional
 import jinja2
 import markupsafe
 
-from . import chart, timeline
+from . import chart, status, timeline
 from .db import Database
 from .model import FindingClass, Frame, Stack
 from .sources import Excerpt
@@ -65,6 +65,7 @@ def environment() -> jinja2.Environment:
     env.filters["hex"] = lambda v: "" if v is None else f"{v:x}"
     env.filters["commas"] = lambda xs: ", ".join(str(x) for x in xs)
     env.globals["colours"] = chart.COLOURS
+    env.globals["verdict"], env.globals["gaps"] = status.verdict, status.gaps
     return env
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
+from . import status
 from .model import Frame, Run, RunFinding, Stack
 from .sources import SourceTree
 from .unique import Audit, UniqueFinding
@@ -97,6 +98,8 @@ def audit_dict(audit: Audit, strict: bool = False) -> dict[str, Any]:
                    "expected_panics": audit.nexpected_panics,
                    "malformed_lines": audit.nmalformed, "wall_s": audit.wall_s},
         "strict": strict, "exit_code": audit.exit_code(strict),
+        "status": status.verdict(audit, strict),
+        "incomplete": [{"sweep_line": g.label, "reason": g.reason} for g in status.gaps(audit)],
         "groups": [{"scenario": g.scenario, "exec_mode": g.exec_mode,
                     "fault_mode": g.fault_mode, "class_filter": g.class_filter,
                     "site": g.site, "build": g.build, "runs": len(g.runs), "max_n": g.max_n,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
+from . import status
 from .chart import COLOURS, outcome_key
 from .text import visible
 from .unique import Audit, UniqueFinding
@@ -81,11 +82,20 @@ def findings_text(audit: Audit, strict: bool = False) -> str:
             out.append(f"  ... {len(infra) - 10} more")
     if audit.nmalformed:
         out += ["", f"malformed console lines: {audit.nmalformed} (rejected and counted)"]
-    failing = audit.failing(strict)
+    gaps = status.gaps(audit)
+    out += gap_lines(gaps)
+    incomplete = f", {len(gaps)} incomplete" if gaps else ""
     out += ["", f"result: {len(audit.errors)} finding(s), {len(audit.warnings)} warning(s), "
                 f"{len(audit.suppressed)} suppressed, {len(infra)} infrastructure "
-                f"failure(s) -> {'FAIL' if failing else 'PASS'}"]
+                f"failure(s){incomplete} -> {status.verdict(audit, strict)}"]
     return terminal_text(out)
+
+
+def gap_lines(gaps: Sequence[status.Gap]) -> list[str]:
+    if not gaps:
+        return []
+    return ["", f"incomplete ({len(gaps)} sweep line(s), so never PASS):"] + \
+        [f"  {g.label}: {g.reason}" for g in gaps]
 
 
 def summary_text(audit: Audit) -> str:
@@ -100,4 +110,5 @@ def summary_text(audit: Audit) -> str:
     out = header(audit) + [""]
     out += table(["SCENARIO", "EXEC", "FAULT", "RUNS", "MAX N"] + columns + ["MALFORMED"],
                  rows, right=tuple(range(3, 6 + len(columns))))
+    out += gap_lines(status.gaps(audit))
     return terminal_text(out)

@@ -20,6 +20,7 @@ import shlex
 from collections import Counter
 from typing import Optional
 
+from . import atomicity
 from . import fingerprint as fp
 from . import rootcause
 from .db import Database
@@ -337,14 +338,15 @@ def _group_by_cause(blamed: list[tuple[RunFinding, rootcause.Blame]]
 def analyze(db: Database, rules: Optional[list[Rule]] = None,
             norm: Optional[fp.Normalizer] = None,
             repo_root: Optional[pathlib.Path] = None,
-            src_root: Optional[pathlib.Path] = None) -> Audit:
+            src_root: Optional[pathlib.Path] = None,
+            profile: Optional[pathlib.Path] = None) -> Audit:
     rules = rules if rules is not None else []
     norm = norm or fp.Normalizer()
     builds = db.builds()
     sources = SourceTree(builds, repo_root, src_root)
     runs = db.runs()
     by_id = {r.id: r for r in runs}
-    rows = db.findings(by_id)
+    rows = atomicity.judge(db.findings(by_id), atomicity.declarations(db, sources, profile))
 
     kept: list[RunFinding] = []
     ignored = 0

@@ -194,8 +194,8 @@ static void catch_signals(sigset_t *waitmask)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* The sweep's exit status from what happened. */
-static int sweep_status(const struct plan *p, const struct stats *st)
+/* The sweep's exit status: found (0 or EXIT_FINDINGS), unless the host failed. */
+static int sweep_status(const struct plan *p, const struct stats *st, int found)
 {
 	int failed = 0;
 
@@ -208,7 +208,7 @@ static int sweep_status(const struct plan *p, const struct stats *st)
 	}
 	if (st->infra || failed)
 		return EXIT_USAGE;
-	return st->findings ? EXIT_FINDINGS : 0;
+	return found;
 }
 
 int inject(struct opts *o)
@@ -270,8 +270,7 @@ int inject(struct opts *o)
 	if (is_run) {
 		code = report_run(&c);
 	} else {
-		report_sweep(&c);
-		code = sweep_status(&plan, &stats);
+		code = sweep_status(&plan, &stats, report_sweep(&c, ss == SCHED_DONE));
 	}
 	if (ss == SCHED_FAILED) {
 		fprintf(stderr, "injector: %s\n", err);

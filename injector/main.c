@@ -20,12 +20,15 @@ static const char usage_text[] =
 	"                 --db FILE\n"
 	"  injector sweep --kernel ELF --scenario S[,S...]|all [--mode fresh|reset|warm]\n"
 	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj]\n"
-	"                 [-j J] [--timeout SEC] [--max-n N] --db FILE\n"
+	"                 [-j J] [--timeout SEC] [--max-n N] [--suppressions FILE]\n"
+	"                 [--profile FILE] [--no-analysis] --db FILE\n"
 	"  injector scenarios --kernel ELF\n"
 	"  injector floor --kernel NULL-ELF [--count N] [--timeout SEC]\n"
 	"  injector boot  --kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset|warm]\n"
 	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
-	"exit status: 0 no findings, 1 findings, 2 usage or infrastructure error,\n"
+	"exit status: 0 no findings, 1 findings (sweep: unique findings after suppressions,\n"
+	"             as `python3 -m analysis findings` counts them), 2 usage or\n"
+	"             infrastructure error,\n"
 	"             130 interrupted (finished runs are kept; run again to resume)\n";
 
 static int usage(const char *fmt, const char *arg)
@@ -67,7 +70,8 @@ static void join_command(struct opts *o, int argc, char **argv)
 
 enum { O_KERNEL = 256, O_DB, O_SCENARIO, O_FAIL, O_PERSIST, O_BOTH, O_CLASS, O_SITE,
        O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT,
-       O_ICOUNT, O_QUIET, O_COUNT, O_CONSOLEFD, O_SERIAL, O_HELP };
+       O_ICOUNT, O_QUIET, O_COUNT, O_CONSOLEFD, O_SERIAL, O_SUPPRESSIONS, O_PROFILE,
+       O_NOANALYSIS, O_HELP };
 
 static const struct option longopts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -92,6 +96,9 @@ static const struct option longopts[] = {
 	{ "count", required_argument, NULL, O_COUNT },
 	{ "console-fd", required_argument, NULL, O_CONSOLEFD },
 	{ "serial", required_argument, NULL, O_SERIAL },
+	{ "suppressions", required_argument, NULL, O_SUPPRESSIONS },
+	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "no-analysis", no_argument, NULL, O_NOANALYSIS },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -191,6 +198,13 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			if (parse_long(optarg, 1, &o->count) < 0 || o->count > 100000)
 				return usage("--count wants a number from 1 to 100000, not '%s'", optarg);
 			break;
+		case O_SUPPRESSIONS:
+		case O_PROFILE:
+			if (access(optarg, R_OK) < 0)
+				return usage("cannot read '%s'", optarg);
+			*(c == O_PROFILE ? &o->profile : &o->suppressions) = optarg;
+			break;
+		case O_NOANALYSIS: o->no_analysis = 1; break;
 		case O_HELP:
 			fputs(usage_text, stdout);
 			return 0;
@@ -219,6 +233,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			return usage("%s", "--both and --by-site belong to sweep");
 		if (strchr(o->scenario, ','))
 			return usage("%s", "run takes one scenario");
+		if (o->suppressions || o->profile || o->no_analysis)
+			return usage("%s", "--suppressions, --profile and --no-analysis belong to sweep");
 		o->jobs = 1;
 	} else {
 		if (o->fail >= 0)

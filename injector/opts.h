@@ -12,10 +12,11 @@
 struct opts {
 	const char *cmd, *kernel, *db, *scenario, *class_filter, *site, *mode, *qemu,
 		*src_root, *serial;
+	const char *suppressions, *profile;  /* passed to the analysis that counts findings */
 	long fail, jobs, max_n, count;
 	int console_fd;       /* `boot`: the caller's end of the console */
 	double timeout;
-	int persist, both, by_site, print_log, icount, quiet;
+	int persist, both, by_site, print_log, icount, quiet, no_analysis;
 	char *argv0;
 	char command[8192];   /* the command line, recorded with each sweep */
 };

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "plan.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,17 @@ int plan_pending(const struct plan *p)
 		if (series_candidate(&copy, &j) >= 0)
 			return 1;
 	}
+	return 0;
+}
+
+int plan_series_complete(const struct series *s)
+{
+	if (s->failed || s->inflight)
+		return 0;
+	if (s->kind == SERIES_SWEEP)
+		return s->stop_n != LONG_MAX;
+	if (s->kind == SERIES_SITES)
+		return s->ref_state == 2 && s->next_occ >= s->nocc;
 	return 0;
 }
 

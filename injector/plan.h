@@ -48,6 +48,7 @@ struct series {
 
 	long runs, skipped;     /* finished here / found already done */
 	long last_n;            /* highest N finished */
+	double t_done;          /* when its last run finished here (now_s()), 0 if none */
 	int hit_max, failed;
 	char why[256];          /* reason when failed */
 };
@@ -98,6 +99,11 @@ void plan_set_sites(struct plan *p, struct series *s, const uint64_t *pcs, size_
 /* 1 if a job could be handed out now or once in-flight runs finish (not counting N beyond
  * a stop not yet known): a QEMU started now will likely get work. */
 int plan_pending(const struct plan *p);
+
+/* 1 if the series ran to its end: a SWEEP reached an N whose fault did not fire, a SITES
+ * series injected every call site of its reference run. A SINGLE run is not a sweep: 0.
+ * Only meaningful once the plan is finished (nothing was dropped). */
+int plan_series_complete(const struct series *s);
 
 /* 1 if no series has work left or in flight. */
 int plan_finished(const struct plan *p);

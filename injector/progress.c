@@ -127,7 +127,7 @@ void summary_print(FILE *f, const struct stats *st, const struct plan *p)
 		else if (s->stop_n != LONG_MAX)
 			fprintf(f, "ended at N=%ld (fault did not fire)\n", s->stop_n);
 		else if (s->hit_max)
-			fprintf(f, "stopped at --max-n %ld before the fault stopped firing\n",
+			fprintf(f, "INCOMPLETE: stopped at --max-n %ld before the fault stopped firing\n",
 				s->max_n);
 		else
 			fprintf(f, "not finished (last N done: %ld)\n", s->last_n);
@@ -136,6 +136,6 @@ void summary_print(FILE *f, const struct stats *st, const struct plan *p)
 		fprintf(f, "machines: %ld QEMU started, %ld resets, %ld warm restarts\n",
 			st->spawns, st->resets, st->warm);
 	fprintf(f, "unique fault sites: %zu\n", st->nsites);
-	fprintf(f, "findings: %ld   time: %.3fs   %.1f injections/s\n", st->findings, el,
+	fprintf(f, "runs with findings: %ld   time: %.3fs   %.1f injections/s\n", st->findings, el,
 		el > 0 ? (double)st->executed / el : 0.0);
 }

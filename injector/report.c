@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "count.h"
+
 static void repro(const struct opts *o, const struct ft_run_key *k, char *buf, size_t len)
 {
 	char extra[512] = "";
@@ -31,6 +33,7 @@ void report_on_result(void *vctx, const struct job *j, const struct ft_run_resul
 
 	c->last = *r;
 	c->have_last = 1;
+	j->s->t_done = now_s();
 	snprintf(c->last_log, sizeof c->last_log, "%s", log ? log : "");
 	if (outcome_is_finding(r->outcome) && c->nshown < MAX_SHOWN) {
 		struct shown *s = &c->shown[c->nshown++];
@@ -105,11 +108,44 @@ int report_run(struct ctx *c)
 	return outcome_is_finding(r->outcome) ? EXIT_FINDINGS : 0;
 }
 
-void report_sweep(struct ctx *c)
+/*
+ * Mark each series that ran to its end as a finished sweep, so the analysis can tell it from
+ * one stopped early. Series run one after the other in plan order: each one's wall time is
+ * the stretch since the one before it ended.
+ */
+static void record_finished(struct ctx *c)
+{
+	double from = c->stats->t0;
+
+	for (size_t i = 0; i < c->plan->nseries; i++) {
+		const struct series *s = &c->plan->series[i];
+		double to = s->t_done > from ? s->t_done : from;
+
+		if (plan_series_complete(s) &&
+		    ft_db_sweep_finish(c->store->db, s->sweep_id, to - from) < 0)
+			fprintf(stderr, "injector: cannot record the %s sweep as finished in %s\n",
+				s->scenario, c->o->db);
+		from = to;
+	}
+}
+
+/* 1 if every series ran to its end and no run was left an infrastructure failure. */
+static int sweep_complete(const struct ctx *c, int done)
+{
+	if (!done || c->stats->infra)
+		return 0;
+	for (size_t i = 0; i < c->plan->nseries; i++)
+		if (!plan_series_complete(&c->plan->series[i]))
+			return 0;
+	return 1;
+}
+
+/* Without the analysis: the first runs with findings and a verdict from the runs. */
+static int report_runs(struct ctx *c, int done, const char *why)
 {
 	char cmd[16384];
+	long found = c->stats->findings;
 
-	summary_print(stdout, c->stats, c->plan);
 	for (int i = 0; i < c->nshown; i++) {
 		const struct shown *s = &c->shown[i];
 
@@ -117,8 +153,33 @@ void report_sweep(struct ctx *c)
 		printf("finding: %s %s N=%ld %s at %s\n  repro: %s\n", s->key.scenario,
 		       s->key.fault_mode, s->key.n, ft_outcome_name(s->outcome), s->where, cmd);
 	}
-	if (c->stats->findings > c->nshown)
-		printf("(%ld more findings: see the database)\n",
-		       c->stats->findings - c->nshown);
+	if (found > c->nshown)
+		printf("(%ld more runs with findings: see the database)\n", found - c->nshown);
+	printf("result: %ld run(s) with findings; unique findings not counted (%s; count them "
+	       "with python3 -m analysis findings --db %s) -> %s\n", found, why, c->o->db,
+	       found ? "FAIL" : sweep_complete(c, done) ? "PASS" : "INCOMPLETE");
 	fflush(stdout);
+	return found ? EXIT_FINDINGS : 0;
+}
+
+int report_sweep(struct ctx *c, int done)
+{
+	struct count_args a = { c->o->db, c->o->suppressions, c->o->profile };
+	char why[1024];
+	int code;
+
+	if (done)
+		record_finished(c);
+	summary_print(stdout, c->stats, c->plan);
+	fflush(stdout);
+	if (!done)
+		return report_runs(c, done, "the sweep did not run to its end");
+	if (c->o->no_analysis)
+		return report_runs(c, done, "--no-analysis");
+	code = count_findings(&a, stdout, why, sizeof why);
+	if (code < 0) {
+		fprintf(stderr, "injector: cannot count unique findings: %s\n", why);
+		return report_runs(c, done, why);
+	}
+	return code;
 }

@@ -57,7 +57,7 @@ def floor(injector, null_elf, count):
 def one_sweep(injector, kernel, scenario, mode, jobs, workdir, max_n, extra=()):
     db = os.path.join(workdir, f"{scenario}-{mode}-{jobs}-{time.monotonic_ns()}.db")
     cmd = [injector, "sweep", "--kernel", kernel, "--scenario", scenario, "--mode", mode,
-           "-j", str(jobs), "--quiet", "--db", db, *extra]
+           "-j", str(jobs), "--quiet", "--no-analysis", "--db", db, *extra]
     if max_n:
         cmd += ["--max-n", str(max_n)]
     r, wall, cpu = measured(cmd)
