@@ -52,7 +52,11 @@ class Op:
 
 
 def meet(a: Sequence[Frame], b: Sequence[Frame]) -> Optional[tuple[int, int]]:
-    """Indices in a and b of the innermost activation the two stacks share, or None."""
+    """Indices in a and b of the innermost activation the two stacks share, or None.
+    Identical stacks are two calls made from one line: two activations of the innermost
+    function (a retry or a walk calls it in a loop), so they meet in its caller."""
+    if len(a) > 1 and [f.pc for f in a] == [f.pc for f in b]:
+        return 1, 1
     for i, fa in enumerate(a):
         for j, fb in enumerate(b):
             if fa.pc == fb.pc and all(x.pc == y.pc for x, y in zip(a[i:], b[j:])):

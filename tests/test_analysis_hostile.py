@@ -34,7 +34,7 @@ def report_pages(site):
 
 
 def finding_page(pages, title):
-    return next(t for t in pages.values() if f'<h1 id="title">{title}<' in t)
+    return next(t for t in pages.values() if f'<h1 id="title">{title}' in t)
 
 
 # --- host files named by debug info ---------------------------------------------------------
