@@ -164,26 +164,34 @@ static int set_version(struct ft_db *db, int v, char *err, size_t errlen)
 	return exec(db, sql, err, errlen);
 }
 
+/* The schema version of a database this tracer may write to (0: empty), or -1 with err for
+ * a file it must leave alone: another program's database, a newer schema, not a database.
+ * Only reads. */
+static int writable_version(struct ft_db *db, char *err, size_t errlen)
+{
+	int v = schema_version(db);
+
+	if (v == FOREIGN_DB)
+		ft_set_err(err, errlen, "not a faultline database (it has tables but no meta table)");
+	else if (v < 0)
+		db_err(db, err, errlen, "reading the schema version");
+	else if (v > FT_SCHEMA_VERSION)
+		ft_set_err(err, errlen, "database schema version %d is newer than this tracer "
+			   "supports (%d)", v, FT_SCHEMA_VERSION);
+	else
+		return v;
+	return -1;
+}
+
 static int migrate(struct ft_db *db, char *err, size_t errlen)
 {
 	int v;
 
 	if (exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -1;
-	v = schema_version(db);
-	if (v == FOREIGN_DB) {
-		ft_set_err(err, errlen, "not a faultline database (it has tables but no meta table)");
+	v = writable_version(db, err, errlen);
+	if (v < 0)
 		goto out_rollback;
-	}
-	if (v < 0) {
-		db_err(db, err, errlen, "reading the schema version");
-		goto out_rollback;
-	}
-	if (v > FT_SCHEMA_VERSION) {
-		ft_set_err(err, errlen, "database schema version %d is newer than this tracer "
-			   "supports (%d)", v, FT_SCHEMA_VERSION);
-		goto out_rollback;
-	}
 	if (v == 0) {
 		if (exec(db, ft_schema_sql, err, errlen) < 0 ||
 		    set_version(db, FT_SCHEMA_VERSION, err, errlen) < 0)
@@ -215,6 +223,10 @@ int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 		goto out_close;
 	}
 	sqlite3_busy_timeout(db->h, 30000);
+	/* refuse a file that is not ours before anything is written: switching to WAL
+	 * rewrites the header (migrate() checks again under the write lock) */
+	if (writable_version(db, err, errlen) < 0)
+		goto out_close;
 	if (exec(db, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		     "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", err, errlen) < 0)
 		goto out_close;
