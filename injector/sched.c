@@ -926,6 +926,22 @@ static void stop_all(struct sched *s)
 	}
 }
 
+/* The plan ran to its end: record each sweep that was not given up as finished (an
+ * interrupted or failed one keeps finished_at NULL, and the same command resumes it). */
+static void finish_sweeps(struct sched *s, double wall_s)
+{
+	const struct plan *p = s->cfg->plan;
+
+	for (size_t i = 0; i < p->nseries && !s->fatal; i++) {
+		if (p->series[i].failed ||
+		    ft_db_sweep_finish(s->cfg->store->db, p->series[i].sweep_id, wall_s) == 0)
+			continue;
+		snprintf(s->err, s->errlen, "recording the end of the %s sweep in %s",
+			 p->series[i].scenario, s->cfg->store->path);
+		s->fatal = 1;
+	}
+}
+
 static int any_busy(const struct sched *s)
 {
 	for (int i = 0; i < s->nw; i++)
@@ -940,6 +956,7 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 	struct pollfd *pfd;
 	int *owner;
 	enum sched_status ret = SCHED_DONE;
+	double t_start = now_s();
 
 	err[0] = 0;
 	s.active_max = cfg->workers > 0 ? cfg->workers : 1;
@@ -1073,6 +1090,8 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 	stop_all(&s);
 	while (s.npend > 0)     /* finished runs are kept, whatever stopped the loop */
 		store_pending(&s);
+	if (ret == SCHED_DONE)
+		finish_sweeps(&s, now_s() - t_start);
 	if (s.fatal)
 		ret = SCHED_FAILED;
 	progress_clear(cfg->stats);
