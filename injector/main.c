@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,14 @@ static const char usage_text[] =
 	"exit status: 0 no findings, 1 findings, 2 usage or infrastructure error,\n"
 	"             130 interrupted (finished runs are kept; run again to resume)\n";
 
-static int usage(const char *fmt, const char *arg)
+static int usage(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "injector: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n%s", usage_text);
 	return EXIT_USAGE;
 }
@@ -51,11 +56,8 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "injector: %s wants a number from %ld to %ld, not '%s'\n%s", opt,
-			min, max, s, usage_text);
-		return EXIT_USAGE;
-	}
+	if (errno || end == s || *end || v < min || v > max)
+		return usage("%s wants a number from %ld to %ld, not '%s'", opt, min, max, s);
 	*out = v;
 	return -1;
 }
@@ -67,11 +69,8 @@ static int parse_seconds(const char *opt, const char *s, double max, double *out
 	char *end;
 	double v = strtod(s, &end);
 
-	if (end == s || *end || !(v > 0) || v > max) {
-		fprintf(stderr, "injector: %s wants seconds, more than 0 and at most %g, not '%s'"
-			"\n%s", opt, max, s, usage_text);
-		return EXIT_USAGE;
-	}
+	if (end == s || *end || !(v > 0) || v > max)
+		return usage("%s wants seconds, more than 0 and at most %g, not '%s'", opt, max, s);
 	*out = v;
 	return -1;
 }
