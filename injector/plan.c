@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progress.h"
 #include "store.h"
 
 void job_key(const struct plan *p, const struct job *j, struct ft_run_key *key)
@@ -121,6 +122,8 @@ int plan_next(struct plan *p, struct job *j,
 		}
 		if (r == 1) {
 			s->inflight++;
+			if (!s->t_first)
+				s->t_first = now_s();
 			return 1;
 		}
 		if (r == 0 || s->inflight > 0)
@@ -136,6 +139,7 @@ void plan_done(struct plan *p, const struct job *j, int stop)
 	(void)p;
 	s->inflight--;
 	s->runs++;
+	s->t_last = now_s();
 	if (j->reference)
 		return;
 	if (j->n > s->last_n)

@@ -47,6 +47,8 @@ struct series {
 	size_t nocc, next_occ;
 
 	long runs, skipped;     /* finished here / found already done */
+	double t_first, t_last; /* when this command handed out its first job and finished its
+				 * last one (now_s(); 0: none) */
 	long last_n;            /* highest N finished */
 	int hit_max, failed;
 	char why[256];          /* reason when failed */

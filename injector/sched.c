@@ -926,18 +926,21 @@ static void stop_all(struct sched *s)
 	}
 }
 
-/* The plan ran to its end: record each sweep that was not given up as finished (an
- * interrupted or failed one keeps finished_at NULL, and the same command resumes it). */
-static void finish_sweeps(struct sched *s, double wall_s)
+/* The plan ran to its end: record each sweep that was not given up as finished, with the
+ * time its runs took here (an interrupted or failed one keeps finished_at NULL, and the
+ * same command resumes it). */
+static void finish_sweeps(struct sched *s)
 {
 	const struct plan *p = s->cfg->plan;
 
 	for (size_t i = 0; i < p->nseries && !s->fatal; i++) {
-		if (p->series[i].failed ||
-		    ft_db_sweep_finish(s->cfg->store->db, p->series[i].sweep_id, wall_s) == 0)
+		const struct series *se = &p->series[i];
+		double wall_s = se->t_last > se->t_first ? se->t_last - se->t_first : 0;
+
+		if (se->failed || ft_db_sweep_finish(s->cfg->store->db, se->sweep_id, wall_s) == 0)
 			continue;
 		snprintf(s->err, s->errlen, "recording the end of the %s sweep in %s",
-			 p->series[i].scenario, s->cfg->store->path);
+			 se->scenario, s->cfg->store->path);
 		s->fatal = 1;
 	}
 }
@@ -956,7 +959,6 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 	struct pollfd *pfd;
 	int *owner;
 	enum sched_status ret = SCHED_DONE;
-	double t_start = now_s();
 
 	err[0] = 0;
 	s.active_max = cfg->workers > 0 ? cfg->workers : 1;
@@ -1091,7 +1093,7 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 	while (s.npend > 0)     /* finished runs are kept, whatever stopped the loop */
 		store_pending(&s);
 	if (ret == SCHED_DONE)
-		finish_sweeps(&s, now_s() - t_start);
+		finish_sweeps(&s);
 	if (s.fatal)
 		ret = SCHED_FAILED;
 	progress_clear(cfg->stats);

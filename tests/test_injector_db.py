@@ -3,6 +3,7 @@ database at a time, a sweep that ran to its end is recorded as finished and an i
 one is not, and a disk that fills up while the kernel is copied is named as full."""
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -40,6 +41,21 @@ def test_a_sweep_is_recorded_finished_when_it_ends_and_not_when_interrupted(inj,
     (started, finished, wall_s), = rows(db, "SELECT started_at, finished_at, wall_s FROM sweeps")
     assert finished >= started and wall_s > 0
     assert rows(db, "SELECT count(*) FROM runs") == [(150,)]
+    r = inj(*SWEEP)                    # nothing left to do: the time spent is kept, not zeroed
+    assert r.returncode == 0 and "runs: 0 executed" in r.stdout
+    assert rows(db, "SELECT wall_s FROM sweeps") == [(wall_s,)]
+
+
+def test_the_sweeps_of_one_command_each_count_their_own_time(inj):
+    t0 = time.monotonic()
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "--max-n", "60",
+            "-j", "2")
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    walls = [w for (w,) in rows(inj.db(), "SELECT wall_s FROM sweeps WHERE finished_at NOT NULL")]
+    assert len(walls) == 4 and all(w > 0 for w in walls)
+    # not the whole command's time on each of the four rows (analysis adds them up)
+    assert sum(walls) < 1.5 * elapsed
 
 
 @pytest.fixture

@@ -554,8 +554,8 @@ int ft_db_sweep_finish(struct ft_db *db, int64_t sweep, double wall_s)
 	int rc;
 
 	now_iso(ts, sizeof(ts));
-	if (sqlite3_prepare_v2(db->h, "UPDATE sweeps SET finished_at=?, wall_s=? WHERE id=?",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->h, "UPDATE sweeps SET finished_at=?, "
+			       "wall_s=coalesce(wall_s,0)+? WHERE id=?", -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(s, 1, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_double(s, 2, wall_s);
