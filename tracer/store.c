@@ -122,6 +122,7 @@ static int db_err(struct ft_db *db, char *err, size_t errlen, const char *what)
 }
 
 #define FOREIGN_DB (-2)
+#define BUSY_TIMEOUT_MS 30000
 
 /* Read meta.schema_version; 0 when the database is empty, FOREIGN_DB when it holds tables
  * but no faultline meta table (another program's database). -1 on error. */
@@ -209,6 +210,22 @@ out_rollback:
 	return -1;
 }
 
+/*
+ * Switch to WAL. With another process creating the same file this can fail with
+ * SQLITE_BUSY without the busy timeout being used (sqlite does not wait to upgrade a read
+ * lock to a write lock: the other side may be waiting for it), so it is tried again, for
+ * as long as the busy timeout would wait.
+ */
+static int set_wal(struct ft_db *db, char *err, size_t errlen)
+{
+	int rc, waited_ms = 0;
+
+	while ((rc = sqlite3_exec(db->h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL)) ==
+	       SQLITE_BUSY && waited_ms < BUSY_TIMEOUT_MS)
+		waited_ms += sqlite3_sleep(10);
+	return rc == SQLITE_OK ? 0 : db_err(db, err, errlen, "switching to WAL");
+}
+
 int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 {
 	struct ft_db *db;
@@ -222,13 +239,13 @@ int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 			   db->h ? sqlite3_errmsg(db->h) : "out of memory");
 		goto out_close;
 	}
-	sqlite3_busy_timeout(db->h, 30000);
+	sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
 	/* refuse a file that is not ours before anything is written: switching to WAL
 	 * rewrites the header (migrate() checks again under the write lock) */
-	if (writable_version(db, err, errlen) < 0)
-		goto out_close;
-	if (exec(db, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		     "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", err, errlen) < 0)
+	if (writable_version(db, err, errlen) < 0 ||
+	    exec(db, "PRAGMA page_size=65536", err, errlen) < 0 || set_wal(db, err, errlen) < 0 ||
+	    exec(db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+		 err, errlen) < 0)
 		goto out_close;
 	if (migrate(db, err, errlen) < 0)
 		goto out_close;

@@ -1,6 +1,7 @@
-"""A database the tools must not write to (another program's sqlite file, a faultline
-database with a newer schema) is refused by the tracer and the injector with the file left
-byte for byte as it was: no switch to WAL, no header rewrite, no side files."""
+"""Opening the database (ft_db_open, shared by the tracer and the injector): a file the tools
+must not write to (another program's sqlite file, a faultline database with a newer schema)
+is refused with the file left byte for byte as it was (no switch to WAL, no side files), and
+processes that create one database at the same moment all succeed."""
 import hashlib
 import sqlite3
 import subprocess
@@ -71,3 +72,14 @@ def test_refused_database_is_left_byte_for_byte_as_it_was(build_dir, elf, kernel
     assert f"{db}: " in p.stderr and why in p.stderr
     assert snapshot(tmp_path) == before             # same bytes, no -wal, -shm or kernel copy
     assert not (tmp_path / f"{db.name}.logs").exists()
+
+
+def test_tracers_creating_one_database_at_the_same_moment_all_succeed(build_dir, elf, tmp_path):
+    for i in range(20):
+        db = tmp_path / f"race{i}.db"
+        procs = [subprocess.Popen([str(build_dir / "tracer"), "ingest", "--kernel", str(elf),
+                                   "--db", str(db), str(DATA / "tracer-clean.log")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], errors
