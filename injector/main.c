@@ -163,7 +163,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	optind = 2;
 	opterr = 0;
 	for (li = -1; (c = getopt_long(argc, argv, ":j:", longopts, &li)) != -1; li = -1) {
-		/* no option means anything by an empty value (--db '' would be a temporary db) */
+		/* an empty value means nothing to any option (--db '' would open a temporary db) */
 		if (optarg && !*optarg)
 			return usage("--%s wants a value, not ''", li >= 0 ? longopts[li].name : "jobs");
 		switch (c) {
