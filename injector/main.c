@@ -6,6 +6,8 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,25 +33,55 @@ static const char usage_text[] =
 	"             infrastructure error,\n"
 	"             130 interrupted (finished runs are kept; run again to resume)\n";
 
-static int usage(const char *fmt, const char *arg)
+static int usage(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "injector: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n%s", usage_text);
 	return EXIT_USAGE;
 }
 
-static int parse_long(const char *s, long min, long *out)
+/* Largest N for --fail and --max-n: far beyond any sweep, and N + 1 cannot overflow. */
+#define N_MAX 1000000000L
+/* Longest --timeout, in seconds. */
+#define TIMEOUT_MAX 86400.0
+
+/* A whole decimal number from min to max into *out; otherwise a usage error naming opt and
+ * the range. Returns -1 to continue, or the exit status. */
+static int parse_long(const char *opt, const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min)
-		return -1;
+	if (errno || end == s || *end || v < min || v > max)
+		return usage("%s wants a number from %ld to %ld, not '%s'", opt, min, max, s);
 	*out = v;
-	return 0;
+	return -1;
+}
+
+/* Seconds, more than 0 and at most max, into *out; otherwise a usage error naming opt and
+ * the range. Returns -1 to continue, or the exit status. */
+static int parse_seconds(const char *opt, const char *s, double max, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v > 0) || v > max)
+		return usage("%s wants seconds, more than 0 and at most %g, not '%s'", opt, max, s);
+	*out = v;
+	return -1;
+}
+
+/* A comma-separated list with no empty element: "a" or "a,b", not "a,", ",a" or "a,,b". */
+static bool is_list(const char *s)
+{
+	return *s && *s != ',' && s[strlen(s) - 1] != ',' && !strstr(s, ",,");
 }
 
 static void join_command(struct opts *o, int argc, char **argv)
@@ -107,7 +139,7 @@ static const struct option longopts[] = {
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
 	long v;
-	int c;
+	int c, r, li;
 
 	memset(o, 0, sizeof *o);
 	o->argv0 = argv[0];
@@ -137,21 +169,28 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		return usage("unknown command '%s'", o->cmd);
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":j:", longopts, NULL)) != -1) {
+	for (li = -1; (c = getopt_long(argc, argv, ":j:", longopts, &li)) != -1; li = -1) {
+		/* an empty value means nothing to any option (--db '' would open a temporary db) */
+		if (optarg && !*optarg)
+			return usage("--%s wants a value, not ''", li >= 0 ? longopts[li].name : "jobs");
 		switch (c) {
 		case O_KERNEL: o->kernel = optarg; break;
 		case O_DB: o->db = optarg; break;
 		case O_CONSOLEFD:
-			if (parse_long(optarg, 0, &v) || v > INT_MAX)
-				return usage("--console-fd wants an open file descriptor, not '%s'",
-					     optarg);
+			if ((r = parse_long("--console-fd", optarg, 0, INT_MAX, &v)) >= 0)
+				return r;
 			o->console_fd = (int)v;
 			break;
 		case O_SERIAL: o->serial = optarg; break;
-		case O_SCENARIO: o->scenario = optarg; break;
+		case O_SCENARIO:
+			if (!is_list(optarg))
+				return usage("--scenario wants S or S1,S2,... (no empty name), not '%s'",
+					     optarg);
+			o->scenario = optarg;
+			break;
 		case O_FAIL:
-			if (parse_long(optarg, 1, &o->fail) < 0)
-				return usage("--fail wants a number >= 1, not '%s'", optarg);
+			if ((r = parse_long("--fail", optarg, 1, N_MAX, &o->fail)) >= 0)
+				return r;
 			break;
 		case O_PERSIST: o->persist = 1; break;
 		case O_BOTH: o->both = 1; break;
@@ -161,8 +200,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			o->class_filter = optarg;
 			break;
 		case O_SITE:
-			if (!*optarg || strlen(optarg) >= 128)
-				return usage("--site wants a function name, not '%s'", optarg);
+			if (strlen(optarg) >= 128 || strchr(optarg, ','))
+				return usage("--site wants one function name (at most 127 characters), "
+					     "not '%s'", optarg);
 			o->site = optarg;
 			break;
 		case O_BYSITE: o->by_site = 1; break;
@@ -173,20 +213,16 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			o->mode = optarg;
 			break;
 		case 'j':
-			if (parse_long(optarg, 1, &o->jobs) < 0 || o->jobs > 256)
-				return usage("-j wants a number from 1 to 256, not '%s'", optarg);
+			if ((r = parse_long("-j", optarg, 1, 256, &o->jobs)) >= 0)
+				return r;
 			break;
-		case O_TIMEOUT: {
-			char *end;
-
-			o->timeout = strtod(optarg, &end);
-			if (end == optarg || *end || !(o->timeout > 0) || o->timeout > 86400)
-				return usage("--timeout wants seconds > 0, not '%s'", optarg);
+		case O_TIMEOUT:
+			if ((r = parse_seconds("--timeout", optarg, TIMEOUT_MAX, &o->timeout)) >= 0)
+				return r;
 			break;
-		}
 		case O_MAXN:
-			if (parse_long(optarg, 1, &o->max_n) < 0)
-				return usage("--max-n wants a number >= 1, not '%s'", optarg);
+			if ((r = parse_long("--max-n", optarg, 1, N_MAX, &o->max_n)) >= 0)
+				return r;
 			break;
 		case O_PRINTLOG: o->print_log = 1; break;
 		case O_QEMU: o->qemu = optarg; break;
@@ -195,8 +231,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case O_ICOUNT: o->icount = 1; break;
 		case O_QUIET: o->quiet = 1; break;
 		case O_COUNT:
-			if (parse_long(optarg, 1, &o->count) < 0 || o->count > 100000)
-				return usage("--count wants a number from 1 to 100000, not '%s'", optarg);
+			if ((r = parse_long("--count", optarg, 1, 100000, &o->count)) >= 0)
+				return r;
 			break;
 		case O_SUPPRESSIONS:
 		case O_PROFILE:
@@ -224,7 +260,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		return -1;
 	if (!o->db)
 		return usage("%s", "--db FILE is required");
-	if (!o->scenario || !*o->scenario)
+	if (!o->scenario)
 		return usage("%s", "--scenario is required");
 	if (!strcmp(o->cmd, "run")) {
 		if (o->fail < 0)

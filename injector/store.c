@@ -12,13 +12,43 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Write all n bytes of buf to fd; 0, or -1 with errno set (ENOSPC on a full disk). */
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Copy the file at fd in to fd out; 0, or -1 with errno set. */
+static int copy_fd(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write_all(out, buf, (size_t)n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Copy the ELF beside the logs under a temporary name, then rename it into place (a QEMU
  * still running from an earlier copy keeps its file). */
 static int copy_kernel(struct store *st, const char *kernel, char *err, size_t errlen)
 {
-	char tmp[3200], buf[65536];
-	int in, out, ok = 1;
-	ssize_t n;
+	char tmp[3200];
+	int in, out, e;
 
 	snprintf(st->kernel, sizeof st->kernel, "%s/kernel.elf", st->logs);
 	snprintf(tmp, sizeof tmp, "%s/kernel.elf.%d", st->logs, (int)getpid());
@@ -33,42 +63,75 @@ static int copy_kernel(struct store *st, const char *kernel, char *err, size_t e
 		close(in);
 		return -1;
 	}
-	while (ok && (n = read(in, buf, sizeof buf)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		ok = n > 0 && write(out, buf, (size_t)n) == n;
-	}
+	e = copy_fd(in, out) < 0 ? errno : 0;
 	close(in);
-	if (close(out) < 0 || !ok || rename(tmp, st->kernel) < 0) {
-		snprintf(err, errlen, "copying %s to %s: %s", kernel, st->kernel, strerror(errno));
+	if (close(out) < 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, st->kernel) < 0)
+		e = errno;
+	if (e) {
+		snprintf(err, errlen, "copying %s to %s: %s", kernel, st->kernel, strerror(e));
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
 }
 
+/* Hold <logs>/lock for as long as the process lives (a POSIX record lock: the kernel drops
+ * it when the process ends, even by SIGKILL, and a child never inherits it). Nothing else in
+ * this process opens that file, so no close() can drop the lock early. */
+static int lock_db(struct store *st, char *err, size_t errlen)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[3100];
+
+	snprintf(path, sizeof path, "%s/lock", st->logs);
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (st->lock_fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fcntl(st->lock_fd, F_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EACCES && errno != EAGAIN) {
+		snprintf(err, errlen, "locking %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fcntl(st->lock_fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
+		snprintf(err, errlen, "%s is in use by another injector (pid %ld); wait for it to "
+			 "end or use another --db", st->path, (long)fl.l_pid);
+	else
+		snprintf(err, errlen, "%s is in use by another injector; wait for it to end or "
+			 "use another --db", st->path);
+	return -1;
+}
+
 int store_open(struct store *st, const char *db_path, const char *kernel, const char *src_root,
 	       char *err, size_t errlen)
 {
 	memset(st, 0, sizeof *st);
+	st->lock_fd = -1;
 	if ((size_t)snprintf(st->path, sizeof st->path, "%s", db_path) >= sizeof st->path ||
 	    (size_t)snprintf(st->logs, sizeof st->logs, "%s.logs", db_path) >= sizeof st->logs) {
 		snprintf(err, errlen, "database path too long");
 		return -1;
 	}
-	if (mkdir(st->logs, 0755) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", st->logs, strerror(errno));
-		return -1;
-	}
+	/* the database first: a file that is not ours is refused before anything is made */
 	if (ft_db_open(db_path, &st->db, err, errlen) < 0)
 		return -1;
-	if (ft_db_add_kernel(st->db, kernel, src_root, &st->build, err, errlen) < 0 ||
-	    copy_kernel(st, kernel, err, errlen) < 0) {
-		ft_db_close(st->db);
-		st->db = NULL;
-		return -1;
+	if (mkdir(st->logs, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", st->logs, strerror(errno));
+		goto out_close;
 	}
+	if (lock_db(st, err, errlen) < 0 ||
+	    ft_db_add_kernel(st->db, kernel, src_root, &st->build, err, errlen) < 0 ||
+	    copy_kernel(st, kernel, err, errlen) < 0)
+		goto out_close;
 	return 0;
+
+out_close:
+	store_close(st);
+	return -1;
 }
 
 void store_close(struct store *st)
@@ -76,6 +139,9 @@ void store_close(struct store *st)
 	if (st->db)
 		ft_db_close(st->db);
 	st->db = NULL;
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	st->lock_fd = -1;
 }
 
 /* Append s to buf at *pos with unsafe characters replaced; -1 if it does not fit. */

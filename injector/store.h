@@ -17,12 +17,14 @@ struct store {
 	char path[3000];      /* database file */
 	char logs[3000];      /* <db>.logs directory */
 	char kernel[3100];    /* the private copy of the kernel ELF that QEMU boots */
+	int lock_fd;          /* <logs>/lock, locked while this injector uses the database */
 };
 
 /*
- * Open the database, create the logs directory, register the kernel and copy it to
- * <logs>/kernel.elf, so a kernel rebuilt during a sweep does not change what it boots.
- * 0 or -1 with err.
+ * Open the database, create the logs directory, lock the database against a second
+ * injector, register the kernel and copy it to <logs>/kernel.elf, so a kernel rebuilt
+ * during a sweep does not change what it boots. 0 or -1 with err (a database in use by
+ * another injector: which one, by pid).
  */
 int store_open(struct store *st, const char *db_path, const char *kernel, const char *src_root,
 	       char *err, size_t errlen);

@@ -10,6 +10,10 @@ def injector(build_dir, *args):
                           text=True, timeout=30)
 
 
+def sweep_with(*opts):
+    return ["sweep", "--kernel", "K", "--scenario", "vm", "--db", "x.db", *opts]
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "missing command"),
     (["frobnicate"], "unknown command 'frobnicate'"),
@@ -18,7 +22,7 @@ def injector(build_dir, *args):
     (["sweep", "--kernel", "K", "--db", "x.db"], "--scenario is required"),
     (["run", "--kernel", "K", "--scenario", "boot", "--db", "x.db"], "run needs --fail N"),
     (["run", "--kernel", "K", "--scenario", "boot", "--fail", "0", "--db", "x.db"],
-     "--fail wants a number >= 1"),
+     "--fail wants a number from 1 to 1000000000, not '0'"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "--mode", "cold", "--db", "x.db"],
      "--mode is fresh, reset or warm"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "--class", "slab", "--db", "x.db"],
@@ -37,17 +41,39 @@ def injector(build_dir, *args):
      "unknown option '--bogus'"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "--db"], "needs a value"),
     (["boot", "--kernel", "K"], "boot needs --console-fd FD"),
-    (["boot", "--kernel", "K", "--console-fd", "x"], "--console-fd wants an open file"),
+    (["boot", "--kernel", "K", "--console-fd", "x"], "--console-fd wants a number from 0 to"),
     (["run", "--kernel", "K", "--scenario", "boot,vm", "--fail", "1", "--db", "x.db"],
      "run takes one scenario"),
+    *[(sweep_with("--scenario", v), f"--scenario wants S or S1,S2,... (no empty name), "
+                                    f"not '{v}'") for v in ("vm,", ",vm", "vm,,boot", ",")],
+    *[(sweep_with("--timeout", v), f"--timeout wants seconds, more than 0 and at most 86400, "
+                                   f"not '{v}'")
+      for v in ("1e9", "86401", "0", "nan", "inf", "5s")],
+    *[(sweep_with(opt, v), f"{name} wants a number from 1 to 256, not '{v}'")
+      for opt, name, v in (("-j", "-j", "257"), ("--jobs", "-j", "2x"), ("-j", "-j", "0"))],
+    *[(sweep_with("--max-n", v), f"--max-n wants a number from 1 to 1000000000, not '{v}'")
+      for v in ("0", "1e3", "1000000001", "99999999999999999999")],
+    *[(["run", "--kernel", "K", "--scenario", "vm", "--fail", v, "--db", "x.db"],
+       f"--fail wants a number from 1 to 1000000000, not '{v}'")
+      for v in ("-3", "9223372036854775807")],
+    *[(sweep_with(opt, ""), f"{opt} wants a value, not ''")
+      for opt in ("--scenario", "--site", "--qemu", "--db", "--kernel")],
+    (sweep_with("-j", ""), "--jobs wants a value, not ''"),
+    (["sweep", "--kernel", "K", "--scenario", "vm", "--db="], "--db wants a value, not ''"),
+    (sweep_with("--site", "vm_map,vm_unmap"), "--site wants one function name"),
+    (sweep_with("--site", "f" * 128), "--site wants one function name (at most 127 characters)"),
+    *[(["floor", "--kernel", "K", "--count", v], f"--count wants a number from 1 to 100000, "
+                                                 f"not '{v}'") for v in ("0", "100001")],
+    (["boot", "--kernel", "K", "--console-fd", "-1"], "--console-fd wants a number from 0 to"),
 ])
-def test_usage_errors_exit_2_with_a_message(build_dir, tmp_path, args, message):
+def test_usage_errors_exit_2_with_a_message_and_write_nothing(build_dir, tmp_path, args,
+                                                              message):
     r = subprocess.run([str(build_dir / "injector"), *args], capture_output=True, text=True,
                        timeout=30, cwd=tmp_path)
     assert r.returncode == 2
     assert message in r.stderr
     assert "usage:" in r.stderr
-    assert not (tmp_path / "x.db").exists()
+    assert not list(tmp_path.iterdir())      # no database, no logs
 
 
 def test_boot_refuses_a_console_fd_that_is_not_open(build_dir, kernel_elf):

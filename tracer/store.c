@@ -122,6 +122,7 @@ static int db_err(struct ft_db *db, char *err, size_t errlen, const char *what)
 }
 
 #define FOREIGN_DB (-2)
+#define BUSY_TIMEOUT_MS 30000
 
 /* Read meta.schema_version; 0 when the database is empty, FOREIGN_DB when it holds tables
  * but no faultline meta table (another program's database). -1 on error. */
@@ -164,26 +165,34 @@ static int set_version(struct ft_db *db, int v, char *err, size_t errlen)
 	return exec(db, sql, err, errlen);
 }
 
+/* The schema version of a database this tracer may write to (0: empty), or -1 with err for
+ * a file it must leave alone: another program's database, a newer schema, not a database.
+ * Only reads. */
+static int writable_version(struct ft_db *db, char *err, size_t errlen)
+{
+	int v = schema_version(db);
+
+	if (v == FOREIGN_DB)
+		ft_set_err(err, errlen, "not a faultline database (it has tables but no meta table)");
+	else if (v < 0)
+		db_err(db, err, errlen, "reading the schema version");
+	else if (v > FT_SCHEMA_VERSION)
+		ft_set_err(err, errlen, "database schema version %d is newer than this tracer "
+			   "supports (%d)", v, FT_SCHEMA_VERSION);
+	else
+		return v;
+	return -1;
+}
+
 static int migrate(struct ft_db *db, char *err, size_t errlen)
 {
 	int v;
 
 	if (exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -1;
-	v = schema_version(db);
-	if (v == FOREIGN_DB) {
-		ft_set_err(err, errlen, "not a faultline database (it has tables but no meta table)");
+	v = writable_version(db, err, errlen);
+	if (v < 0)
 		goto out_rollback;
-	}
-	if (v < 0) {
-		db_err(db, err, errlen, "reading the schema version");
-		goto out_rollback;
-	}
-	if (v > FT_SCHEMA_VERSION) {
-		ft_set_err(err, errlen, "database schema version %d is newer than this tracer "
-			   "supports (%d)", v, FT_SCHEMA_VERSION);
-		goto out_rollback;
-	}
 	if (v == 0) {
 		if (exec(db, ft_schema_sql, err, errlen) < 0 ||
 		    set_version(db, FT_SCHEMA_VERSION, err, errlen) < 0)
@@ -201,6 +210,22 @@ out_rollback:
 	return -1;
 }
 
+/*
+ * Switch to WAL. With another process creating the same file this can fail with
+ * SQLITE_BUSY without the busy timeout being used (sqlite does not wait to upgrade a read
+ * lock to a write lock: the other side may be waiting for it), so it is tried again, for
+ * as long as the busy timeout would wait.
+ */
+static int set_wal(struct ft_db *db, char *err, size_t errlen)
+{
+	int rc, waited_ms = 0;
+
+	while ((rc = sqlite3_exec(db->h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL)) ==
+	       SQLITE_BUSY && waited_ms < BUSY_TIMEOUT_MS)
+		waited_ms += sqlite3_sleep(10);
+	return rc == SQLITE_OK ? 0 : db_err(db, err, errlen, "switching to WAL");
+}
+
 int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 {
 	struct ft_db *db;
@@ -214,9 +239,13 @@ int ft_db_open(const char *path, struct ft_db **out, char *err, size_t errlen)
 			   db->h ? sqlite3_errmsg(db->h) : "out of memory");
 		goto out_close;
 	}
-	sqlite3_busy_timeout(db->h, 30000);
-	if (exec(db, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		     "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;", err, errlen) < 0)
+	sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+	/* refuse a file that is not ours before anything is written: switching to WAL
+	 * rewrites the header (migrate() checks again under the write lock) */
+	if (writable_version(db, err, errlen) < 0 ||
+	    exec(db, "PRAGMA page_size=65536", err, errlen) < 0 || set_wal(db, err, errlen) < 0 ||
+	    exec(db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+		 err, errlen) < 0)
 		goto out_close;
 	if (migrate(db, err, errlen) < 0)
 		goto out_close;
@@ -542,8 +571,8 @@ int ft_db_sweep_finish(struct ft_db *db, int64_t sweep, double wall_s)
 	int rc;
 
 	now_iso(ts, sizeof(ts));
-	if (sqlite3_prepare_v2(db->h, "UPDATE sweeps SET finished_at=?, wall_s=? WHERE id=?",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->h, "UPDATE sweeps SET finished_at=?, "
+			       "wall_s=coalesce(wall_s,0)+? WHERE id=?", -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(s, 1, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_double(s, 2, wall_s);

@@ -91,7 +91,8 @@ int ft_db_func_range(struct ft_db *db, int64_t build, const char *func,
 int ft_db_sweep(struct ft_db *db, int64_t build, const struct ft_run_key *key,
 		const char *command, int64_t *sweep_out);
 
-/* Mark a sweep finished (sweeps.finished_at = now, sweeps.wall_s = wall_s). 0 or -1. */
+/* Mark a sweep finished: sweeps.finished_at = now, and wall_s (the seconds this command
+ * spent on it) added to sweeps.wall_s, so a resumed sweep sums its parts. 0 or -1. */
 int ft_db_sweep_finish(struct ft_db *db, int64_t sweep, double wall_s);
 
 /* 1 if this run key already has a finished run in this build (resume), else 0; -1 on error.
