@@ -653,7 +653,7 @@ static int save_build_cache(struct ft_db *db, struct ft_build *b)
 	for (i = 0; i < b->unsaved_stacks.len; i++) {
 		struct ft_stack *st = FT_VEC_AT(&b->stacks, struct ft_stack,
 						*FT_VEC_AT(&b->unsaved_stacks, uint32_t, i));
-		const char *pcs = b->strs.data + st->str;
+		const char *pcs = ft_arena_str(&b->strs, st->str);
 
 		s = db->st[S_STACK];
 		sqlite3_bind_int64(s, 1, b->id);
