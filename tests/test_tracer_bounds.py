@@ -2,6 +2,7 @@
 and UBSan (build/tracer-asan), linear in the records, and bounded in what one run keeps, with
 whatever the bounds left out counted in the run."""
 import os
+import subprocess
 
 import pytest
 
@@ -55,7 +56,6 @@ def write(tmp_path, text, name="hostile.log"):
 
 def sanitized_check(build_dir, *args):
     """build/tracer-asan check: the exit code the tracer chose, and no sanitizer report."""
-    import subprocess
     p = subprocess.run([str(build_dir / "tracer-asan"), "check", *map(str, args)],
                        capture_output=True, text=True, env=SANITIZED, timeout=300)
     assert p.returncode != 86 and "Sanitizer" not in p.stderr \
