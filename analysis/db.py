@@ -18,7 +18,7 @@ from typing import Iterable, Optional
 from .model import (EMPTY_STACK, Build, Event, FindingClass, Frame, Malformed, Outcome,
                     Run, RunFinding, Severity, Stack, Sweep)
 
-SCHEMA_VERSION = 2   # v2 only added indexes (tracer/store.c migration 2)
+SCHEMA_VERSION = 3   # v2 added indexes, v3 the runs' *_cut counts (tracer/store.c migrations)
 
 
 class DatabaseError(Exception):

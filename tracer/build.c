@@ -102,7 +102,7 @@ uint32_t ft_build_stack(struct ft_build *b, const struct ft_rec *r)
 		if (!hit)
 			break;
 		s = FT_VEC_AT(&b->stacks, struct ft_stack, *hit);
-		have = b->strs.data + s->str;
+		have = ft_arena_str(&b->strs, s->str);
 		if (strlen(have) == r->bt.n && memcmp(have, r->bt.p, r->bt.n) == 0)
 			return *hit + 1;
 	}

@@ -3,6 +3,11 @@
  * host's own accounting (live objects, freed objects, refcounts) and judges each record as
  * it comes; the end checkpoint (or the end of a finished stream) closes the books.
  * docs/schema.md describes every finding class and the outcome mapping.
+ *
+ * Judging is linear in the records: each open op keeps the list of objects it holds, so a
+ * failed op- reports them without rescanning the op; only the order check reads an op's
+ * records again, for failed ops nested at most FT_OP_DEPTH_MAX deep. The bounds of run.h
+ * cap what is kept; the excess is counted in the run.
  */
 #include "checks.h"
 
@@ -32,6 +37,12 @@ struct refstate {
 	int reported;
 };
 
+/* An op between its op+ and its op- (or the op- of an op around it). */
+struct open_op {
+	uint32_t op;            /* index in r->ops */
+	uint32_t fault;         /* first fault or oom inside it, FT_NONE */
+};
+
 struct ck {
 	struct ft_run *r;
 	struct ft_build *b;
@@ -40,11 +51,22 @@ struct ck {
 	uint32_t *pair;         /* alloc event -> its free, free event -> its alloc */
 	struct ft_map refs;     /* (obj, 0) -> index in refst */
 	struct ft_vec refst;    /* struct refstate */
-	struct ft_map flagged;  /* (alloc event, 0): reported as unbalanced; (free event, 1):
-				 * reported as out of order */
-	struct ft_map acq;      /* (alloc event, 0) -> acquisition step, per failed op */
+	struct ft_map flagged;  /* (free event, 1): reported as out of order */
+	struct ft_vec open;     /* struct open_op, innermost last */
+	/*
+	 * What each open op holds: the objects allocated inside it, or inside an op it
+	 * enclosed that returned, still live and not yet reported. Circular doubly linked
+	 * lists: node i is alloc event i, node nevents + k heads the list of r->ops[k].
+	 */
+	uint32_t *next, *prev;
+	uint32_t *acq;          /* alloc event -> acquisition step, within one failed op */
+	struct ft_vec judged;   /* uint32_t: the records the order check reads, per failed op */
+	struct ft_vec steps;    /* struct undo_step, per failed op */
 	int64_t live_n[3], live_bytes[3];
 	int closed;             /* the books were closed (end checkpoint or end) */
+	size_t kept;            /* findings kept under FT_FINDINGS_MAX */
+	uint64_t cut[FT_F_COUNT]; /* findings found but not kept, per class */
+	struct ft_finding spare; /* a finding that is not kept is written here */
 };
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -52,16 +74,42 @@ struct ck {
 static struct ft_finding *finding(struct ck *c, enum ft_fclass cls, uint32_t order,
 				  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+static int is_warning(enum ft_fclass cls)
+{
+	return cls == FT_F_UNWIND_ORDER || cls == FT_F_ACCOUNTING;
+}
+
+/* The classes a run has at most one of (its ending, the accounting): never cut. */
+static int once_per_run(enum ft_fclass cls)
+{
+	return cls == FT_F_PANIC || cls == FT_F_CRASH || cls == FT_F_HANG ||
+	       cls == FT_F_ACCOUNTING;
+}
+
+static void cut(struct ck *c, enum ft_fclass cls)
+{
+	c->cut[cls]++;
+	c->r->findings_cut++;
+}
+
+/* A new finding, kept in the run; past FT_FINDINGS_MAX a scratch one, counted as cut. */
 static struct ft_finding *finding(struct ck *c, enum ft_fclass cls, uint32_t order,
 				  const char *fmt, ...)
 {
-	struct ft_finding *f = ft_vec_push(&c->r->findings);
+	struct ft_finding *f;
 	char msg[1024];
 	va_list ap;
 	int n;
 
+	if (!once_per_run(cls) && c->kept >= FT_FINDINGS_MAX) {
+		cut(c, cls);
+		memset(&c->spare, 0, sizeof(c->spare));
+		return &c->spare;
+	}
+	c->kept += !once_per_run(cls);
+	f = ft_vec_push(&c->r->findings);
 	f->cls = cls;
-	f->warning = (cls == FT_F_UNWIND_ORDER || cls == FT_F_ACCOUNTING);
+	f->warning = is_warning(cls);
 	f->order = order;
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -139,6 +187,80 @@ static void set_op(struct ck *c, struct ft_finding *f, int64_t op_id)
 		f->op_name = FT_VEC_AT(&c->r->ops, struct ft_op, *oi)->name;
 }
 
+/* ---- open ops and the objects they hold ------------------------------------------- */
+
+static uint32_t op_head(struct ck *c, uint32_t op)
+{
+	return (uint32_t)c->r->events.len + op;
+}
+
+static void node_unlink(struct ck *c, uint32_t x)
+{
+	c->next[c->prev[x]] = c->next[x];
+	c->prev[c->next[x]] = c->prev[x];
+	c->next[x] = c->prev[x] = x;
+}
+
+static void node_append(struct ck *c, uint32_t head, uint32_t x)
+{
+	uint32_t last = c->prev[head];
+
+	c->next[last] = x;
+	c->prev[x] = last;
+	c->next[x] = head;
+	c->prev[head] = x;
+}
+
+/* Move every node of from's list to the end of to's (stream order is kept: from's
+ * objects were all allocated after to's and before any later one). */
+static void list_move_tail(struct ck *c, uint32_t from, uint32_t to)
+{
+	uint32_t first = c->next[from], last = c->prev[from], tail = c->prev[to];
+
+	if (first == from)
+		return;
+	c->next[tail] = first;
+	c->prev[first] = tail;
+	c->next[last] = to;
+	c->prev[to] = last;
+	c->next[from] = c->prev[from] = from;
+}
+
+static struct open_op *innermost(struct ck *c)
+{
+	return c->open.len ? FT_VEC_AT(&c->open, struct open_op, c->open.len - 1) : NULL;
+}
+
+static void on_op_begin(struct ck *c, uint32_t i)
+{
+	struct open_op *o = ft_vec_push(&c->open);
+
+	o->op = *ft_map_get(&c->r->op_by_id, (uint64_t)ev(c, i)->kseq, 0);
+	o->fault = FT_NONE;
+}
+
+static void on_fault(struct ck *c, uint32_t i)
+{
+	struct open_op *o = innermost(c);
+
+	if (o && o->fault == FT_NONE)
+		o->fault = i;
+}
+
+/* Close the innermost open op: what it still holds, and its fault, pass to the op around
+ * it (outside every op, objects are no op's to release). */
+static void pop_op(struct ck *c)
+{
+	struct open_op *in = FT_VEC_AT(&c->open, struct open_op, --c->open.len);
+	struct open_op *out = innermost(c);
+
+	if (!out)
+		return;
+	list_move_tail(c, op_head(c, in->op), op_head(c, out->op));
+	if (out->fault == FT_NONE)
+		out->fault = in->fault;
+}
+
 /* ---- allocation accounting and bad frees -------------------------------------------- */
 
 static void on_alloc(struct ck *c, uint32_t i)
@@ -151,7 +273,10 @@ static void on_alloc(struct ck *c, uint32_t i)
 	if (old) {
 		c->live_n[e->cls]--;
 		c->live_bytes[e->cls] -= ev(c, *old)->size;
+		node_unlink(c, *old);
 	}
+	if (c->open.len)
+		node_append(c, op_head(c, innermost(c)->op), i);
 	ft_map_put(&c->live, e->addr, e->cls, i);
 	ft_map_del(&c->freed, e->addr, e->cls);
 	c->live_n[e->cls]++;
@@ -217,6 +342,7 @@ static void on_free(struct ck *c, uint32_t i)
 
 		c->pair[ai] = i;
 		c->pair[i] = ai;
+		node_unlink(c, ai);
 		c->live_n[e->cls]--;
 		c->live_bytes[e->cls] -= ev(c, ai)->size;
 		ft_map_del(&c->live, e->addr, e->cls);
@@ -358,30 +484,29 @@ static uint64_t frame_in(struct ck *c, const struct ft_event *e, const struct ft
 	return e->pc;
 }
 
-static void unbalanced(struct ck *c, const struct ft_op *o, uint32_t now)
+/* A failed op returned while still holding objects: each is one finding (up to
+ * FT_OP_LIVE_MAX per op; the rest are counted), and the op lets go of them. */
+static void unbalanced(struct ck *c, const struct open_op *oo, uint32_t now)
 {
-	const char *opname = ft_arena_str(&c->r->strs, o->name);
-	uint32_t i, fault = FT_NONE;
+	const struct ft_op *o = FT_VEC_AT(&c->r->ops, struct ft_op, oo->op);
+	uint32_t head = op_head(c, oo->op), n = 0;
 
-	for (i = o->begin + 1; i < now; i++) {
+	while (c->next[head] != head) {
+		uint32_t i = c->next[head];
 		struct ft_event *e = ev(c, i);
-		uint32_t *live;
 		struct ft_finding *f;
 		char w[160];
 
-		if ((e->kind == FT_K_FAULT || e->kind == FT_K_OOM) && fault == FT_NONE)
-			fault = i;
-		if (e->kind != FT_K_ALLOC)
+		node_unlink(c, i);
+		if (n++ >= FT_OP_LIVE_MAX) {
+			cut(c, FT_F_UNBALANCED_UNWIND);
 			continue;
-		live = ft_map_get(&c->live, e->addr, e->cls);
-		if (!live || *live != i || ft_map_get(&c->flagged, i, 0))
-			continue;
-		ft_map_put(&c->flagged, i, 0, 1);
+		}
 		f = finding(c, FT_F_UNBALANCED_UNWIND, i,
 			    "op %s failed (rc %" PRId64 ") but left %s object %" PRIx64
 			    " (%" PRId64 " bytes) allocated at %s still live",
-			    opname, o->rc, ft_class_name(e->cls), e->addr, e->size,
-			    where(c, e->pc, w, sizeof(w)));
+			    ft_arena_str(&c->r->strs, o->name), o->rc, ft_class_name(e->cls),
+			    e->addr, e->size, where(c, e->pc, w, sizeof(w)));
 		site(c, f, e->pc);
 		object(f, e->addr, e->size, 1);
 		f->alloc_stack = e->stack;
@@ -389,7 +514,7 @@ static void unbalanced(struct ck *c, const struct ft_op *o, uint32_t now)
 		fev(f, i);
 		fev(f, o->begin);
 		fev(f, now);
-		fev(f, fault);
+		fev(f, oo->fault);
 	}
 }
 
@@ -411,26 +536,27 @@ static int judged(struct ck *c, const struct ft_op *o, uint32_t fault, uint32_t 
  * and the same callee (a framework calling the real body through a pointer, as a scenario
  * runner does), the callee is the op's body and the search descends into it.
  */
-static const struct ft_sym *op_body(struct ck *c, const struct ft_op *o, uint32_t fault,
-				    uint32_t now, const struct ft_sym *fn)
+static const struct ft_sym *op_body(struct ck *c, const struct ft_sym *fn)
 {
 	int depth;
 
 	for (depth = 0; depth < FT_BT_MAX; depth++) {
 		const struct ft_sym *callee = NULL;
 		uint64_t site = 0;
-		uint32_t i, n = 0;
+		uint32_t n = 0;
+		size_t j;
 
-		for (i = o->begin + 1; i < now; i++) {
+		for (j = 0; j < c->judged.len; j++) {
+			const struct ft_event *e = ev(c, *FT_VEC_AT(&c->judged, uint32_t, j));
 			struct ft_stack *s;
 			const struct ft_sym *in;
-			int k;
+			int k = frame_index(c, e, fn);
 
-			if (!judged(c, o, fault, i) || (k = frame_index(c, ev(c, i), fn)) < 0)
+			if (k < 0)
 				continue;
 			if (k == 0)
 				return fn; /* fn itself calls the allocator: it is the body */
-			s = ft_build_stack_at(c->b, ev(c, i)->stack);
+			s = ft_build_stack_at(c->b, e->stack);
 			in = ft_build_frame_at(c->b, s->frames[k - 1])->sym;
 			if (n++ == 0) {
 				site = s->pcs[k];
@@ -450,132 +576,157 @@ struct undo_step {
 	uint64_t pc;                 /* its first frame in the op's body */
 	uint32_t min_acq, max_acq;   /* acquisition steps of the objects it frees */
 	uint32_t min_free, max_free; /* the frees that freed those */
+	uint32_t later_acq;          /* the latest acquisition any later step frees */
 };
 
-static void unwind_order(struct ck *c, const struct ft_op *o, uint32_t now)
+/* Acquisition steps: consecutive allocations made through one call of the body. */
+static void acquisition_steps(struct ck *c, uint32_t fault, const struct ft_sym *fn)
 {
-	const struct ft_sym *fn = ft_build_func_ret(c->b, o->pc);
-	uint32_t i, fault = FT_NONE, nacq = 0;
+	uint32_t nacq = 0;
 	uint64_t last = 0, step = 0;
-	struct ft_vec steps;
-	struct undo_step *st;
-	size_t k, nst;
+	size_t j;
 
-	if (!fn)
-		return;
-	for (i = o->begin + 1; i < now && fault == FT_NONE; i++)
-		if (ev(c, i)->kind == FT_K_FAULT || ev(c, i)->kind == FT_K_OOM)
-			fault = i;
-	if (fault == FT_NONE)
-		return;
-	fn = op_body(c, o, fault, now, fn);
-	ft_map_clear(&c->acq);
-	/* acquisition steps: consecutive allocations made through one call of the body */
-	for (i = o->begin + 1; i < fault; i++) {
-		struct ft_event *e = ev(c, i);
+	for (j = 0; j < c->judged.len; j++) {
+		uint32_t i = *FT_VEC_AT(&c->judged, uint32_t, j);
 
-		if (e->kind != FT_K_ALLOC || !frame_in(c, e, fn, &step))
+		if (i > fault)
+			break;
+		c->acq[i] = 0;
+		if (!frame_in(c, ev(c, i), fn, &step))
 			continue;
 		if (step != last || !nacq)
 			nacq++;
 		last = step;
-		ft_map_put(&c->acq, i, 0, nacq);
+		c->acq[i] = nacq;
 	}
-	/* undo steps: consecutive frees after the fault made through one call of the body */
-	ft_vec_init(&steps, sizeof(struct undo_step));
-	last = 0;
-	for (i = fault + 1; i < now; i++) {
-		struct ft_event *e = ev(c, i);
-		uint32_t *acq;
+}
+
+/* Undo steps: consecutive frees after the fault made through one call of the body. */
+static void undo_steps(struct ck *c, uint32_t fault, const struct ft_sym *fn)
+{
+	uint64_t last = 0, step = 0;
+	struct undo_step *st;
+	size_t j;
+
+	c->steps.len = 0;
+	for (j = 0; j < c->judged.len; j++) {
+		uint32_t i = *FT_VEC_AT(&c->judged, uint32_t, j);
+		uint32_t acq = i > fault ? c->acq[c->pair[i]] : 0;
 		uint64_t pc;
 
 		/* only what the op held when the fault hit is the unwind's to release */
-		if (!judged(c, o, fault, i) || e->kind != FT_K_FREE)
+		if (!acq || !(pc = frame_in(c, ev(c, i), fn, &step)))
 			continue;
-		acq = ft_map_get(&c->acq, c->pair[i], 0);
-		if (!acq || !(pc = frame_in(c, e, fn, &step)))
-			continue;
-		if (!steps.len || step != last) {
-			st = ft_vec_push(&steps);
+		if (!c->steps.len || step != last) {
+			st = ft_vec_push(&c->steps);
 			st->pc = pc;
-			st->min_acq = st->max_acq = *acq;
+			st->min_acq = st->max_acq = acq;
 			st->min_free = st->max_free = i;
 		} else {
-			st = FT_VEC_AT(&steps, struct undo_step, steps.len - 1);
-			if (*acq < st->min_acq) {
-				st->min_acq = *acq;
+			st = FT_VEC_AT(&c->steps, struct undo_step, c->steps.len - 1);
+			if (acq < st->min_acq) {
+				st->min_acq = acq;
 				st->min_free = i;
 			}
-			if (*acq > st->max_acq) {
-				st->max_acq = *acq;
+			if (acq > st->max_acq) {
+				st->max_acq = acq;
 				st->max_free = i;
 			}
 		}
 		last = step;
 	}
+}
+
+static void order_finding(struct ck *c, const struct ft_op *o, const struct ft_sym *fn,
+			  const struct undo_step *a, const struct undo_step *b, uint32_t fault,
+			  uint32_t now)
+{
+	struct ft_event *early = ev(c, a->min_free), *late = ev(c, b->max_free);
+	struct ft_event *ea = ev(c, c->pair[a->min_free]), *la = ev(c, c->pair[b->max_free]);
+	struct ft_finding *f;
+	char w1[160], w2[160], w3[160], w4[160];
+	uint64_t step;
+
+	f = finding(c, FT_F_UNWIND_ORDER, a->min_free,
+		    "op %s failed (rc %" PRId64 "): the undo at %s frees %" PRIx64
+		    " (acquired at %s) before the undo at %s frees %" PRIx64
+		    " (acquired later, at %s): not in reverse order of acquisition",
+		    ft_arena_str(&c->r->strs, o->name), o->rc,
+		    where(c, a->pc, w1, sizeof(w1)), early->addr,
+		    where(c, frame_in(c, ea, fn, &step), w2, sizeof(w2)),
+		    where(c, b->pc, w3, sizeof(w3)), late->addr,
+		    where(c, frame_in(c, la, fn, &step), w4, sizeof(w4)));
+	f->func = ft_build_sym_name(c->b, fn);
+	f->pc = a->pc;
+	f->has_pc = 1;
+	object(f, early->addr, ea->size, 1);
+	f->alloc_stack = ea->stack;
+	f->free_stack = early->stack;
+	f->bad_stack = late->stack;
+	f->op_name = o->name;
+	fev(f, a->min_free);
+	fev(f, c->pair[a->min_free]);
+	fev(f, b->max_free);
+	fev(f, c->pair[b->max_free]);
+	fev(f, fault);
+	fev(f, now);
+}
+
+static void unwind_order(struct ck *c, const struct open_op *oo, uint32_t now)
+{
+	const struct ft_op *o = FT_VEC_AT(&c->r->ops, struct ft_op, oo->op);
+	const struct ft_sym *fn = ft_build_func_ret(c->b, o->pc);
+	struct undo_step *st;
+	size_t k, j, nst;
+	uint32_t i;
+
+	if (!fn || oo->fault == FT_NONE)
+		return;
+	c->judged.len = 0;
+	for (i = o->begin + 1; i < now; i++)
+		if (judged(c, o, oo->fault, i))
+			*(uint32_t *)ft_vec_push(&c->judged) = i;
+	fn = op_body(c, fn);
+	acquisition_steps(c, oo->fault, fn);
+	undo_steps(c, oo->fault, fn);
 	/* Reverse order: every later step frees only what was acquired before anything an
-	 * earlier step freed. Find the first step that released too early. */
-	nst = steps.len;
+	 * earlier step freed. The first step that released too early (and was not reported
+	 * by an op inside this one) gets one warning, against the first later step it beat. */
+	st = c->steps.data;
+	nst = c->steps.len;
+	for (k = nst; k > 1; k--) /* (the last step's later_acq stays 0) */
+		st[k - 2].later_acq = st[k - 1].later_acq > st[k - 1].max_acq ?
+				      st[k - 1].later_acq : st[k - 1].max_acq;
 	for (k = 0; k + 1 < nst; k++) {
-		struct undo_step *a = FT_VEC_AT(&steps, struct undo_step, k);
-		size_t j;
-
-		for (j = k + 1; j < nst; j++) {
-			struct undo_step *b = FT_VEC_AT(&steps, struct undo_step, j);
-			struct ft_event *early, *late, *ea, *la;
-			struct ft_finding *f;
-			char w1[160], w2[160], w3[160], w4[160];
-
-			if (a->min_acq >= b->max_acq)
-				continue;
-			/* an enclosing op may see the same ladder: one warning per free */
-			if (ft_map_get(&c->flagged, a->min_free, 1))
-				break;
-			ft_map_put(&c->flagged, a->min_free, 1, 1);
-			early = ev(c, a->min_free);
-			late = ev(c, b->max_free);
-			ea = ev(c, c->pair[a->min_free]);
-			la = ev(c, c->pair[b->max_free]);
-			f = finding(c, FT_F_UNWIND_ORDER, a->min_free,
-				    "op %s failed (rc %" PRId64 "): the undo at %s frees %" PRIx64
-				    " (acquired at %s) before the undo at %s frees %" PRIx64
-				    " (acquired later, at %s): not in reverse order of acquisition",
-				    ft_arena_str(&c->r->strs, o->name), o->rc,
-				    where(c, a->pc, w1, sizeof(w1)), early->addr,
-				    where(c, frame_in(c, ea, fn, &step), w2, sizeof(w2)),
-				    where(c, b->pc, w3, sizeof(w3)), late->addr,
-				    where(c, frame_in(c, la, fn, &step), w4, sizeof(w4)));
-			f->func = ft_build_sym_name(c->b, fn);
-			f->pc = a->pc;
-			f->has_pc = 1;
-			object(f, early->addr, ea->size, 1);
-			f->alloc_stack = ea->stack;
-			f->free_stack = early->stack;
-			f->bad_stack = late->stack;
-			f->op_name = o->name;
-			fev(f, a->min_free);
-			fev(f, c->pair[a->min_free]);
-			fev(f, b->max_free);
-			fev(f, c->pair[b->max_free]);
-			fev(f, fault);
-			fev(f, now);
-			ft_vec_free(&steps);
-			return; /* one warning per failed op */
-		}
+		if (st[k].min_acq >= st[k].later_acq || ft_map_get(&c->flagged, st[k].min_free, 1))
+			continue;
+		ft_map_put(&c->flagged, st[k].min_free, 1, 1);
+		for (j = k + 1; st[j].max_acq <= st[k].min_acq; j++)
+			;
+		order_finding(c, o, fn, &st[k], &st[j], oo->fault, now);
+		return;
 	}
-	ft_vec_free(&steps);
 }
 
 static void on_op_end(struct ck *c, uint32_t i)
 {
-	struct ft_event *e = ev(c, i);
-	const struct ft_op *o =
-		FT_VEC_AT(&c->r->ops, struct ft_op, *ft_map_get(&c->r->op_by_id, (uint64_t)e->kseq, 0));
+	uint32_t oi = *ft_map_get(&c->r->op_by_id, (uint64_t)ev(c, i)->kseq, 0);
+	const struct ft_op *o = FT_VEC_AT(&c->r->ops, struct ft_op, oi);
+	struct open_op *oo;
 
-	if (o->rc >= 0)
+	/* ops still open inside this one close with it */
+	while ((oo = innermost(c)) && oo->op != oi)
+		pop_op(c);
+	if (!oo)
 		return;
-	unbalanced(c, o, i);
-	unwind_order(c, o, i);
+	if (o->rc < 0) {
+		unbalanced(c, oo, i);
+		if (o->depth < FT_OP_DEPTH_MAX)
+			unwind_order(c, oo, i);
+		else
+			c->r->ops_unjudged++;
+	}
+	pop_op(c);
 }
 
 /* ---- closing the books -------------------------------------------------------------- */
@@ -743,17 +894,22 @@ static int cmp_finding(const void *a, const void *b)
 static void decide(struct ck *c, const struct ft_run_end *how)
 {
 	struct ft_run *r = c->r;
-	int leak = 0, error = 0;
+	int leak = 0, error = 0, cls;
+	uint64_t found[FT_F_COUNT];
 	size_t k;
 
 	r->expected_panic = r->panic_ev != FT_NONE &&
 			    ev(c, r->panic_ev)->sub == FT_PANIC_EXPECTED;
-	for (k = 0; k < r->findings.len; k++) {
-		struct ft_finding *f = FT_VEC_AT(&r->findings, struct ft_finding, k);
-
-		if (f->cls == FT_F_LEAK)
+	/* what was found decides, kept or cut */
+	memcpy(found, c->cut, sizeof(found));
+	for (k = 0; k < r->findings.len; k++)
+		found[FT_VEC_AT(&r->findings, struct ft_finding, k)->cls]++;
+	for (cls = 0; cls < FT_F_COUNT; cls++) {
+		if (!found[cls])
+			continue;
+		if (cls == FT_F_LEAK)
 			leak = 1;
-		else if (!f->warning)
+		else if (!is_warning((enum ft_fclass)cls))
 			error = 1;
 	}
 	if (r->trap_ev != FT_NONE)
@@ -782,9 +938,11 @@ static void decide(struct ck *c, const struct ft_run_end *how)
 void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
 {
 	struct ck c;
-	uint32_t i, n = (uint32_t)r->events.len;
+	uint32_t i, n = (uint32_t)r->events.len, nodes = n + (uint32_t)r->ops.len;
 
 	r->findings.len = 0;
+	r->findings_cut = 0;
+	r->ops_unjudged = 0;
 	r->infra_reason = NULL;
 	r->expected_panic = 0;
 	/* Infrastructure first: nothing the stream says can be trusted without a handshake. */
@@ -816,10 +974,17 @@ void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
 	ft_map_init(&c.freed);
 	ft_map_init(&c.refs);
 	ft_map_init(&c.flagged);
-	ft_map_init(&c.acq);
 	ft_vec_init(&c.refst, sizeof(struct refstate));
+	ft_vec_init(&c.open, sizeof(struct open_op));
+	ft_vec_init(&c.judged, sizeof(uint32_t));
+	ft_vec_init(&c.steps, sizeof(struct undo_step));
 	c.pair = ft_xrealloc(NULL, (n ? n : 1) * sizeof(uint32_t));
 	memset(c.pair, 0xff, (n ? n : 1) * sizeof(uint32_t));
+	c.acq = ft_xrealloc(NULL, (n ? n : 1) * sizeof(uint32_t));
+	c.next = ft_xrealloc(NULL, (nodes ? nodes : 1) * sizeof(uint32_t));
+	c.prev = ft_xrealloc(NULL, (nodes ? nodes : 1) * sizeof(uint32_t));
+	for (i = 0; i < nodes; i++)
+		c.next[i] = c.prev[i] = i;
 
 	for (i = 0; i < n; i++) {
 		switch (ev(&c, i)->kind) {
@@ -827,6 +992,9 @@ void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
 		case FT_K_FREE: on_free(&c, i); break;
 		case FT_K_BADFREE: on_badfree(&c, i); break;
 		case FT_K_REF: on_ref(&c, i); break;
+		case FT_K_FAULT:
+		case FT_K_OOM: on_fault(&c, i); break;
+		case FT_K_OPBEGIN: on_op_begin(&c, i); break;
 		case FT_K_OPEND: on_op_end(&c, i); break;
 		case FT_K_CKPT:
 			if (ev(&c, i)->sub == FT_CKPT_END && !c.closed)
@@ -850,10 +1018,15 @@ void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
 		r->findings.len = 0; /* an infrastructure failure is never a kernel finding */
 
 	free(c.pair);
+	free(c.acq);
+	free(c.next);
+	free(c.prev);
 	ft_map_free(&c.live);
 	ft_map_free(&c.freed);
 	ft_map_free(&c.refs);
 	ft_map_free(&c.flagged);
-	ft_map_free(&c.acq);
 	ft_vec_free(&c.refst);
+	ft_vec_free(&c.open);
+	ft_vec_free(&c.judged);
+	ft_vec_free(&c.steps);
 }

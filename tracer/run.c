@@ -87,6 +87,16 @@ static struct ft_op *op_at(struct ft_run *r, uint32_t i)
 	return FT_VEC_AT(&r->ops, struct ft_op, i);
 }
 
+/* An op is open from its op+ until its own op- or an enclosing op's, so open ops nest. */
+static int op_open(struct ft_run *r, int64_t id)
+{
+	uint32_t *oi = ft_map_get(&r->op_by_id, (uint64_t)id, 0);
+	uint32_t depth = oi ? op_at(r, *oi)->depth : 0;
+
+	return oi && depth < r->opstack.len &&
+	       *FT_VEC_AT(&r->opstack, uint32_t, depth) == *oi;
+}
+
 /* The semantic checks a record must pass to be accepted; NULL or why it is out of place. */
 static const char *out_of_place(struct ft_run *r, const struct ft_rec *rec)
 {
@@ -97,12 +107,8 @@ static const char *out_of_place(struct ft_run *r, const struct ft_rec *rec)
 		return "record after end";
 	if (rec->kind == FT_K_OPBEGIN && ft_map_get(&r->op_by_id, (uint64_t)rec->id, 0))
 		return "op+ reuses an op id";
-	if (rec->kind == FT_K_OPEND) {
-		uint32_t *oi = ft_map_get(&r->op_by_id, (uint64_t)rec->id, 0);
-
-		if (!oi || op_at(r, *oi)->end != FT_NONE)
-			return "op- for an op that is not open";
-	}
+	if (rec->kind == FT_K_OPEND && !op_open(r, rec->id))
+		return "op- for an op that is not open";
 	if (rec->kind == FT_K_CKPT && r->has_ckpt[rec->sub])
 		return "repeated checkpoint";
 	if (rec->kind == FT_K_RESULT && r->has_result)
@@ -178,6 +184,7 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 		o->name = e->name;
 		o->begin = idx;
 		o->end = FT_NONE;
+		o->depth = (uint32_t)r->opstack.len;
 		ft_map_put(&r->op_by_id, (uint64_t)rec->id, 0, (uint32_t)(r->ops.len - 1));
 		*(uint32_t *)ft_vec_push(&r->opstack) = (uint32_t)(r->ops.len - 1);
 		break;
@@ -190,13 +197,8 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 		e->op = rec->id;
 		o->end = idx;
 		o->rc = rec->rc;
-		/* ops nest: closing one closes the view of every op opened inside it */
-		while (r->opstack.len) {
-			uint32_t top = *FT_VEC_AT(&r->opstack, uint32_t, --r->opstack.len);
-
-			if (top == oi)
-				break;
-		}
+		/* ops nest: closing one closes every op still open inside it */
+		r->opstack.len = o->depth;
 		break;
 	}
 	case FT_K_REF: {

@@ -18,6 +18,17 @@
 #define FT_NONE UINT32_MAX
 #define FT_MALFORMED_KEEP 100
 
+/*
+ * What judging and storing one run may cost, far above any real run (the sample kernel's
+ * largest, scenario all, has ~3,700 records, ops nested 4 deep and a handful of findings).
+ * Past a bound the excess is counted in the run (runs.findings_cut, events_cut,
+ * ops_unjudged), never silently dropped.
+ */
+#define FT_FINDINGS_MAX 1000   /* findings of the per-record checks kept per run */
+#define FT_OP_LIVE_MAX 100     /* objects a failed op left live, reported one by one */
+#define FT_OP_DEPTH_MAX 32     /* failed ops nested deeper are not judged for unwind order */
+#define FT_EVENTS_KEEP 65536   /* events stored per run: the first and the last half */
+
 /* One accepted record (64 bytes; no pointers, so the array can grow freely). */
 struct ft_event {
 	uint64_t addr;
@@ -38,6 +49,7 @@ struct ft_op {
 	int64_t rc;
 	uint32_t name;
 	uint32_t begin, end;  /* event indexes; end FT_NONE while open */
+	uint32_t depth;       /* ops open around it */
 };
 
 struct ft_malformed {
@@ -103,6 +115,8 @@ struct ft_run {
 	/* filled by the checks */
 	int judged;             /* ft_run_check() ran: the checks are not run again */
 	struct ft_vec findings; /* struct ft_finding */
+	uint64_t findings_cut;  /* found but not kept (FT_FINDINGS_MAX, FT_OP_LIVE_MAX) */
+	uint64_t ops_unjudged;  /* failed ops too deep for the order check (FT_OP_DEPTH_MAX) */
 	enum ft_outcome outcome;
 	int expected_panic;
 	const char *infra_reason;
@@ -112,6 +126,18 @@ struct ft_run {
 static inline struct ft_event *ft_run_ev(const struct ft_run *r, uint32_t i)
 {
 	return FT_VEC_AT(&r->events, struct ft_event, i);
+}
+
+/* Events left out when the run is stored: those between the first and the last
+ * FT_EVENTS_KEEP / 2. */
+static inline uint32_t ft_run_events_cut(const struct ft_run *r)
+{
+	return r->events.len > FT_EVENTS_KEEP ? (uint32_t)(r->events.len - FT_EVENTS_KEEP) : 0;
+}
+
+static inline int ft_run_ev_stored(const struct ft_run *r, uint32_t i)
+{
+	return i < FT_EVENTS_KEEP / 2 || i >= FT_EVENTS_KEEP / 2 + ft_run_events_cut(r);
 }
 
 #endif

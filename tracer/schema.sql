@@ -1,4 +1,5 @@
--- faultline database, schema version 2 (version 1 + the indexes marked v2).
+-- faultline database, schema version 3 (version 1 + the indexes marked v2 + the columns
+-- marked v3).
 -- The one interface between the tracer (writer) and analysis (reader). docs/schema.md
 -- explains every table; changes go through a numbered migration in tracer/store.c.
 -- Addresses and pcs are stored as INTEGER (unsigned 64-bit values reinterpreted as signed).
@@ -83,6 +84,9 @@ CREATE TABLE IF NOT EXISTS runs (
   nevents     INTEGER NOT NULL,
   nmalformed  INTEGER NOT NULL,
   finished_at TEXT NOT NULL,
+  events_cut  INTEGER NOT NULL DEFAULT 0, -- v3: accepted records not stored in events
+  findings_cut INTEGER NOT NULL DEFAULT 0, -- v3: findings the checks found but did not store
+  ops_unjudged INTEGER NOT NULL DEFAULT 0, -- v3: failed ops nested too deep for the order check
   UNIQUE (build, scenario, exec_mode, fault_mode, class_filter, site, site_lo, site_hi, n)
 );
 CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs(sweep, n);              -- v2

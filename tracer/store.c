@@ -25,6 +25,10 @@ static const char *const migrations[FT_SCHEMA_VERSION + 1] = {
 	/* 2: indexes for sweep-wide questions (outcomes per N, findings per class) */
 	[2] = "CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs(sweep, n);"
 	      "CREATE INDEX IF NOT EXISTS findings_by_class ON findings(class, func);",
+	/* 3: what the bounds on judging and storing a run left out */
+	[3] = "ALTER TABLE runs ADD COLUMN events_cut INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE runs ADD COLUMN findings_cut INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE runs ADD COLUMN ops_unjudged INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum {
@@ -44,8 +48,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RUN] = "INSERT INTO runs(sweep,build,scenario,exec_mode,fault_mode,class_filter,site,"
 		  "site_lo,site_hi,n,outcome,fired,ended,attempts,result_rc,expected_panic,"
 		  "fault_event,fault_pc,fault_stack,infra_reason,exit_status,wall_ms,raw_log,"
-		  "nevents,nmalformed,finished_at)"
-		  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		  "nevents,nmalformed,finished_at,events_cut,findings_cut,ops_unjudged)"
+		  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_STACK] = "INSERT INTO stacks(build,pcs) VALUES(?,?) ON CONFLICT DO NOTHING",
 	[S_STACK_ID] = "SELECT id FROM stacks WHERE build=? AND pcs=?",
 	[S_FRAME] = "INSERT INTO frames(build,pc,func,file,line) VALUES(?,?,?,?,?)"
@@ -682,7 +686,7 @@ static int save_build_cache(struct ft_db *db, struct ft_build *b)
 	for (i = 0; i < b->unsaved_stacks.len; i++) {
 		struct ft_stack *st = FT_VEC_AT(&b->stacks, struct ft_stack,
 						*FT_VEC_AT(&b->unsaved_stacks, uint32_t, i));
-		const char *pcs = b->strs.data + st->str;
+		const char *pcs = ft_arena_str(&b->strs, st->str);
 
 		s = db->st[S_STACK];
 		sqlite3_bind_int64(s, 1, b->id);
@@ -816,15 +820,19 @@ static int evtab_filter(sqlite3_vtab_cursor *c, int idx, const char *idxs, int a
 	return SQLITE_OK;
 }
 
-static int evtab_next(sqlite3_vtab_cursor *c)
-{
-	((struct evcur *)c)->i++;
-	return SQLITE_OK;
-}
-
 static struct ft_run *evtab_run(sqlite3_vtab_cursor *c)
 {
 	return ((struct evtab *)c->pVtab)->db->storing;
+}
+
+/* The events stored: all of them, or the first and the last FT_EVENTS_KEEP / 2. */
+static int evtab_next(sqlite3_vtab_cursor *c)
+{
+	struct evcur *cur = (struct evcur *)c;
+
+	if (++cur->i == FT_EVENTS_KEEP / 2)
+		cur->i += ft_run_events_cut(evtab_run(c));
+	return SQLITE_OK;
 }
 
 static int evtab_eof(sqlite3_vtab_cursor *c)
@@ -919,6 +927,8 @@ static int insert_ops(struct ft_db *db, struct ft_run *r, int64_t run_id)
 	for (i = 0; i < r->ops.len; i++) {
 		const struct ft_op *o = FT_VEC_AT(&r->ops, struct ft_op, i);
 
+		if (!ft_run_ev_stored(r, o->begin))
+			continue; /* an op is stored with its op+ */
 		sqlite3_bind_int64(s, 1, run_id);
 		sqlite3_bind_int64(s, 2, o->id);
 		bind_opt_i64(s, 3, o->parent != FT_NO_OP, o->parent);
@@ -1035,6 +1045,9 @@ static int insert_run(struct ft_db *db, struct ft_run *r, const struct ft_run_en
 	sqlite3_bind_int64(s, 24, (sqlite3_int64)r->events.len);
 	sqlite3_bind_int64(s, 25, (sqlite3_int64)r->nmalformed);
 	sqlite3_bind_text(s, 26, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 27, ft_run_events_cut(r));
+	sqlite3_bind_int64(s, 28, (sqlite3_int64)r->findings_cut);
+	sqlite3_bind_int64(s, 29, (sqlite3_int64)r->ops_unjudged);
 	rc = step_done(s);
 	sqlite3_clear_bindings(s);
 	if (rc < 0)
@@ -1071,13 +1084,29 @@ out_rollback:
 
 /* ---- the CLI's report --------------------------------------------------------------- */
 
+/* "; past the bounds: ..." for a run that hit them (columns events_cut, findings_cut,
+ * ops_unjudged from i on), else "". */
+static const char *cut_note(sqlite3_stmt *s, int i, char *buf, size_t len)
+{
+	long long ev = sqlite3_column_int64(s, i), fi = sqlite3_column_int64(s, i + 1),
+		  ops = sqlite3_column_int64(s, i + 2);
+
+	buf[0] = 0;
+	if (ev || fi || ops)
+		snprintf(buf, len, "; past the bounds: %lld findings and %lld events not stored, "
+			 "%lld failed ops nested too deep to judge their unwind", fi, ev, ops);
+	return buf;
+}
+
 void ft_store_print_run(struct ft_db *db, int64_t run_id, const char *log, long k, FILE *out)
 {
 	sqlite3_stmt *s;
+	char note[200];
 
 	if (!run_id || sqlite3_prepare_v2(db->h, "SELECT scenario, outcome, fired, nevents, "
-					  "nmalformed, expected_panic, infra_reason FROM runs "
-					  "WHERE id=?", -1, &s, NULL) != SQLITE_OK)
+					  "nmalformed, expected_panic, infra_reason, events_cut, "
+					  "findings_cut, ops_unjudged FROM runs WHERE id=?", -1, &s,
+					  NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int64(s, 1, run_id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -1086,12 +1115,12 @@ void ft_store_print_run(struct ft_db *db, int64_t run_id, const char *log, long 
 		const char *scen = (const char *)sqlite3_column_text(s, 0);
 
 		fprintf(out, "%s run %ld: scenario %s: %s%s, fired %d, %lld events, %lld malformed"
-			"%s%s\n", log, k, scen && *scen ? scen : "(unknown)",
+			"%s%s%s\n", log, k, scen && *scen ? scen : "(unknown)",
 			(const char *)sqlite3_column_text(s, 1),
 			sqlite3_column_int(s, 5) ? " (expected panic)" : "",
 			sqlite3_column_int(s, 2), (long long)sqlite3_column_int64(s, 3),
 			(long long)sqlite3_column_int64(s, 4), infra ? ": " : "",
-			infra ? infra : "");
+			infra ? infra : "", cut_note(s, 7, note, sizeof(note)));
 	}
 	sqlite3_finalize(s);
 	if (sqlite3_prepare_v2(db->h, "SELECT class, severity, coalesce(func,'?'), message "

@@ -39,7 +39,7 @@ void ft_symtab_seal(struct ft_symtab *st);
 const struct ft_sym *ft_symtab_find(const struct ft_symtab *st, uint64_t addr);
 static inline const char *ft_sym_name(const struct ft_symtab *st, const struct ft_sym *s)
 {
-	return s ? st->names.data + s->name : NULL;
+	return s ? ft_arena_str(&st->names, s->name) : NULL;
 }
 
 /* File and line of addr from DWARF; 0, or -1 when unknown. *file stays valid while st is. */

@@ -39,7 +39,22 @@ $(TRACER_LIB): $(TRACER_OBJ_LIB)
 $(BUILD)/tracer: $(TRACER_OBJ_CLI) $(TRACER_LIB)
 	$(HOSTCC) -o $@ $(TRACER_OBJ_CLI) $(TRACER_LIB) $(TRACER_LDLIBS)
 
-$(TRACER_OBJDIR):
+# build/tracer-asan: the same CLI under AddressSanitizer and UBSan (the first error aborts),
+# for the tests that feed the tracer hostile streams.
+TRACER_ASAN_OBJDIR := $(BUILD)/obj/tracer-asan
+TRACER_ASANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                    -fno-omit-frame-pointer
+TRACER_OBJ_ASAN := $(patsubst tracer/%.c,$(TRACER_ASAN_OBJDIR)/%.o,$(TRACER_SRC_LIB) \
+                   $(TRACER_SRC_CLI))
+ALL_TARGETS += $(BUILD)/tracer-asan
+
+$(TRACER_ASAN_OBJDIR)/%.o: tracer/%.c | $(TRACER_ASAN_OBJDIR)
+	$(HOSTCC) $(TRACER_HOSTCFLAGS) $(TRACER_ASANFLAGS) -c -o $@ $<
+
+$(BUILD)/tracer-asan: $(TRACER_OBJ_ASAN) $(TRACER_OBJDIR)/schema_sql.o
+	$(HOSTCC) $(TRACER_ASANFLAGS) -o $@ $^ $(TRACER_LDLIBS)
+
+$(TRACER_OBJDIR) $(TRACER_ASAN_OBJDIR):
 	mkdir -p $@
 
--include $(wildcard $(TRACER_OBJDIR)/*.d)
+-include $(wildcard $(TRACER_OBJDIR)/*.d $(TRACER_ASAN_OBJDIR)/*.d)

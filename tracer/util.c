@@ -71,36 +71,38 @@ void ft_arena_init(struct ft_arena *a)
 
 void ft_arena_free(struct ft_arena *a)
 {
-	free(a->data);
+	unsigned k;
+
+	for (k = 0; k < FT_ARENA_NBLOCKS; k++)
+		free(a->block[k]);
 	memset(a, 0, sizeof(*a));
 }
 
+/* Forget every string but keep the blocks for the next ones. */
 void ft_arena_reset(struct ft_arena *a)
 {
-	if (!a->data) {
-		a->cap = 4096;
-		a->data = ft_xrealloc(NULL, a->cap);
-	}
-	a->data[0] = 0; /* offset 0 means "none" */
-	a->len = 1;
+	a->len = 0;
+	ft_arena_add(a, "", 0); /* offset 0 means "none" */
 }
 
 uint32_t ft_arena_add(struct ft_arena *a, const char *s, size_t n)
 {
-	size_t off = a->len;
+	uint64_t off = a->len;
+	unsigned k = ft_arena_block_of(off);
 
-	if (a->len + n + 1 > a->cap) {
-		while (a->len + n + 1 > a->cap)
-			a->cap *= 2;
-		a->data = ft_xrealloc(a->data, a->cap);
+	/* a string lives in one block: the rest of a block too small for it stays unused */
+	while (off + n + 1 > ft_arena_base(k + 1)) {
+		if (++k == FT_ARENA_NBLOCKS) {
+			fprintf(stderr, "tracer: string arena over 4 GiB\n");
+			abort();
+		}
+		off = ft_arena_base(k);
 	}
-	memcpy(a->data + off, s, n);
-	a->data[off + n] = 0;
-	a->len += n + 1;
-	if (a->len > UINT32_MAX) {
-		fprintf(stderr, "tracer: string arena over 4 GiB\n");
-		abort();
-	}
+	if (!a->block[k])
+		a->block[k] = ft_xrealloc(NULL, (size_t)FT_ARENA_BLOCK << k);
+	memcpy(a->block[k] + (off - ft_arena_base(k)), s, n);
+	a->block[k][off - ft_arena_base(k) + n] = 0;
+	a->len = off + n + 1;
 	return (uint32_t)off;
 }
 

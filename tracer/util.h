@@ -21,19 +21,46 @@ void ft_vec_free(struct ft_vec *v);
 void *ft_vec_push(struct ft_vec *v);
 #define FT_VEC_AT(v, type, i) (&((type *)(v)->data)[i])
 
-/* String arena: NUL-terminated strings addressed by offset; offset 0 is the empty "none". */
+/*
+ * String arena: NUL-terminated strings addressed by a 32-bit offset; offset 0 is the empty
+ * "none". A string never moves once added: the arena grows by new blocks, never by realloc
+ * (block k holds FT_ARENA_BLOCK << k bytes and a string never straddles two), so a pointer
+ * from ft_arena_str() stays valid until ft_arena_reset()/ft_arena_free(), whatever is added
+ * meanwhile.
+ */
+#define FT_ARENA_BLOCK 4096u
+#define FT_ARENA_NBLOCKS 20 /* 4 KiB << 0..19: the 4 GiB a 32-bit offset addresses */
+
 struct ft_arena {
-	char *data;
-	size_t len, cap;
+	char *block[FT_ARENA_NBLOCKS]; /* allocated on first use */
+	uint64_t len;                  /* the next free offset */
 };
 
 void ft_arena_init(struct ft_arena *a);
 void ft_arena_free(struct ft_arena *a);
 void ft_arena_reset(struct ft_arena *a);
 uint32_t ft_arena_add(struct ft_arena *a, const char *s, size_t n);
+
+/* Offset of block k's first byte. */
+static inline uint64_t ft_arena_base(unsigned k)
+{
+	return (uint64_t)FT_ARENA_BLOCK * ((UINT64_C(1) << k) - 1);
+}
+
+static inline unsigned ft_arena_block_of(uint64_t off)
+{
+	unsigned k = 0;
+
+	while (off >= ft_arena_base(k + 1))
+		k++;
+	return k;
+}
+
 static inline const char *ft_arena_str(const struct ft_arena *a, uint32_t off)
 {
-	return off ? a->data + off : NULL;
+	unsigned k = ft_arena_block_of(off);
+
+	return off ? a->block[k] + (off - ft_arena_base(k)) : NULL;
 }
 
 /* Hash map (k1, k2) -> u32, linear probing, backward-shift deletion. */
