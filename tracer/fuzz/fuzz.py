@@ -37,6 +37,7 @@ LIBFUZZER = [f"-max_len={MAX_LEN}", f"-dict={DICT}", "-timeout=20", "-rss_limit_
              "-print_final_stats=1"]
 EXECUTED = re.compile(rb"stat::number_of_executed_units: (\d+)")
 ARTIFACT = re.compile(rb"Test unit written to (\S+)")
+REPORT = re.compile(r"^(==\d+==ERROR|.*runtime error:|fuzz-\w+: )", re.M)  # a crash's report
 
 
 @dataclasses.dataclass
@@ -44,7 +45,15 @@ class Outcome:
     target: str
     executions: int
     crash: pathlib.Path | None  # the input that crashed it, as libFuzzer saved it
-    report: str                 # the tail of libFuzzer's output (the sanitizer's report)
+    report: str                 # the sanitizer's report when it crashed
+
+
+def crash_report(stderr):
+    """The sanitizer's (or the target's own) report in libFuzzer's output, with the input
+    libFuzzer was running."""
+    m = REPORT.search(stderr)
+    running = re.findall(r"^Running: .*$", stderr[:m.start()] if m else "", re.M)
+    return "\n".join(running[-1:] + [stderr[m.start():m.start() + 4000] if m else stderr[-4000:]])
 
 
 def binary(build, target):
@@ -96,7 +105,7 @@ def fuzz(build, target, seconds, seeds, work):
                            f"{p.stderr[-2000:].decode(errors='replace')}")
     return Outcome(target, int(executed.group(1)) if executed else 0,
                    pathlib.Path(artifact.group(1).decode()) if artifact else None,
-                   p.stderr[-6000:].decode(errors="replace"))
+                   crash_report(p.stderr.decode(errors="replace")))
 
 
 def replay(build, target, files):
@@ -134,7 +143,7 @@ def cmd_replay(a):
         print(f"fuzz-{target}: {len(a.files)} input(s) "
               + ("crashed" if p.returncode else "replayed clean"))
         if p.returncode:
-            print(p.stderr[-6000:], file=sys.stderr)
+            print(crash_report(p.stderr), file=sys.stderr)
             failed = 1
     return failed
 
