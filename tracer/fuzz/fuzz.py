@@ -52,8 +52,10 @@ def crash_report(stderr):
     """The sanitizer's (or the target's own) report in libFuzzer's output, with the input
     libFuzzer was running."""
     m = REPORT.search(stderr)
-    running = re.findall(r"^Running: .*$", stderr[:m.start()] if m else "", re.M)
-    return "\n".join(running[-1:] + [stderr[m.start():m.start() + 4000] if m else stderr[-4000:]])
+    if not m:
+        return stderr[-4000:]
+    running = re.findall(r"^Running: .*$", stderr[:m.start()], re.M)
+    return "\n".join(running[-1:] + [stderr[m.start():m.start() + 4000]])
 
 
 def binary(build, target):
