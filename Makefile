@@ -19,6 +19,7 @@ all: build-all
 -include injector/injector.mk
 -include mk/demo.mk
 -include mk/bench.mk
+-include mk/fuzz.mk
 
 build-all: $(ALL_TARGETS)
 
