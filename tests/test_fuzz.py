@@ -11,9 +11,8 @@ from conftest import DATA, ROOT
 
 FUZZ = ROOT / "tracer" / "fuzz" / "fuzz.py"
 REGRESSIONS = sorted((DATA / "fuzz-regressions").glob("*"))  # named for the bug
-# the targets `make test` fuzzes; the pipeline target reaches tracer/checks.c, whose
-# unbalanced() still formats a message from a freed arena (a crash within seconds)
-IN_SUITE = ("parser",)
+# the targets `make test` fuzzes
+IN_SUITE = ("parser", "pipeline")
 SECONDS = 25
 
 

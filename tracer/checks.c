@@ -62,7 +62,7 @@ struct ck {
 	uint32_t *acq;          /* alloc event -> acquisition step, within one failed op */
 	struct ft_vec judged;   /* uint32_t: the records the order check reads, per failed op */
 	struct ft_vec steps;    /* struct undo_step, per failed op */
-	int64_t live_n[3], live_bytes[3];
+	int64_t live_n[3];
 	int closed;             /* the books were closed (end checkpoint or end) */
 	size_t kept;            /* findings kept under FT_FINDINGS_MAX */
 	uint64_t cut[FT_F_COUNT]; /* findings found but not kept, per class */
@@ -272,7 +272,6 @@ static void on_alloc(struct ck *c, uint32_t i)
 
 	if (old) {
 		c->live_n[e->cls]--;
-		c->live_bytes[e->cls] -= ev(c, *old)->size;
 		node_unlink(c, *old);
 	}
 	if (c->open.len)
@@ -280,7 +279,6 @@ static void on_alloc(struct ck *c, uint32_t i)
 	ft_map_put(&c->live, e->addr, e->cls, i);
 	ft_map_del(&c->freed, e->addr, e->cls);
 	c->live_n[e->cls]++;
-	c->live_bytes[e->cls] += e->size;
 }
 
 static int other_class(int cls)
@@ -344,7 +342,6 @@ static void on_free(struct ck *c, uint32_t i)
 		c->pair[i] = ai;
 		node_unlink(c, ai);
 		c->live_n[e->cls]--;
-		c->live_bytes[e->cls] -= ev(c, ai)->size;
 		ft_map_del(&c->live, e->addr, e->cls);
 		ft_map_put(&c->freed, e->addr, e->cls, i);
 		return;
@@ -731,6 +728,13 @@ static void on_op_end(struct ck *c, uint32_t i)
 
 /* ---- closing the books -------------------------------------------------------------- */
 
+/* now - base of two counts the kernel reported: untrusted, so the difference wraps (any
+ * nonsense then shows as a disagreement with the host's books) instead of overflowing. */
+static int64_t count_since(int64_t now, int64_t base)
+{
+	return (int64_t)((uint64_t)now - (uint64_t)base);
+}
+
 static void close_books(struct ck *c, uint32_t at)
 {
 	struct ft_run *r = c->r;
@@ -798,7 +802,8 @@ static void close_books(struct ck *c, uint32_t at)
 	if (ev(c, at)->kind == FT_K_CKPT) {
 		int64_t base_p = r->has_ckpt[0] ? r->ckpt[0][0] : 0;
 		int64_t base_o = r->has_ckpt[0] ? r->ckpt[0][1] : 0;
-		int64_t kp = r->ckpt[1][0] - base_p, ko = r->ckpt[1][1] - base_o;
+		int64_t kp = count_since(r->ckpt[1][0], base_p);
+		int64_t ko = count_since(r->ckpt[1][1], base_o);
 
 		if (kp != c->live_n[FT_CL_PAGE] || ko != c->live_n[FT_CL_OBJ]) {
 			struct ft_finding *f = finding(
