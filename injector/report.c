@@ -110,6 +110,8 @@ void report_sweep(struct ctx *c)
 	char cmd[16384];
 
 	summary_print(stdout, c->stats, c->plan);
+	printf("qemu: %s (%s)%s\n", c->o->qbin.path, c->o->qbin.version,
+	       c->o->sandbox ? "" : " without its sandbox");
 	for (int i = 0; i < c->nshown; i++) {
 		const struct shown *s = &c->shown[i];
 
