@@ -26,7 +26,7 @@
 #define QEMU_CPU_RUN_S(timeout_s) (2 * (timeout_s) + 30)
 /* CPU seconds of a QEMU that serves run after run (reset, warm, `boot`): a lifetime bound. */
 #define QEMU_CPU_MACHINE_S 3600
-/* Default bound on each file QEMU writes: a reset-mode UART log gains ~70 bytes a boot. */
+/* Default bound on each file QEMU writes: a reset-mode UART log gains ~40 bytes a boot. */
 #define QEMU_FILE_MAX_DEFAULT (64LL << 20)
 
 /* The QEMU binary, resolved once: its absolute path and the first line of `-version`. */
