@@ -7,19 +7,12 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "opts.h"
 #include "qemu.h"
 
 int boot_kernel(const struct opts *o)
 {
-	struct qemu_cfg cfg = {
-		.qemu = o->qemu,
-		.kernel = o->kernel,
-		.reset_mode = strcmp(o->mode, "fresh") != 0,
-		.icount = o->icount,
-	};
 	char err[512];
 
 	if (fcntl(o->console_fd, F_GETFD) < 0) {
@@ -27,7 +20,7 @@ int boot_kernel(const struct opts *o)
 			o->console_fd);
 		return EXIT_USAGE;
 	}
-	qemu_exec(&cfg, o->serial, o->console_fd, err, sizeof err);
+	qemu_exec(&o->qcfg, o->serial, o->console_fd, err, sizeof err);
 	fprintf(stderr, "injector: %s\n", err);
 	return EXIT_USAGE;
 }

@@ -23,13 +23,14 @@ static int cmp_double(const void *a, const void *b)
 
 int measure_floor(const struct opts *o)
 {
-	struct qemu_cfg cfg = { .qemu = o->qemu, .kernel = o->kernel, .icount = o->icount };
+	struct qemu_cfg cfg = o->qcfg;
 	long n = o->count > 0 ? o->count : 15;
 	double *t = calloc((size_t)n, sizeof *t);
 	char err[512];
 
 	if (!t)
 		return EXIT_USAGE;
+	cfg.reset_mode = 0;     /* the kernel powers off: QEMU exits */
 	for (long i = 0; i < n; i++) {
 		struct qemu_proc q;
 		double t0 = now_s();

@@ -225,10 +225,6 @@ int inject(struct opts *o)
 	int code, is_run = !strcmp(o->cmd, "run");
 
 	catch_signals(&waitmask);
-	if (access(o->kernel, R_OK) < 0) {
-		fprintf(stderr, "injector: --kernel %s: %s\n", o->kernel, strerror(errno));
-		return EXIT_USAGE;
-	}
 	if (resolve_scenarios(o, &sc) < 0)
 		return EXIT_USAGE;
 	if (store_open(&st, o->db, o->kernel, o->src_root, err, sizeof err) < 0) {
@@ -251,11 +247,9 @@ int inject(struct opts *o)
 	c.plan = &plan;
 	c.stats = &stats;
 
-	cfg.qemu.qemu = o->qemu;
+	cfg.qemu = o->qcfg;
 	cfg.qemu.kernel = st.kernel;
-	cfg.qemu.reset_mode = strcmp(o->mode, "fresh") != 0;
 	cfg.warm = !strcmp(o->mode, "warm");
-	cfg.qemu.icount = o->icount;
 	cfg.workers = (int)o->jobs;
 	cfg.timeout_s = o->timeout;
 	cfg.plan = &plan;

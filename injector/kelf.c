@@ -1,16 +1,21 @@
 /*
- * kelf.c - a bounds-checked reader for the `.scenarios` section of a 64-bit little-endian
- * ELF (see kelf.h). The file is untrusted: every offset is checked against its size.
+ * kelf.c - the kernel ELF (see kelf.h): the up-front check, with libelf, and a bounds-checked
+ * reader for the `.scenarios` section of a 64-bit little-endian ELF. The file is untrusted:
+ * every offset is checked against its size.
  */
 #define _GNU_SOURCE
 #include "kelf.h"
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct image {
 	unsigned char *p;
@@ -172,4 +177,117 @@ int kelf_has(const struct kelf_scenarios *s, const char *name)
 		if (!strcmp(s->name[i], name))
 			return 1;
 	return 0;
+}
+
+/* [off, off + size) lies inside a file of len bytes */
+static int inside(uint64_t off, uint64_t size, uint64_t len)
+{
+	return off <= len && size <= len - off;
+}
+
+/* The header tables, every loadable segment and every section with contents in the file. */
+static int check_layout(Elf *e, const GElf_Ehdr *eh, uint64_t len, char *why, size_t whylen)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Phdr ph;
+	GElf_Shdr sh;
+	size_t nph, nsh, loads = 0;
+
+	if (!inside(eh->e_phoff, (uint64_t)eh->e_phnum * eh->e_phentsize, len) ||
+	    !inside(eh->e_shoff, (uint64_t)eh->e_shnum * eh->e_shentsize, len)) {
+		snprintf(why, whylen, "header tables end past the end of the file: truncated?");
+		return -1;
+	}
+	if (elf_getphdrnum(e, &nph) < 0 || elf_getshdrnum(e, &nsh) < 0) {
+		snprintf(why, whylen, "unreadable headers: %s", elf_errmsg(-1));
+		return -1;
+	}
+	for (size_t i = 0; i < nph; i++) {
+		if (!gelf_getphdr(e, (int)i, &ph)) {
+			snprintf(why, whylen, "unreadable program header %zu: %s", i,
+				 elf_errmsg(-1));
+			return -1;
+		}
+		if (ph.p_type != PT_LOAD)
+			continue;
+		loads++;
+		if (!inside(ph.p_offset, ph.p_filesz, len)) {
+			snprintf(why, whylen, "segment %zu ends past the end of the file: "
+				 "truncated?", i);
+			return -1;
+		}
+	}
+	if (!loads) {
+		snprintf(why, whylen, "no loadable segment");
+		return -1;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		if (!gelf_getshdr(scn, &sh)) {
+			snprintf(why, whylen, "unreadable section header: %s", elf_errmsg(-1));
+			return -1;
+		}
+		if (sh.sh_type != SHT_NOBITS && !inside(sh.sh_offset, sh.sh_size, len)) {
+			snprintf(why, whylen, "section %zu ends past the end of the file: "
+				 "truncated?", elf_ndxscn(scn));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Why e is not a kernel QEMU's riscv64 `virt` machine can load, in why; 0 if it is one. */
+static int check_kernel(Elf *e, uint64_t len, char *why, size_t whylen)
+{
+	GElf_Ehdr eh;
+
+	if (elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh)) {
+		snprintf(why, whylen, "not an ELF file");
+		return -1;
+	}
+	if (gelf_getclass(e) != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB) {
+		snprintf(why, whylen, "a %s-bit %s-endian ELF",
+			 gelf_getclass(e) == ELFCLASS32 ? "32" : "64",
+			 eh.e_ident[EI_DATA] == ELFDATA2MSB ? "big" : "little");
+		return -1;
+	}
+	if (eh.e_machine != EM_RISCV) {
+		snprintf(why, whylen, "ELF machine %u; RISC-V is %u", eh.e_machine, EM_RISCV);
+		return -1;
+	}
+	if (eh.e_type != ET_EXEC) {
+		snprintf(why, whylen, "ELF type %u; an executable is %u", eh.e_type, ET_EXEC);
+		return -1;
+	}
+	return check_layout(e, &eh, len, why, whylen);
+}
+
+int kelf_check(const char *elf_path, char *err, size_t errlen)
+{
+	char why[256];
+	struct stat sb;
+	Elf *e;
+	int fd, r;
+
+	fd = open(elf_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		snprintf(err, errlen, "%s: %s", elf_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", elf_path);
+		close(fd);
+		return -1;
+	}
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	r = e ? check_kernel(e, (uint64_t)sb.st_size, why, sizeof why) : -1;
+	if (!e)
+		snprintf(why, sizeof why, "%s", elf_errmsg(-1));
+	if (r < 0)
+		snprintf(err, errlen, "%s: not a 64-bit RISC-V executable (%s)", elf_path, why);
+	elf_end(e);
+	close(fd);
+	return r;
 }

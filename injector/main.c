@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kelf.h"
 #include "opts.h"
 
 static const char usage_text[] =
@@ -28,6 +29,7 @@ static const char usage_text[] =
 	"  injector floor --kernel NULL-ELF [--count N] [--timeout SEC]\n"
 	"  injector boot  --kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset|warm]\n"
 	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
+	"                [--no-sandbox] [--uart-limit BYTES[K|M|G]]\n"
 	"exit status: 0 no findings, 1 findings (sweep: unique findings after suppressions,\n"
 	"             as `python3 -m analysis findings` counts them), 2 usage or\n"
 	"             infrastructure error,\n"
@@ -84,6 +86,27 @@ static bool is_list(const char *s)
 	return *s && *s != ',' && s[strlen(s) - 1] != ',' && !strstr(s, ",,");
 }
 
+/* BYTES with an optional binary suffix K, M or G, from 1 to 1 TiB. */
+static int parse_size(const char *s, long long *out)
+{
+	long long v, unit = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 1)
+		return -1;
+	switch (*end) {
+	case 'K': unit = 1LL << 10; end++; break;
+	case 'M': unit = 1LL << 20; end++; break;
+	case 'G': unit = 1LL << 30; end++; break;
+	}
+	if (*end || v > (1LL << 40) / unit)
+		return -1;
+	*out = v * unit;
+	return 0;
+}
+
 static void join_command(struct opts *o, int argc, char **argv)
 {
 	size_t pos = 0;
@@ -103,7 +126,7 @@ static void join_command(struct opts *o, int argc, char **argv)
 enum { O_KERNEL = 256, O_DB, O_SCENARIO, O_FAIL, O_PERSIST, O_BOTH, O_CLASS, O_SITE,
        O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT,
        O_ICOUNT, O_QUIET, O_COUNT, O_CONSOLEFD, O_SERIAL, O_SUPPRESSIONS, O_PROFILE,
-       O_NOANALYSIS, O_HELP };
+       O_NOANALYSIS, O_HELP, O_NOSANDBOX, O_UARTLIMIT };
 
 static const struct option longopts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -132,6 +155,8 @@ static const struct option longopts[] = {
 	{ "profile", required_argument, NULL, O_PROFILE },
 	{ "no-analysis", no_argument, NULL, O_NOANALYSIS },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "no-sandbox", no_argument, NULL, O_NOSANDBOX },
+	{ "uart-limit", required_argument, NULL, O_UARTLIMIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -156,6 +181,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	o->site = "";
 	o->console_fd = -1;
 	o->serial = "stdio";
+	o->sandbox = 1;
+	o->file_max = QEMU_FILE_MAX_DEFAULT;
 	join_command(o, argc, argv);
 	if (argc < 2)
 		return usage("%s", "missing command (run, sweep, scenarios, floor or boot)");
@@ -244,6 +271,12 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case O_HELP:
 			fputs(usage_text, stdout);
 			return 0;
+		case O_NOSANDBOX: o->sandbox = 0; break;
+		case O_UARTLIMIT:
+			if (parse_size(optarg, &o->file_max) < 0)
+				return usage("--uart-limit wants a size in bytes (suffix K, M or G) "
+					     "from 1 to 1T, not '%s'", optarg);
+			break;
 		case ':':
 			return usage("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -285,12 +318,45 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	return -1;
 }
 
+/*
+ * Refuse a kernel QEMU cannot boot and find the QEMU binary, once, before any machine
+ * starts; fill the QEMU configuration every command uses. 0, or an exit status.
+ */
+static int check_kernel_and_qemu(struct opts *o)
+{
+	char err[PATH_MAX + 512];
+
+	if (kelf_check(o->kernel, err, sizeof err) < 0) {
+		fprintf(stderr, "injector: --kernel %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(o->cmd, "scenarios"))
+		return 0;
+	if (qemu_resolve(o->qemu, o->sandbox, &o->qbin, err, sizeof err) < 0) {
+		fprintf(stderr, "injector: QEMU %s\n", err);
+		return EXIT_USAGE;
+	}
+	o->qcfg = (struct qemu_cfg){
+		.qemu = o->qbin.path,
+		.kernel = o->kernel,
+		.reset_mode = strcmp(o->mode, "fresh") != 0,
+		.icount = o->icount,
+		.sandbox = o->sandbox,
+		.timeout_s = o->timeout,
+		.file_max = o->file_max,
+	};
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	int r = parse_opts(&o, argc, argv);
 
 	if (r >= 0)
+		return r;
+	r = check_kernel_and_qemu(&o);
+	if (r)
 		return r;
 	if (!strcmp(o.cmd, "scenarios"))
 		return list_scenarios(&o);

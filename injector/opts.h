@@ -5,6 +5,8 @@
 #ifndef FAULTLINE_INJECTOR_OPTS_H
 #define FAULTLINE_INJECTOR_OPTS_H
 
+#include "qemu.h"
+
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
 #define EXIT_INTERRUPTED 130
@@ -17,6 +19,10 @@ struct opts {
 	int console_fd;       /* `boot`: the caller's end of the console */
 	double timeout;
 	int persist, both, by_site, print_log, icount, quiet, no_analysis;
+	int sandbox;          /* 0: --no-sandbox */
+	long long file_max;   /* --uart-limit */
+	struct qemu_bin qbin; /* --qemu, resolved once */
+	struct qemu_cfg qcfg; /* how every command starts QEMU (the kernel as given) */
 	char *argv0;
 	char command[8192];   /* the command line, recorded with each sweep */
 };

@@ -1,6 +1,6 @@
 /*
- * qemu.c - the QEMU runner: argv array, socketpair console, fds closed on exec, death with
- * the parent, kill and reap. No shell anywhere.
+ * qemu.c - the QEMU runner: the binary found once, argv array, socketpair console, fds closed
+ * on exec, seccomp and rlimits, death with the parent, kill and reap. No shell anywhere.
  */
 #define _GNU_SOURCE
 #include "qemu.h"
@@ -13,13 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONSOLE_FD 3
 #define ARGV_MAX 48
+#define SANDBOX "on,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+#define PROBE_TIMEOUT_MS 10000
+#define PROBE_OUT_MAX 4096
+
+/* The rlimits of one QEMU, worked out before fork (see qemu.h). */
+struct bounds {
+	struct rlimit core, as, cpu, fsize;
+};
 
 /* Fill argv (NULL-terminated); serial must hold "file:<uart_log>". Returns argc. */
 static int build_argv(const struct qemu_cfg *cfg, const char *serial, const char **argv)
@@ -27,16 +38,12 @@ static int build_argv(const struct qemu_cfg *cfg, const char *serial, const char
 	int n = 0;
 
 	argv[n++] = cfg->qemu;
+	if (cfg->sandbox) {
+		argv[n++] = "-sandbox";
+		argv[n++] = SANDBOX;
+	}
 	argv[n++] = "-machine";
-	argv[n++] = "virt,memory-backend=ram0";
-	/*
-	 * Guest RAM on a memfd: shmem is not backed by transparent huge pages here, so the
-	 * first touch of a page costs a 4 KiB clear instead of a 2 MiB one. A kernel that
-	 * writes free-list links into every free block otherwise makes the host zero most of
-	 * the 128 MiB on every boot (measured: ~20% of a fresh run's CPU).
-	 */
-	argv[n++] = "-object";
-	argv[n++] = "memory-backend-memfd,id=ram0,size=128M";
+	argv[n++] = "virt";
 	argv[n++] = "-bios";
 	argv[n++] = "none";
 	argv[n++] = "-nodefaults";
@@ -76,11 +83,73 @@ static int build_argv(const struct qemu_cfg *cfg, const char *serial, const char
 	return n;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. Never returns. */
-static void child_exec(const char **argv, int sock, int errfd, pid_t parent)
+/* want, or the most this process may grant when its own hard limit is lower */
+static struct rlimit clamp(int resource, rlim_t want, rlim_t hard_want)
 {
+	struct rlimit have, r = { want, hard_want };
+
+	if (getrlimit(resource, &have) == 0 && have.rlim_max != RLIM_INFINITY) {
+		if (r.rlim_max > have.rlim_max)
+			r.rlim_max = have.rlim_max;
+		if (r.rlim_cur > r.rlim_max)
+			r.rlim_cur = r.rlim_max;
+	}
+	return r;
+}
+
+static void bounds_of(const struct qemu_cfg *cfg, struct bounds *b)
+{
+	double cpu = QEMU_CPU_RUN_S(cfg->timeout_s);
+	rlim_t cpu_s;
+
+	if (cfg->reset_mode && cpu < QEMU_CPU_MACHINE_S)
+		cpu = QEMU_CPU_MACHINE_S;
+	cpu_s = (rlim_t)cpu;
+	cpu_s += (double)cpu_s < cpu;           /* whole seconds, rounded up */
+	b->core = clamp(RLIMIT_CORE, 0, 0);
+	b->as = clamp(RLIMIT_AS, QEMU_AS_MAX, QEMU_AS_MAX);
+	/* SIGXCPU at the bound, SIGKILL a second later should QEMU ignore it */
+	b->cpu = clamp(RLIMIT_CPU, cpu_s, cpu_s + 1);
+	b->fsize = clamp(RLIMIT_FSIZE, (rlim_t)cfg->file_max, (rlim_t)cfg->file_max);
+}
+
+/*
+ * Put this process under b and replace it with argv, every fd above keep_fd closed.
+ * Async-signal-safe (it runs between fork and exec); returns only on failure.
+ */
+static void exec_confined(const char **argv, const struct bounds *b, int keep_fd)
+{
+	if (b) {
+		if (setrlimit(RLIMIT_CORE, &b->core) < 0 || setrlimit(RLIMIT_AS, &b->as) < 0 ||
+		    setrlimit(RLIMIT_CPU, &b->cpu) < 0 || setrlimit(RLIMIT_FSIZE, &b->fsize) < 0)
+			return;
+		/* past the file bound a write fails instead of killing QEMU: the UART drops it */
+		signal(SIGXFSZ, SIG_IGN);
+		/*
+		 * Guest RAM in 4 KiB pages: with transparent huge pages the first touch of a
+		 * page clears 2 MiB, and a kernel that writes free-list links into every free
+		 * block makes the host zero most of the 128 MiB on every boot.
+		 */
+		if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+			return;
+	}
+	/* Everything above the last fd QEMU needs is closed, whatever the host forgot to
+	 * mark CLOEXEC. */
+	syscall(SYS_close_range, keep_fd + 1, ~0U, 0);
+	execv(argv[0], (char *const *)argv);
+}
+
+/*
+ * In the child, between fork and exec: only async-signal-safe calls. stdout and stderr go
+ * to out_fd, the console (if sock >= 0) to fd 3. Never returns.
+ */
+static void child_exec(const char **argv, const struct bounds *b, int sock, int out_fd,
+		       pid_t parent)
+{
+	static const char msg[] = "faultline: cannot execute qemu\n";
 	sigset_t none;
 	int devnull;
+	ssize_t r;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -88,38 +157,183 @@ static void child_exec(const char **argv, int sock, int errfd, pid_t parent)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(127);
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(errfd, 1) < 0 || dup2(errfd, 2) < 0)
+	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 		_exit(127);
 	if (sock == CONSOLE_FD) {
 		if (fcntl(sock, F_SETFD, 0) < 0)
 			_exit(127);
-	} else if (dup2(sock, CONSOLE_FD) < 0) {
+	} else if (sock >= 0 && dup2(sock, CONSOLE_FD) < 0) {
 		_exit(127);
 	}
-	/* Everything above the console is closed, whatever the host forgot to mark CLOEXEC. */
-	syscall(SYS_close_range, CONSOLE_FD + 1, ~0U, 0);
-	execvp(argv[0], (char *const *)argv);
-	{
-		static const char msg[] = "faultline: cannot execute qemu\n";
-		ssize_t r = write(2, msg, sizeof msg - 1);
-		(void)r;
-	}
+	exec_confined(argv, b, sock >= 0 ? CONSOLE_FD : 2);
+	r = write(2, msg, sizeof msg - 1);
+	(void)r;
 	_exit(127);
+}
+
+/* Fork a child that becomes argv (see child_exec): its pid, or -1 with a reason in err. */
+static pid_t spawn(const char **argv, const struct bounds *b, int sock, int out_fd, char *err,
+		   size_t errlen)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0)
+		child_exec(argv, b, sock, out_fd, parent);
+	if (pid < 0)
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+	return pid;
+}
+
+/* An executable regular file at path: 0, or -1 with errno set. */
+static int executable(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return -1;
+	if (!S_ISREG(sb.st_mode)) {
+		errno = EACCES;
+		return -1;
+	}
+	return access(path, X_OK);
+}
+
+/* name as an absolute path: itself if it holds a '/', else the first match on PATH. */
+static int find_binary(const char *name, char *out, char *err, size_t errlen)
+{
+	const char *dirs = getenv("PATH");
+	char cand[PATH_MAX];
+
+	if (strchr(name, '/')) {
+		if (executable(name) < 0 || !realpath(name, out)) {
+			snprintf(err, errlen, "%s: %s", name, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (!dirs || !*dirs)
+		dirs = "/usr/local/bin:/usr/bin:/bin";
+	while (*dirs) {
+		size_t n = strcspn(dirs, ":");
+		int w = snprintf(cand, sizeof cand, "%.*s/%s", (int)(n ? n : 1), n ? dirs : ".",
+				 name);
+
+		if (w > 0 && (size_t)w < sizeof cand && executable(cand) == 0 &&
+		    realpath(cand, out))
+			return 0;
+		dirs += n + (dirs[n] == ':');
+	}
+	snprintf(err, errlen, "%s: not found on PATH (Debian: apt-get install qemu-system-misc; "
+		 "or name it with --qemu or FAULTLINE_QEMU)", name);
+	return -1;
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* Read fd into buf until EOF (returns 1), or a full buffer or PROBE_TIMEOUT_MS (0). */
+static int read_to_eof(int fd, char *buf, size_t cap, size_t *len)
+{
+	double deadline = now_ms() + PROBE_TIMEOUT_MS;
+
+	*len = 0;
+	while (*len < cap) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = deadline - now_ms();
+		ssize_t r;
+
+		if (left <= 0 || poll(&p, 1, (int)left + 1) == 0)
+			return 0;
+		r = read(fd, buf + *len, cap - *len);
+		if (r == 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return 1;
+		if (r > 0)
+			*len += (size_t)r;
+	}
+	return 0;
+}
+
+/* The first line of s, control characters shown as '?', in out. */
+static void first_line_of(const char *s, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (; s[n] && s[n] != '\n' && n + 1 < outlen; n++)
+		out[n] = (unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f ? '?' : s[n];
+	out[n] = 0;
+}
+
+/* Run `path [-sandbox ...] -version`; its first line in line. 0, or -1 with a reason. */
+static int probe(const char *path, int sandbox, char *line, size_t linelen, char *err,
+		 size_t errlen)
+{
+	const char *argv[] = { path, "-sandbox", SANDBOX, "-version", NULL };
+	const char *plain[] = { path, "-version", NULL };
+	char out[PROBE_OUT_MAX + 1];
+	pid_t pid;
+	int p[2], st = -1, eof;
+	size_t len;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = spawn(sandbox ? argv : plain, NULL, -1, p[1], err, errlen);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	eof = read_to_eof(p[0], out, PROBE_OUT_MAX, &len);
+	close(p[0]);
+	if (!eof)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	out[len] = 0;
+	first_line_of(out, line, linelen);
+	if (eof && WIFEXITED(st) && WEXITSTATUS(st) == 0 && line[0])
+		return 0;
+	if (!line[0])
+		snprintf(line, linelen, "%s", eof ? "no output" : "no answer");
+	if (sandbox)
+		snprintf(err, errlen, "%s cannot run sandboxed: %s (--no-sandbox runs QEMU "
+			 "without its seccomp sandbox)", path, line);
+	else
+		snprintf(err, errlen, "%s -version failed: %s", path, line);
+	return -1;
+}
+
+int qemu_resolve(const char *name, int sandbox, struct qemu_bin *out, char *err,
+		 size_t errlen)
+{
+	if (find_binary(name, out->path, err, errlen) < 0)
+		return -1;
+	return probe(out->path, sandbox, out->version, sizeof out->version, err, errlen);
 }
 
 int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err_log,
 	       struct qemu_proc *out, char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
+	struct bounds b;
 	char serial[4200];
 	int sv[2], errfd;
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 
 	if ((size_t)snprintf(serial, sizeof serial, "file:%s", uart_log) >= sizeof serial) {
 		snprintf(err, errlen, "uart log path too long");
 		return -1;
 	}
 	build_argv(cfg, serial, argv);
+	bounds_of(cfg, &b);
 	errfd = open(err_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (errfd < 0) {
 		snprintf(err, errlen, "%s: %s", err_log, strerror(errno));
@@ -130,18 +344,13 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 		close(errfd);
 		return -1;
 	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		close(errfd);
-		return -1;
-	}
-	if (pid == 0)
-		child_exec(argv, sv[1], errfd, parent);
+	pid = spawn(argv, &b, sv[1], errfd, err, errlen);
 	close(sv[1]);
 	close(errfd);
+	if (pid < 0) {
+		close(sv[0]);
+		return -1;
+	}
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
 		snprintf(err, errlen, "fcntl: %s", strerror(errno));
 		close(sv[0]);
@@ -161,8 +370,10 @@ int qemu_exec(const struct qemu_cfg *cfg, const char *serial, int console_fd,
 	      char *err, size_t errlen)
 {
 	const char *argv[ARGV_MAX];
+	struct bounds b;
 
 	build_argv(cfg, serial, argv);
+	bounds_of(cfg, &b);
 	if (console_fd != CONSOLE_FD && dup2(console_fd, CONSOLE_FD) < 0) {
 		snprintf(err, errlen, "console fd %d: %s", console_fd, strerror(errno));
 		return -1;
@@ -171,9 +382,8 @@ int qemu_exec(const struct qemu_cfg *cfg, const char *serial, int console_fd,
 		snprintf(err, errlen, "console fd %d: %s", console_fd, strerror(errno));
 		return -1;
 	}
-	syscall(SYS_close_range, CONSOLE_FD + 1, ~0U, 0);
-	execvp(argv[0], (char *const *)argv);
-	snprintf(err, errlen, "cannot execute %s: %s", argv[0], strerror(errno));
+	exec_confined(argv, &b, CONSOLE_FD);
+	snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
 	return -1;
 }
 

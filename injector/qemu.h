@@ -1,22 +1,57 @@
 /*
- * qemu.h - start, stop and reap one QEMU process running a kernel under test.
+ * qemu.h - find the QEMU binary, then start, stop and reap QEMU processes running a kernel
+ * under test.
  *
  * The console is one end of a socketpair inherited by QEMU as `-chardev socket,fd=3`; the
  * other end stays with the host. Every other fd is closed in the child, and the child dies
  * with the host (PR_SET_PDEATHSIG), so no QEMU outlives the injector.
+ *
+ * Every QEMU runs confined: seccomp (`-sandbox on,elevateprivileges=deny,spawn=deny,
+ * resourcecontrol=deny`) unless the caller turns it off, and rlimits set between fork and
+ * exec: no core files, the address space QEMU needs and some room (QEMU_AS_MAX), CPU time
+ * bounded by the run timeout (QEMU_CPU_*), and every file it writes (UART log, stderr) at
+ * most file_max bytes; past that a write fails (SIGXFSZ is ignored) and the UART drops the
+ * bytes, so a kernel that prints forever cannot fill the disk and its run is still judged.
  */
 #ifndef FAULTLINE_INJECTOR_QEMU_H
 #define FAULTLINE_INJECTOR_QEMU_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Address space of one QEMU: VmPeak measured 1.43 GiB (1 GiB of it the TCG code buffer). */
+#define QEMU_AS_MAX (2ULL << 30)
+/* CPU seconds of a QEMU that serves one run (fresh): the run's timeout twice, plus boot. */
+#define QEMU_CPU_RUN_S(timeout_s) (2 * (timeout_s) + 30)
+/* CPU seconds of a QEMU that serves run after run (reset, warm, `boot`): a lifetime bound. */
+#define QEMU_CPU_MACHINE_S 3600
+/* Default bound on each file QEMU writes: a reset-mode UART log gains ~40 bytes a boot. */
+#define QEMU_FILE_MAX_DEFAULT (64LL << 20)
+
+/* The QEMU binary, resolved once: its absolute path and the first line of `-version`. */
+struct qemu_bin {
+	char path[PATH_MAX];
+	char version[160];
+};
+
 struct qemu_cfg {
-	const char *qemu;      /* binary, looked up on PATH */
+	const char *qemu;      /* absolute path (struct qemu_bin) */
 	const char *kernel;    /* ELF passed to -kernel */
 	int reset_mode;        /* 1: guest reset restarts the machine (reset, warm); 0: -no-reboot */
 	int icount;            /* 1: -icount shift=0,sleep=off (deterministic guest time) */
+	int sandbox;           /* 1: -sandbox on,... (seccomp) */
+	double timeout_s;      /* the per-run timeout, which bounds a one-run QEMU's CPU time */
+	long long file_max;    /* RLIMIT_FSIZE: the largest UART log or stderr QEMU may write */
 };
+
+/*
+ * Find name (a path, or a command looked up on PATH) and ask it for `-version`, with the
+ * sandbox option when sandbox is set, so a QEMU built without seccomp is named before any
+ * machine starts. 0 and *out filled, or -1 with a one-line reason in err.
+ */
+int qemu_resolve(const char *name, int sandbox, struct qemu_bin *out, char *err,
+		 size_t errlen);
 
 struct qemu_proc {
 	pid_t pid;   /* 0 when no process */

@@ -171,6 +171,8 @@ int report_sweep(struct ctx *c, int done)
 	if (done)
 		record_finished(c);
 	summary_print(stdout, c->stats, c->plan);
+	printf("qemu: %s (%s)%s\n", c->o->qbin.path, c->o->qbin.version,
+	       c->o->sandbox ? "" : " without its sandbox");
 	fflush(stdout);
 	if (!done)
 		return report_runs(c, done, "the sweep did not run to its end");

@@ -114,12 +114,19 @@ def test_scenarios_lists_what_the_kernel_offers(build_dir, kernel_elf):
     assert len(names) == len(set(names))
 
 
-def test_qemu_that_cannot_start_is_an_infrastructure_error(build_dir, kernel_elf, tmp_path):
+def test_qemu_that_cannot_start_a_machine_is_an_infrastructure_error(build_dir, kernel_elf,
+                                                                     tmp_path):
+    # it answers -version (so it is found and named) but every machine it starts dies
+    fake = tmp_path / "broken-qemu"
+    fake.write_text('#!/bin/sh\n[ "$1" = -sandbox ] && [ "$3" = -version ] && '
+                    '{ echo "QEMU emulator version 0.0"; exit 0; }\n'
+                    'echo "broken-qemu: no machine today" >&2\nexit 1\n')
+    fake.chmod(0o755)
     r = injector(build_dir, "sweep", "--kernel", str(kernel_elf), "--scenario", "boot",
-                 "--qemu", str(tmp_path / "no-qemu"), "--db", str(tmp_path / "x.db"))
+                 "--qemu", str(fake), "--db", str(tmp_path / "x.db"))
     assert r.returncode == 2
     assert "QEMU failed to boot the kernel" in r.stderr
-    assert "cannot execute qemu" in r.stderr
+    assert "broken-qemu: no machine today" in r.stderr
 
 
 def test_scenarios_of_a_file_that_is_not_an_elf_is_refused(build_dir, tmp_path):
