@@ -226,7 +226,7 @@ def test_finding_page_tells_the_error_path_before_the_stacks_and_the_timeline(si
     assert text.index('id="path"') < text.index('id="stacks"') < text.index('id="timeline"')
     path = text.split('id="path"')[1].split("</ol>")[0]
     assert "page_alloc failed in fork" in path
-    assert re.search(r'class="verdict">fork freed it twice: in proc_free', path)
+    assert re.search(r'class="blame">fork freed it twice: in proc_free', path)
     # the symptoms the cause explains are listed under it, the warning among them
     assert "unwind-order" in text.split('id="path"')[1].split("</section>")[0]
     assert "None bytes" not in text and "None" not in path
