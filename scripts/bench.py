@@ -10,8 +10,9 @@ Measured in one run on this machine:
             that was not clean gets a real reset), -j 1
   rates     injections/s with -j 1 and -j 2 in every mode; reset and warm also without
             -icount (--no-icount: guest time no longer deterministic), as separate rows
-  tracer    ingest events/s of a large console stream (build/tracer bench-ingest), and what
-            one injection's events (the mean over the whole sweeps) cost at that rate, against the floor
+  tracer    ingest events/s of a synthetic sweep of vm-sized runs (build/tracer
+            bench-ingest: each run judged and stored in its own transaction), and what one
+            injection's events (the mean over the whole sweeps) cost at that rate, against the floor
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
@@ -92,7 +93,7 @@ def sweep_cost(injector, kernel, scenario, mode, jobs, workdir, min_s, max_n, ex
 
 
 def tracer_rate(tracer, workdir, nevents):
-    """Ingest events/s of the tracer on a large synthetic stream (its bench-ingest)."""
+    """Ingest events/s of the tracer on a synthetic sweep of vm-sized runs (its bench-ingest)."""
     if not os.path.exists(tracer):
         return None, "build/tracer missing"
     r = subprocess.run([tracer, "bench-ingest", "--events", str(nevents), "--db",
@@ -158,7 +159,7 @@ def main():
         if rate is None:
             print(f"{'tracer ingest':44s} not measured: {detail}")
         else:
-            print(f"{'tracer ingest (large stream)':44s} {rate / 1e6:8.2f} M events/s wall")
+            print(f"{'tracer ingest (sweep of 1,000-event runs)':44s} {rate / 1e6:8.2f} M events/s wall")
             print(f"  {detail}")
             if EVENTS_PER_RUN:
                 ev = sum(EVENTS_PER_RUN) / len(EVENTS_PER_RUN)
