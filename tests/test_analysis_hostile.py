@@ -12,6 +12,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import needs_mount
 from test_analysis_fixtures import FUNCS, ROOT, DbBuilder, RunWriter
 from tracer_support import DATA, build_mini_elf, ingest
 
@@ -254,6 +255,7 @@ def tracer_db(tmp_path_factory, build_dir):
     return db, elf, log
 
 
+@needs_mount
 def test_every_read_only_command_reads_a_database_on_a_read_only_mount(tracer_db, tmp_path):
     db, _, _ = tracer_db
     out, stdout = on_read_only_mount({"t.db": db}, """
@@ -269,6 +271,7 @@ ls -A "$RO"
     assert len(list((out / "site" / "findings").iterdir())) == 1
 
 
+@needs_mount
 def test_a_live_databases_write_ahead_log_is_read_on_a_read_only_mount_or_refused(
         tracer_db, tmp_path):
     db, _, _ = tracer_db

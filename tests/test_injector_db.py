@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from conftest import needs_mount
 from test_injector_e2e import inj, rows, wait_for_runs, work  # noqa: F401 (fixtures)
 
 # a sweep that runs to its end (the fault stops firing) and one stopped at --max-n
@@ -71,6 +72,7 @@ def full_logs_dir(work):
     subprocess.run(["umount", str(logs)], check=True)
 
 
+@needs_mount
 def test_kernel_copy_onto_a_full_disk_says_no_space_left(inj, kernel_elf, full_logs_dir):
     assert kernel_elf.stat().st_size > 100 * 1024
     r = inj("run", "--scenario", "vm", "--fail", "1")
