@@ -124,47 +124,67 @@ def _workers() -> int:
         return 1
 
 
-def _settings(config: pytest.Config) -> Optional[Settings]:
-    """What the options and the profile ask for; None when they name no kernel."""
+def _scenarios(names: list[str]) -> list[str]:
+    """The scenarios asked for: `all` or `none` alone, or names (none empty)."""
+    if any(not s for s in names) or (len(names) > 1 and {"all", "none"} & set(names)):
+        raise pytest.UsageError(f"faultline scenarios: names with none empty, or 'all' or "
+                                f"'none' alone, not {','.join(names)!r}")
+    return [] if names == ["none"] else names
+
+
+def _jobs(given: Optional[int]) -> int:
+    if given is None:
+        return max(1, (os.cpu_count() or 1) // _workers())
+    if given < 1:
+        raise pytest.UsageError(f"--faultline-jobs must be at least 1, not {given}")
+    return given
+
+
+def _gate(config: pytest.Config, table: dict, source: str) -> Optional[Gate]:
+    """The kernel's gate as the options and the profile's [pytest] table set it up (an
+    option wins); None when neither names a kernel."""
     opt = config.getoption
     profile = opt("faultline_profile")
-    table = _profile_table(pathlib.Path(profile)) if profile else {}
-    source = f"--faultline-profile {profile}" if profile else "faultline"
-    kernel = opt("faultline_kernel") or table.get("kernel")
-    scenarios = opt("faultline_scenarios")
-    scenarios = scenarios.split(",") if scenarios else table.get("scenarios", ["all"])
     mode = _choice("mode", opt("faultline_mode") or table.get("mode", "warm"), MODES, source)
-    fault = _choice("fault", opt("faultline_fault") or table.get("fault", "both"),
-                    FAULT_CHOICES, source)
     suppressions = opt("faultline_suppressions") or table.get("suppressions")
-    jobs = opt("faultline_jobs") or max(1, (os.cpu_count() or 1) // _workers())
-    if jobs < 1:
-        raise pytest.UsageError("--faultline-jobs must be at least 1")
-    if any(not s for s in scenarios) or ("none" in scenarios and len(scenarios) > 1):
-        raise pytest.UsageError(f"faultline scenarios: no empty name, and 'none' alone "
-                                f"({','.join(scenarios)!r})")
     if suppressions:
         try:
             load(suppressions)
         except SuppressionError as e:
             raise pytest.UsageError(f"--faultline-suppressions {e}") from e
+    kernel = opt("faultline_kernel") or table.get("kernel")
     if not kernel:
+        return None
+    gate = Gate(pathlib.Path(kernel).resolve(), mode,
+                pathlib.Path(suppressions) if suppressions else None,
+                pathlib.Path(profile) if profile else None, _jobs(opt("faultline_jobs")))
+    try:
+        gate.offered()                      # refuses what is not a kernel before any test
+    except GateError as e:
+        raise pytest.UsageError(f"--faultline-kernel {gate.kernel}: {e}") from e
+    return gate
+
+
+def _settings(config: pytest.Config) -> Optional[Settings]:
+    """What the options and the profile ask for; None when they name no kernel."""
+    opt = config.getoption
+    profile = opt("faultline_profile")
+    table = _profile_table(pathlib.Path(profile)) if profile else {}
+    given = opt("faultline_scenarios")
+    scenarios = _scenarios(given.split(",") if given else table.get("scenarios", ["all"]))
+    source = f"--faultline-profile {profile}" if profile else "faultline"
+    fault = _choice("fault", opt("faultline_fault") or table.get("fault", "both"),
+                    FAULT_CHOICES, source)
+    gate = _gate(config, table, source)
+    if gate is None:
         return None
     cache = getattr(config, "cache", None)
     if cache is None:
         raise pytest.UsageError("the faultline plugin keeps its databases in pytest's cache "
                                 "directory: do not disable the cacheprovider plugin")
-    elf = pathlib.Path(kernel).resolve()
-    gate = Gate(elf, mode, pathlib.Path(suppressions) if suppressions else None,
-                pathlib.Path(profile) if profile else None, jobs)
-    try:
-        gate.offered()                      # refuses what is not a kernel before any test
-    except GateError as e:
-        raise pytest.UsageError(f"--faultline-kernel {elf}: {e}") from e
     root = cache.mkdir("faultline")
-    return Settings(gate, [] if scenarios == ["none"] else scenarios,
-                    FAULTS if fault == "both" else (fault,),
-                    root / _kernel_digest(elf), root / "session")
+    return Settings(gate, scenarios, FAULTS if fault == "both" else (fault,),
+                    root / _kernel_digest(gate.kernel), root / "session")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -204,6 +204,8 @@ def test_the_sample_kernels_profile_names_its_kernel(suite):
     ({"p.toml": '[pytest]\nmode = "cold"\n'}, ["--faultline-profile=p.toml"],
      "mode is one of fresh, reset, warm, not 'cold'"),
     ({"s.txt": "leak\n"}, ["--faultline-suppressions=s.txt"], "s.txt"),
+    ({}, ["--faultline-scenarios=proc,all"], "'all' or 'none' alone, not 'proc,all'"),
+    ({}, ["--faultline-jobs=0"], "--faultline-jobs must be at least 1, not 0"),
 ])
 def test_bad_kernel_profile_or_suppressions_stop_the_session_before_any_sweep(
         suite, kernel_elf, files, args, message):
