@@ -217,9 +217,9 @@ class SweepItem(pytest.Item):
         super().__init__(**kw)
         self.scenario, self.fault = scenario, fault
         if scenario not in offered:
-            self.add_marker(pytest.mark.skip(
-                reason=f"the kernel offers no scenario {scenario!r} "
-                       f"(it offers: {', '.join(offered)})"))
+            self.add_marker(pytest.mark.skip(reason=visible(
+                f"the kernel offers no scenario {scenario!r} (it offers: "
+                f"{', '.join(offered)})")))
 
     def runtest(self) -> None:
         settings = self.config.stash[_SETTINGS]
@@ -256,7 +256,8 @@ class Sweeps(pytest.Collector):
         names = sweepable(offered) if settings.scenarios == ["all"] else settings.scenarios
         for scenario in names:
             for fault in settings.faults:
-                yield SweepItem.from_parent(self, name=f"{scenario}[{fault}]",
+                # a name from the ELF is untrusted: shown with its controls escaped
+                yield SweepItem.from_parent(self, name=visible(f"{scenario}[{fault}]"),
                                             path=settings.gate.kernel, scenario=scenario,
                                             fault=fault, offered=offered)
 
