@@ -242,3 +242,16 @@ def test_merged_database_gives_the_findings_of_its_parts_and_refuses_a_run_twice
         merge([parts[0], parts[0]], tmp_path / "twice.db")
     with sqlite3.connect(tmp_path / "twice.db") as con:   # what was merged before stays
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == len(alone[0].runs)
+
+
+def test_profile_reaches_the_analysis_an_op_declared_not_atomic_only_warns(
+        suite, tmp_path_factory):
+    """map-keeps-tables leaves vm_map's tables for teardown: an error where every op
+    promises atomicity, a warning that passes the item once the profile says vm_map
+    does not promise it."""
+    elf = build_bug("map-keeps-tables", tmp_path_factory.mktemp("not-atomic"))
+    (suite.path / "faultline.toml").write_text(
+        '[atomicity]\natomic = ["*"]\nnot_atomic = ["vm_map"]\n')
+    args = ["--faultline-scenarios=proc", "--faultline-fault=once"]
+    session(suite, elf, *args).assert_outcomes(failed=1)
+    session(suite, elf, *args, "--faultline-profile=faultline.toml").assert_outcomes(passed=1)
