@@ -150,6 +150,7 @@ class Host:
     mode: str = "reset"
     rules: list[Rule] = dataclasses.field(default_factory=list)
     norm: Normalizer = dataclasses.field(default_factory=Normalizer)
+    profile: Optional[pathlib.Path] = None      # the kernel's faultline.toml
 
     def command(self, sub: str, elf: pathlib.Path, db: pathlib.Path, *args: str) -> list[str]:
         argv = [str(self.injector), sub, "--kernel", str(elf), "--db", str(db),
@@ -203,7 +204,7 @@ def call(argv: list[str], cwd: Optional[pathlib.Path] = None) -> Call:
 
 def audit_of(db_path: pathlib.Path, host: Host) -> Audit:
     with Database(db_path) as db:
-        return analyze(db, host.rules, host.norm)
+        return analyze(db, host.rules, host.norm, profile=host.profile)
 
 
 def kernel_scenarios(host: Host, elf: pathlib.Path) -> Optional[list[str]]:
