@@ -63,20 +63,20 @@ class Inlines:
 
     def prefetch(self, build: int, pcs) -> None:
         b = self.builds.get(build)
-        todo = sorted({pc for pc in pcs if (build, pc) not in self._chains})
-        if not todo:
+        missing = sorted({pc for pc in pcs if (build, pc) not in self._chains})
+        if not missing:
             return
         found: dict[int, list[Scope]] = {}
         if self.tool and b and b.elf_path and pathlib.Path(b.elf_path).is_file():
             try:
                 p = subprocess.run([self.tool, "-a", "-f", "-i", "-e", b.elf_path,
-                                    *(f"{pc - 1:x}" for pc in todo)],
+                                    *(f"{pc - 1:x}" for pc in missing)],
                                    capture_output=True, text=True, errors="replace",
                                    timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
                 found = _parse(p.stdout) if p.returncode == 0 else {}
             except (OSError, subprocess.SubprocessError):
                 found = {}
-        for pc in todo:
+        for pc in missing:
             self._chains[(build, pc)] = tuple(found.get(pc - 1, ()))
 
     def chain(self, build: int, frame: Frame) -> list[Frame]:

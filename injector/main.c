@@ -160,12 +160,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Returns -1 to continue, or an exit status. */
-static int parse_opts(struct opts *o, int argc, char **argv)
+/* Every option's default. */
+static void default_opts(struct opts *o, char **argv)
 {
-	long v;
-	int c, r, li;
-
 	memset(o, 0, sizeof *o);
 	o->argv0 = argv[0];
 	o->fail = -1;
@@ -183,108 +180,106 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	o->serial = "stdio";
 	o->sandbox = 1;
 	o->file_max = QEMU_FILE_MAX_DEFAULT;
-	join_command(o, argc, argv);
-	if (argc < 2)
-		return usage("%s", "missing command (run, sweep, scenarios, floor or boot)");
-	o->cmd = argv[1];
-	if (!strcmp(o->cmd, "-h") || !strcmp(o->cmd, "--help")) {
+}
+
+/* One option c (longopts[li] when li >= 0) with its value. Returns -1 to continue, or an
+ * exit status. */
+static int parse_opt(struct opts *o, int c, int li, char **argv)
+{
+	long v;
+	int r;
+
+	/* an empty value means nothing to any option (--db '' would open a temporary db) */
+	if (optarg && !*optarg)
+		return usage("--%s wants a value, not ''", li >= 0 ? longopts[li].name : "jobs");
+	switch (c) {
+	case O_KERNEL: o->kernel = optarg; break;
+	case O_DB: o->db = optarg; break;
+	case O_CONSOLEFD:
+		if ((r = parse_long("--console-fd", optarg, 0, INT_MAX, &v)) >= 0)
+			return r;
+		o->console_fd = (int)v;
+		break;
+	case O_SERIAL: o->serial = optarg; break;
+	case O_SCENARIO:
+		if (!is_list(optarg))
+			return usage("--scenario wants S or S1,S2,... (no empty name), not '%s'",
+				     optarg);
+		o->scenario = optarg;
+		break;
+	case O_FAIL:
+		if ((r = parse_long("--fail", optarg, 1, N_MAX, &o->fail)) >= 0)
+			return r;
+		break;
+	case O_PERSIST: o->persist = 1; break;
+	case O_BOTH: o->both = 1; break;
+	case O_CLASS:
+		if (strcmp(optarg, "page") && strcmp(optarg, "obj"))
+			return usage("--class is page or obj, not '%s'", optarg);
+		o->class_filter = optarg;
+		break;
+	case O_SITE:
+		if (strlen(optarg) >= 128 || strchr(optarg, ','))
+			return usage("--site wants one function name (at most 127 characters), "
+				     "not '%s'", optarg);
+		o->site = optarg;
+		break;
+	case O_BYSITE: o->by_site = 1; break;
+	case O_MODE:
+		if (strcmp(optarg, "fresh") && strcmp(optarg, "reset") &&
+		    strcmp(optarg, "warm"))
+			return usage("--mode is fresh, reset or warm, not '%s'", optarg);
+		o->mode = optarg;
+		break;
+	case 'j':
+		if ((r = parse_long("-j", optarg, 1, 256, &o->jobs)) >= 0)
+			return r;
+		break;
+	case O_TIMEOUT:
+		if ((r = parse_seconds("--timeout", optarg, TIMEOUT_MAX, &o->timeout)) >= 0)
+			return r;
+		break;
+	case O_MAXN:
+		if ((r = parse_long("--max-n", optarg, 1, N_MAX, &o->max_n)) >= 0)
+			return r;
+		break;
+	case O_PRINTLOG: o->print_log = 1; break;
+	case O_QEMU: o->qemu = optarg; break;
+	case O_SRCROOT: o->src_root = optarg; break;
+	case O_NOICOUNT: o->icount = 0; break;
+	case O_ICOUNT: o->icount = 1; break;
+	case O_QUIET: o->quiet = 1; break;
+	case O_COUNT:
+		if ((r = parse_long("--count", optarg, 1, 100000, &o->count)) >= 0)
+			return r;
+		break;
+	case O_SUPPRESSIONS:
+	case O_PROFILE:
+		if (access(optarg, R_OK) < 0)
+			return usage("cannot read '%s'", optarg);
+		*(c == O_PROFILE ? &o->profile : &o->suppressions) = optarg;
+		break;
+	case O_NOANALYSIS: o->no_analysis = 1; break;
+	case O_HELP:
 		fputs(usage_text, stdout);
 		return 0;
+	case O_NOSANDBOX: o->sandbox = 0; break;
+	case O_UARTLIMIT:
+		if (parse_size(optarg, &o->file_max) < 0)
+			return usage("--uart-limit wants a size in bytes (suffix K, M or G) "
+				     "from 1 to 1T, not '%s'", optarg);
+		break;
+	case ':':
+		return usage("option '%s' needs a value", argv[optind - 1]);
+	default:
+		return usage("unknown option '%s'", argv[optind - 1]);
 	}
-	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "sweep") && strcmp(o->cmd, "scenarios") &&
-	    strcmp(o->cmd, "floor") && strcmp(o->cmd, "boot"))
-		return usage("unknown command '%s'", o->cmd);
-	optind = 2;
-	opterr = 0;
-	for (li = -1; (c = getopt_long(argc, argv, ":j:", longopts, &li)) != -1; li = -1) {
-		/* an empty value means nothing to any option (--db '' would open a temporary db) */
-		if (optarg && !*optarg)
-			return usage("--%s wants a value, not ''", li >= 0 ? longopts[li].name : "jobs");
-		switch (c) {
-		case O_KERNEL: o->kernel = optarg; break;
-		case O_DB: o->db = optarg; break;
-		case O_CONSOLEFD:
-			if ((r = parse_long("--console-fd", optarg, 0, INT_MAX, &v)) >= 0)
-				return r;
-			o->console_fd = (int)v;
-			break;
-		case O_SERIAL: o->serial = optarg; break;
-		case O_SCENARIO:
-			if (!is_list(optarg))
-				return usage("--scenario wants S or S1,S2,... (no empty name), not '%s'",
-					     optarg);
-			o->scenario = optarg;
-			break;
-		case O_FAIL:
-			if ((r = parse_long("--fail", optarg, 1, N_MAX, &o->fail)) >= 0)
-				return r;
-			break;
-		case O_PERSIST: o->persist = 1; break;
-		case O_BOTH: o->both = 1; break;
-		case O_CLASS:
-			if (strcmp(optarg, "page") && strcmp(optarg, "obj"))
-				return usage("--class is page or obj, not '%s'", optarg);
-			o->class_filter = optarg;
-			break;
-		case O_SITE:
-			if (strlen(optarg) >= 128 || strchr(optarg, ','))
-				return usage("--site wants one function name (at most 127 characters), "
-					     "not '%s'", optarg);
-			o->site = optarg;
-			break;
-		case O_BYSITE: o->by_site = 1; break;
-		case O_MODE:
-			if (strcmp(optarg, "fresh") && strcmp(optarg, "reset") &&
-			    strcmp(optarg, "warm"))
-				return usage("--mode is fresh, reset or warm, not '%s'", optarg);
-			o->mode = optarg;
-			break;
-		case 'j':
-			if ((r = parse_long("-j", optarg, 1, 256, &o->jobs)) >= 0)
-				return r;
-			break;
-		case O_TIMEOUT:
-			if ((r = parse_seconds("--timeout", optarg, TIMEOUT_MAX, &o->timeout)) >= 0)
-				return r;
-			break;
-		case O_MAXN:
-			if ((r = parse_long("--max-n", optarg, 1, N_MAX, &o->max_n)) >= 0)
-				return r;
-			break;
-		case O_PRINTLOG: o->print_log = 1; break;
-		case O_QEMU: o->qemu = optarg; break;
-		case O_SRCROOT: o->src_root = optarg; break;
-		case O_NOICOUNT: o->icount = 0; break;
-		case O_ICOUNT: o->icount = 1; break;
-		case O_QUIET: o->quiet = 1; break;
-		case O_COUNT:
-			if ((r = parse_long("--count", optarg, 1, 100000, &o->count)) >= 0)
-				return r;
-			break;
-		case O_SUPPRESSIONS:
-		case O_PROFILE:
-			if (access(optarg, R_OK) < 0)
-				return usage("cannot read '%s'", optarg);
-			*(c == O_PROFILE ? &o->profile : &o->suppressions) = optarg;
-			break;
-		case O_NOANALYSIS: o->no_analysis = 1; break;
-		case O_HELP:
-			fputs(usage_text, stdout);
-			return 0;
-		case O_NOSANDBOX: o->sandbox = 0; break;
-		case O_UARTLIMIT:
-			if (parse_size(optarg, &o->file_max) < 0)
-				return usage("--uart-limit wants a size in bytes (suffix K, M or G) "
-					     "from 1 to 1T, not '%s'", optarg);
-			break;
-		case ':':
-			return usage("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* The options that make no sense together or for this command. -1, or an exit status. */
+static int check_opts(const struct opts *o)
+{
 	if (!o->kernel)
 		return usage("%s", "--kernel ELF is required");
 	if (!strcmp(o->cmd, "boot") && o->console_fd < 0)
@@ -304,7 +299,6 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			return usage("%s", "run takes one scenario");
 		if (o->suppressions || o->profile || o->no_analysis)
 			return usage("%s", "--suppressions, --profile and --no-analysis belong to sweep");
-		o->jobs = 1;
 	} else {
 		if (o->fail >= 0)
 			return usage("%s", "--fail belongs to run; a sweep tries N = 1, 2, ...");
@@ -315,6 +309,37 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		if (o->print_log)
 			return usage("%s", "--print-log belongs to run");
 	}
+	return -1;
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	int c, r, li;
+
+	default_opts(o, argv);
+	join_command(o, argc, argv);
+	if (argc < 2)
+		return usage("%s", "missing command (run, sweep, scenarios, floor or boot)");
+	o->cmd = argv[1];
+	if (!strcmp(o->cmd, "-h") || !strcmp(o->cmd, "--help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "sweep") && strcmp(o->cmd, "scenarios") &&
+	    strcmp(o->cmd, "floor") && strcmp(o->cmd, "boot"))
+		return usage("unknown command '%s'", o->cmd);
+	optind = 2;
+	opterr = 0;
+	for (li = -1; (c = getopt_long(argc, argv, ":j:", longopts, &li)) != -1; li = -1)
+		if ((r = parse_opt(o, c, li, argv)) >= 0)
+			return r;
+	if (optind < argc)
+		return usage("unexpected argument '%s'", argv[optind]);
+	if ((r = check_opts(o)) >= 0)
+		return r;
+	if (!strcmp(o->cmd, "run"))
+		o->jobs = 1;
 	return -1;
 }
 
