@@ -940,17 +940,10 @@ static void decide(struct ck *c, const struct ft_run_end *how)
 		r->outcome = FT_COMPLETED;
 }
 
-void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
+/* Infrastructure first: nothing the stream says can be trusted without a handshake. 1 (and
+ * r->reason_buf says why) when the stream cannot be judged as this build's. */
+static int handshake_refused(struct ft_run *r, const struct ft_run_end *how)
 {
-	struct ck c;
-	uint32_t i, n = (uint32_t)r->events.len, nodes = n + (uint32_t)r->ops.len;
-
-	r->findings.len = 0;
-	r->findings_cut = 0;
-	r->ops_unjudged = 0;
-	r->infra_reason = NULL;
-	r->expected_panic = 0;
-	/* Infrastructure first: nothing the stream says can be trusted without a handshake. */
 	if (!r->saw_hello) {
 		snprintf(r->reason_buf, sizeof(r->reason_buf), "no hello%s%s",
 			 how->how == FT_END_LOST && how->infra_reason ? ": " : "",
@@ -966,72 +959,106 @@ void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
 	} else {
 		r->reason_buf[0] = 0;
 	}
-	if (r->reason_buf[0]) {
+	return r->reason_buf[0] != 0;
+}
+
+static uint32_t *u32_array(size_t n)
+{
+	return ft_xrealloc(NULL, (n ? n : 1) * sizeof(uint32_t));
+}
+
+static void ck_init(struct ck *c, struct ft_run *r)
+{
+	uint32_t i, n = (uint32_t)r->events.len, nodes = n + (uint32_t)r->ops.len;
+
+	memset(c, 0, sizeof(*c));
+	c->r = r;
+	c->b = r->b;
+	ft_map_init(&c->live);
+	ft_map_init(&c->freed);
+	ft_map_init(&c->refs);
+	ft_map_init(&c->flagged);
+	ft_vec_init(&c->refst, sizeof(struct refstate));
+	ft_vec_init(&c->open, sizeof(struct open_op));
+	ft_vec_init(&c->judged, sizeof(uint32_t));
+	ft_vec_init(&c->steps, sizeof(struct undo_step));
+	c->pair = u32_array(n);
+	memset(c->pair, 0xff, (n ? n : 1) * sizeof(uint32_t));
+	c->acq = u32_array(n);
+	c->next = u32_array(nodes);
+	c->prev = u32_array(nodes);
+	for (i = 0; i < nodes; i++)
+		c->next[i] = c->prev[i] = i;
+}
+
+static void ck_free(struct ck *c)
+{
+	free(c->pair);
+	free(c->acq);
+	free(c->next);
+	free(c->prev);
+	ft_map_free(&c->live);
+	ft_map_free(&c->freed);
+	ft_map_free(&c->refs);
+	ft_map_free(&c->flagged);
+	ft_vec_free(&c->refst);
+	ft_vec_free(&c->open);
+	ft_vec_free(&c->judged);
+	ft_vec_free(&c->steps);
+}
+
+/* Judge event i in stream order. */
+static void judge_event(struct ck *c, uint32_t i)
+{
+	struct ft_run *r = c->r;
+
+	switch (ev(c, i)->kind) {
+	case FT_K_ALLOC: on_alloc(c, i); break;
+	case FT_K_FREE: on_free(c, i); break;
+	case FT_K_BADFREE: on_badfree(c, i); break;
+	case FT_K_REF: on_ref(c, i); break;
+	case FT_K_FAULT:
+	case FT_K_OOM: on_fault(c, i); break;
+	case FT_K_OPBEGIN: on_op_begin(c, i); break;
+	case FT_K_OPEND: on_op_end(c, i); break;
+	case FT_K_CKPT:
+		if (ev(c, i)->sub == FT_CKPT_END && !c->closed)
+			close_books(c, i);
+		break;
+	case FT_K_END:
+		/* no end checkpoint: judge the books at the end, unless the teardown was cut
+		 * short by a panic or a trap */
+		if (!c->closed && r->panic_ev == FT_NONE && r->trap_ev == FT_NONE)
+			close_books(c, i);
+		break;
+	default:
+		break;
+	}
+}
+
+void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
+{
+	struct ck c;
+	uint32_t i;
+
+	r->findings.len = 0;
+	r->findings_cut = 0;
+	r->ops_unjudged = 0;
+	r->infra_reason = NULL;
+	r->expected_panic = 0;
+	if (handshake_refused(r, how)) {
 		r->outcome = FT_INFRA;
 		r->infra_reason = r->reason_buf;
 		return;
 	}
-
-	memset(&c, 0, sizeof(c));
-	c.r = r;
-	c.b = r->b;
-	ft_map_init(&c.live);
-	ft_map_init(&c.freed);
-	ft_map_init(&c.refs);
-	ft_map_init(&c.flagged);
-	ft_vec_init(&c.refst, sizeof(struct refstate));
-	ft_vec_init(&c.open, sizeof(struct open_op));
-	ft_vec_init(&c.judged, sizeof(uint32_t));
-	ft_vec_init(&c.steps, sizeof(struct undo_step));
-	c.pair = ft_xrealloc(NULL, (n ? n : 1) * sizeof(uint32_t));
-	memset(c.pair, 0xff, (n ? n : 1) * sizeof(uint32_t));
-	c.acq = ft_xrealloc(NULL, (n ? n : 1) * sizeof(uint32_t));
-	c.next = ft_xrealloc(NULL, (nodes ? nodes : 1) * sizeof(uint32_t));
-	c.prev = ft_xrealloc(NULL, (nodes ? nodes : 1) * sizeof(uint32_t));
-	for (i = 0; i < nodes; i++)
-		c.next[i] = c.prev[i] = i;
-
-	for (i = 0; i < n; i++) {
-		switch (ev(&c, i)->kind) {
-		case FT_K_ALLOC: on_alloc(&c, i); break;
-		case FT_K_FREE: on_free(&c, i); break;
-		case FT_K_BADFREE: on_badfree(&c, i); break;
-		case FT_K_REF: on_ref(&c, i); break;
-		case FT_K_FAULT:
-		case FT_K_OOM: on_fault(&c, i); break;
-		case FT_K_OPBEGIN: on_op_begin(&c, i); break;
-		case FT_K_OPEND: on_op_end(&c, i); break;
-		case FT_K_CKPT:
-			if (ev(&c, i)->sub == FT_CKPT_END && !c.closed)
-				close_books(&c, i);
-			break;
-		case FT_K_END:
-			/* no end checkpoint: judge the books at the end, unless the teardown
-			 * was cut short by a panic or a trap */
-			if (!c.closed && r->panic_ev == FT_NONE && r->trap_ev == FT_NONE)
-				close_books(&c, i);
-			break;
-		default:
-			break;
-		}
-	}
+	ck_init(&c, r);
+	for (i = 0; i < (uint32_t)r->events.len; i++)
+		judge_event(&c, i);
 	ending_findings(&c, how);
 	if (r->findings.len)
 		qsort(r->findings.data, r->findings.len, sizeof(struct ft_finding), cmp_finding);
 	decide(&c, how);
 	if (r->outcome == FT_INFRA)
 		r->findings.len = 0; /* an infrastructure failure is never a kernel finding */
-
-	free(c.pair);
-	free(c.acq);
-	free(c.next);
-	free(c.prev);
-	ft_map_free(&c.live);
-	ft_map_free(&c.freed);
-	ft_map_free(&c.refs);
-	ft_map_free(&c.flagged);
-	ft_vec_free(&c.refst);
-	ft_vec_free(&c.open);
-	ft_vec_free(&c.judged);
-	ft_vec_free(&c.steps);
+	ck_free(&c);
 }
