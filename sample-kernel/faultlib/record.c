@@ -348,6 +348,14 @@ void fl_rec_badfree(unsigned long seq, const char *kind, const char *cls, uintpt
 	emit();
 }
 
+void fl_rec_site(const char *type, uintptr_t pc, uintptr_t fp)
+{
+	begin(type);
+	f_hex(pc);
+	put_bt(fp);
+	emit();
+}
+
 void fl_rec_op_begin(int id, const char *name, uintptr_t pc)
 {
 	begin("op+");

@@ -8,6 +8,7 @@
 #include "memlayout.h"
 #include "vm.h"
 #include "faultlib/record.h"
+#include "faultlib/recover.h"
 
 /* allocates an object and never frees it: a leak. Returns 0, or -ENOMEM (then no leak). */
 static int scen_test_leak(void)
@@ -191,3 +192,35 @@ out_destroy_src:
 	return rc;
 }
 SCENARIO("test-copy-exists", scen_test_copy_exists);
+
+/*
+ * A buffer of 4 pages, or a single page when the 4 cannot be had: the fallback of
+ * test-recover (marked with FL_RECOVER: a deliberate recovery) and test-swallow (unmarked:
+ * the failure is eaten). Returns 0, or -ENOMEM when the single page fails too.
+ */
+static int take_buffer(bool mark)
+{
+	void *buf = page_alloc(2);
+
+	if (!buf) {
+		if (mark)
+			FL_RECOVER();
+		buf = page_alloc(0);
+	}
+	if (!buf)
+		return -ENOMEM;
+	page_free(buf);
+	return 0;
+}
+
+static int scen_test_recover(void)
+{
+	return take_buffer(true);
+}
+SCENARIO("test-recover", scen_test_recover);
+
+static int scen_test_swallow(void)
+{
+	return take_buffer(false);
+}
+SCENARIO("test-swallow", scen_test_swallow);
