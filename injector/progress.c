@@ -22,7 +22,7 @@ double now_s(void)
 int outcome_is_finding(enum ft_outcome o)
 {
 	return o == FT_CRASH || o == FT_PANIC || o == FT_HANG || o == FT_LEAK ||
-	       o == FT_UNBALANCED;
+	       o == FT_UNBALANCED || o == FT_SWALLOWED;
 }
 
 void stats_init(struct stats *st, int tty)

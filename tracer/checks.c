@@ -23,6 +23,7 @@ static const char *const fclass_names[FT_F_COUNT] = {
 	[FT_F_UNBALANCED_UNWIND] = "unbalanced-unwind", [FT_F_UNWIND_ORDER] = "unwind-order",
 	[FT_F_REFCOUNT] = "refcount", [FT_F_ACCOUNTING] = "accounting",
 	[FT_F_PANIC] = "panic", [FT_F_CRASH] = "crash", [FT_F_HANG] = "hang",
+	[FT_F_ERROR_SWALLOWED] = "error-swallowed",
 };
 
 const char *ft_fclass_name(enum ft_fclass c)
@@ -62,6 +63,7 @@ struct ck {
 	uint32_t *acq;          /* alloc event -> acquisition step, within one failed op */
 	struct ft_vec judged;   /* uint32_t: the records the order check reads, per failed op */
 	struct ft_vec steps;    /* struct undo_step, per failed op */
+	struct ft_vec recovers; /* uint32_t: the recover events, in stream order */
 	int64_t live_n[3];
 	int closed;             /* the books were closed (end checkpoint or end) */
 	size_t kept;            /* findings kept under FT_FINDINGS_MAX */
@@ -83,7 +85,7 @@ static int is_warning(enum ft_fclass cls)
 static int once_per_run(enum ft_fclass cls)
 {
 	return cls == FT_F_PANIC || cls == FT_F_CRASH || cls == FT_F_HANG ||
-	       cls == FT_F_ACCOUNTING;
+	       cls == FT_F_ACCOUNTING || cls == FT_F_ERROR_SWALLOWED;
 }
 
 static void cut(struct ck *c, enum ft_fclass cls)
@@ -171,20 +173,26 @@ static void object(struct ft_finding *f, uint64_t addr, int64_t size, int has_si
 	f->has_size = (uint8_t)has_size;
 }
 
-static const char *op_name_of(struct ck *c, int64_t op_id)
+static const struct ft_op *op_of(struct ck *c, int64_t op_id)
 {
 	uint32_t *oi = op_id == FT_NO_OP ? NULL : ft_map_get(&c->r->op_by_id, (uint64_t)op_id, 0);
 
-	return oi ? ft_arena_str(&c->r->strs,
-				 FT_VEC_AT(&c->r->ops, struct ft_op, *oi)->name) : NULL;
+	return oi ? FT_VEC_AT(&c->r->ops, struct ft_op, *oi) : NULL;
+}
+
+static const char *op_name_of(struct ck *c, int64_t op_id)
+{
+	const struct ft_op *o = op_of(c, op_id);
+
+	return o ? ft_arena_str(&c->r->strs, o->name) : NULL;
 }
 
 static void set_op(struct ck *c, struct ft_finding *f, int64_t op_id)
 {
-	uint32_t *oi = op_id == FT_NO_OP ? NULL : ft_map_get(&c->r->op_by_id, (uint64_t)op_id, 0);
+	const struct ft_op *o = op_of(c, op_id);
 
-	if (oi)
-		f->op_name = FT_VEC_AT(&c->r->ops, struct ft_op, *oi)->name;
+	if (o)
+		f->op_name = o->name;
 }
 
 /* ---- open ops and the objects they hold ------------------------------------------- */
@@ -726,6 +734,89 @@ static void on_op_end(struct ck *c, uint32_t i)
 	pop_op(c);
 }
 
+/* ---- error-swallowed ------------------------------------------------------------------ */
+
+/* An op open when the fault fired returned an error: the failure was reported. */
+static int path_failed(struct ck *c, const struct ft_event *fault)
+{
+	const struct ft_op *o;
+
+	for (o = op_of(c, fault->op); o; o = op_of(c, o->parent))
+		if (o->end != FT_NONE && o->rc < 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A recover record covers the fault at event i when it is one of the FT_RECOVER_SCAN first
+ * after it, the innermost op open at the fault is still open, and it comes from a function
+ * on the fault's backtrace (the failure passed through the function that recovered). *next
+ * is the first recover record not before i (faults are judged in stream order).
+ */
+static int recovered(struct ck *c, uint32_t i, size_t *next)
+{
+	const struct ft_event *fault = ev(c, i);
+	const struct ft_op *in = op_of(c, fault->op);
+	uint32_t until = in && in->end != FT_NONE ? in->end : (uint32_t)c->r->events.len;
+	size_t k;
+
+	while (*next < c->recovers.len && *FT_VEC_AT(&c->recovers, uint32_t, *next) < i)
+		(*next)++;
+	for (k = *next; k < c->recovers.len && k < *next + FT_RECOVER_SCAN; k++) {
+		uint32_t ri = *FT_VEC_AT(&c->recovers, uint32_t, k);
+		const struct ft_sym *fn = ft_build_func_ret(c->b, ev(c, ri)->pc);
+
+		if (ri >= until)
+			break;
+		if (fn && frame_index(c, fault, fn) >= 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A run that ended well (result 0, end record) although a fault fired: the first injected
+ * fault no op on its path reported and no recovery covers was eaten. One finding per run,
+ * on the fault's site, with the fault's stack; analysis names the function that ate it.
+ */
+static void error_swallowed(struct ck *c)
+{
+	struct ft_run *r = c->r;
+	size_t next = 0;
+	uint32_t i;
+
+	if (!r->saw_end || !r->has_result || r->result_rc != 0 || r->first_fault == FT_NONE ||
+	    r->trap_ev != FT_NONE || r->panic_ev != FT_NONE)
+		return;
+	for (i = r->first_fault; i < (uint32_t)r->events.len; i++) {
+		struct ft_event *e = ev(c, i);
+		const struct ft_op *in;
+		struct ft_finding *f;
+		char w[160];
+
+		if (e->kind != FT_K_FAULT || path_failed(c, e) || recovered(c, i, &next))
+			continue;
+		in = op_of(c, e->op);
+		f = finding(c, FT_F_ERROR_SWALLOWED, i,
+			    "%s allocation of %" PRId64 " bytes failed (injected) at %s; no op on "
+			    "its path returned an error (innermost: %s) and the scenario returned 0",
+			    ft_class_name(e->cls), e->size, where(c, e->pc, w, sizeof(w)),
+			    in ? ft_arena_str(&r->strs, in->name) : "none");
+		site(c, f, e->pc);
+		object(f, 0, e->size, 1);
+		f->has_addr = 0;
+		f->bad_stack = e->stack;
+		set_op(c, f, e->op);
+		fev(f, i);
+		if (in) {
+			fev(f, in->begin);
+			fev(f, in->end);
+		}
+		fev(f, r->end_ev);
+		return;
+	}
+}
+
 /* ---- closing the books -------------------------------------------------------------- */
 
 /* now - base of two counts the kernel reported: untrusted, so the difference wraps (any
@@ -899,7 +990,7 @@ static int cmp_finding(const void *a, const void *b)
 static void decide(struct ck *c, const struct ft_run_end *how)
 {
 	struct ft_run *r = c->r;
-	int leak = 0, error = 0, cls;
+	int leak = 0, error = 0, swallowed = 0, cls;
 	uint64_t found[FT_F_COUNT];
 	size_t k;
 
@@ -914,6 +1005,8 @@ static void decide(struct ck *c, const struct ft_run_end *how)
 			continue;
 		if (cls == FT_F_LEAK)
 			leak = 1;
+		else if (cls == FT_F_ERROR_SWALLOWED)
+			swallowed = 1;
 		else if (!is_warning((enum ft_fclass)cls))
 			error = 1;
 	}
@@ -934,6 +1027,8 @@ static void decide(struct ck *c, const struct ft_run_end *how)
 		r->outcome = FT_LEAK;
 	else if (error)
 		r->outcome = FT_UNBALANCED;
+	else if (swallowed)
+		r->outcome = FT_SWALLOWED;
 	else if (r->end_fired || r->expected_panic)
 		r->outcome = FT_HANDLED;
 	else
@@ -982,6 +1077,7 @@ static void ck_init(struct ck *c, struct ft_run *r)
 	ft_vec_init(&c->open, sizeof(struct open_op));
 	ft_vec_init(&c->judged, sizeof(uint32_t));
 	ft_vec_init(&c->steps, sizeof(struct undo_step));
+	ft_vec_init(&c->recovers, sizeof(uint32_t));
 	c->pair = u32_array(n);
 	memset(c->pair, 0xff, (n ? n : 1) * sizeof(uint32_t));
 	c->acq = u32_array(n);
@@ -1005,6 +1101,7 @@ static void ck_free(struct ck *c)
 	ft_vec_free(&c->open);
 	ft_vec_free(&c->judged);
 	ft_vec_free(&c->steps);
+	ft_vec_free(&c->recovers);
 }
 
 /* Judge event i in stream order. */
@@ -1021,6 +1118,7 @@ static void judge_event(struct ck *c, uint32_t i)
 	case FT_K_OOM: on_fault(c, i); break;
 	case FT_K_OPBEGIN: on_op_begin(c, i); break;
 	case FT_K_OPEND: on_op_end(c, i); break;
+	case FT_K_RECOVER: *(uint32_t *)ft_vec_push(&c->recovers) = i; break;
 	case FT_K_CKPT:
 		if (ev(c, i)->sub == FT_CKPT_END && !c->closed)
 			close_books(c, i);
@@ -1055,6 +1153,7 @@ void ft_check_run(struct ft_run *r, const struct ft_run_end *how)
 	for (i = 0; i < (uint32_t)r->events.len; i++)
 		judge_event(&c, i);
 	ending_findings(&c, how);
+	error_swallowed(&c);
 	if (r->findings.len)
 		qsort(r->findings.data, r->findings.len, sizeof(struct ft_finding), cmp_finding);
 	decide(&c, how);

@@ -28,6 +28,7 @@
 #define FT_OP_LIVE_MAX 100     /* objects a failed op left live, reported one by one */
 #define FT_OP_DEPTH_MAX 32     /* failed ops nested deeper are not judged for unwind order */
 #define FT_EVENTS_KEEP 65536   /* events stored per run: the first and the last half */
+#define FT_RECOVER_SCAN 16     /* recover records after a fault that may cover it */
 
 /* One accepted record (64 bytes; no pointers, so the array can grow freely). */
 struct ft_event {
@@ -61,7 +62,9 @@ struct ft_malformed {
 enum ft_fclass {
 	FT_F_LEAK, FT_F_DOUBLE_FREE, FT_F_INVALID_FREE, FT_F_MISMATCHED_FREE,
 	FT_F_UNBALANCED_UNWIND, FT_F_UNWIND_ORDER, FT_F_REFCOUNT, FT_F_ACCOUNTING,
-	FT_F_PANIC, FT_F_CRASH, FT_F_HANG, FT_F_COUNT
+	FT_F_PANIC, FT_F_CRASH, FT_F_HANG,
+	FT_F_ERROR_SWALLOWED,
+	FT_F_COUNT
 };
 const char *ft_fclass_name(enum ft_fclass c);
 
