@@ -31,7 +31,8 @@ from .sources import SourceTree
 
 FILE_NAME = "faultline.toml"
 # runs whose teardown ran and whose end checkpoint was judged
-_TORN_DOWN = {Outcome.LEAK, Outcome.UNBALANCED, Outcome.HANDLED, Outcome.COMPLETED}
+_TORN_DOWN = {Outcome.LEAK, Outcome.UNBALANCED, Outcome.SWALLOWED, Outcome.HANDLED,
+              Outcome.COMPLETED}
 
 
 class ProfileError(Exception):

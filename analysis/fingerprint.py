@@ -24,6 +24,7 @@ FINGERPRINT_VERSION = "2"
 
 # Which symptom of a root cause leads its title: the most specific first.
 PRIORITY = (FindingClass.CRASH, FindingClass.PANIC, FindingClass.HANG,
+            FindingClass.ERROR_SWALLOWED,
             FindingClass.DOUBLE_FREE, FindingClass.MISMATCHED_FREE, FindingClass.INVALID_FREE,
             FindingClass.REFCOUNT, FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
             FindingClass.UNWIND_ORDER, FindingClass.ACCOUNTING, FindingClass.UNKNOWN)

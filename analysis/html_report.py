@@ -118,7 +118,8 @@ def stack_views(audit: Audit, u: UniqueFinding) -> list[StackView]:
         title = {FindingClass.DOUBLE_FREE: "Second free",
                  FindingClass.INVALID_FREE: "Invalid free",
                  FindingClass.MISMATCHED_FREE: "Mismatched free",
-                 FindingClass.PANIC: "Panic", FindingClass.CRASH: "Trap"}.get(u.cls,
+                 FindingClass.PANIC: "Panic", FindingClass.CRASH: "Trap",
+                 FindingClass.ERROR_SWALLOWED: "Swallowed fault"}.get(u.cls,
                                                                              "Offending call")
         views.append(_stack_view(audit, u, "bad", title, "refused or fatal", m.bad_stack,
                                  u.func))

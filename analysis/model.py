@@ -13,6 +13,7 @@ class Outcome(enum.Enum):
     HANG = "hang"
     LEAK = "leak"
     UNBALANCED = "unbalanced"
+    SWALLOWED = "swallowed"
     HANDLED = "handled"
     COMPLETED = "completed"
     INFRA = "infra"
@@ -42,6 +43,7 @@ class FindingClass(enum.Enum):
     PANIC = "panic"
     CRASH = "crash"
     HANG = "hang"
+    ERROR_SWALLOWED = "error-swallowed"
     UNKNOWN = "unknown"
 
     @classmethod
@@ -73,6 +75,7 @@ _CLASS_LABELS = {
     FindingClass.PANIC: "panic",
     FindingClass.CRASH: "crash",
     FindingClass.HANG: "hang",
+    FindingClass.ERROR_SWALLOWED: "error swallowed",
     FindingClass.UNKNOWN: "finding",
 }
 
@@ -95,6 +98,9 @@ _CLASS_DESCRIPTIONS = {
     FindingClass.PANIC: "The kernel panicked at a site not annotated as an expected panic.",
     FindingClass.CRASH: "The kernel took an unexpected trap in supervisor mode.",
     FindingClass.HANG: "The run did not finish before the host's timeout.",
+    FindingClass.ERROR_SWALLOWED: "An injected allocation failure was eaten: no operation on "
+                                  "its path returned an error, no recovery was marked, and "
+                                  "the scenario reported success.",
     FindingClass.UNKNOWN: "A finding class this version of the analysis does not know.",
 }
 
