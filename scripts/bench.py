@@ -13,6 +13,8 @@ Measured in one run on this machine:
   tracer    ingest events/s of a synthetic sweep of vm-sized runs (build/tracer
             bench-ingest: each run judged and stored in its own transaction), and what one
             injection's events (the mean over the whole sweeps) cost at that rate, against the floor
+  swallowed what the error-swallowed check adds per injected fault (`tracer check` of a
+            persist run of 50,000 faults, each recovered, against the run without them)
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
@@ -105,6 +107,51 @@ def tracer_rate(tracer, workdir, nevents):
     return float(wall.group(1)), out
 
 
+def swallow_check_cost(tracer, kernel, workdir, nfaults=50_000):
+    """Per injected fault, what judging error-swallowed adds to `tracer check`: a persist-mode
+    run in which every fault sits in an op that returned success and is covered by a recover
+    record of the faulting function, against the same run without the fault and recover
+    records. Returns microseconds per fault (parse and judge both records), or None."""
+    note = subprocess.run(["readelf", "-n", kernel], text=True, capture_output=True).stdout
+    syms = subprocess.run(["nm", kernel], text=True, capture_output=True).stdout
+    bid = re.search(r"Build ID: ([0-9a-f]+)", note)
+    fn = re.search(r"^([0-9a-f]+) [tT] scen_test_recover$", syms, re.M)
+    if not bid or not fn:
+        return None
+    pc = f"{int(fn.group(1), 16) + 0x10:x}"
+
+    def log(with_faults):
+        lines = [f"hello faultline 1 {bid.group(1)}", "run test-recover", "ckpt baseline 0 0 0 0",
+                 f"op+ 1 test-recover {pc}"]
+        for k in range(nfaults):
+            lines.append(f"op+ {k + 2} step {pc}")
+            if with_faults:
+                lines += [f"fault {k + 1} page 16384 {pc} {pc}", f"recover {pc} {pc}"]
+            lines.append(f"op- {k + 2} 0")
+        lines += ["op- 1 0", "ckpt end 0 0 0 0", "result test-recover 0",
+                  f"end 1 {nfaults} {nfaults if with_faults else 0}"]
+        path = os.path.join(workdir, f"swallow-{with_faults}.log")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def best(path):
+        times = []
+        for _ in range(3):
+            t = time.monotonic()
+            r = subprocess.run([tracer, "check", "--quiet", "--kernel", kernel, path],
+                               capture_output=True, text=True)
+            times.append(time.monotonic() - t)
+            if r.returncode != 0:
+                return None
+        return min(times)
+
+    with_f, without = best(log(True)), best(log(False))
+    if with_f is None or without is None:
+        return None
+    return (with_f - without) / nfaults * 1e6
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
@@ -166,6 +213,10 @@ def main():
                 ms = ev / rate * 1e3
                 print(f"{'tracer per injection (' + a.scenario + f', {ev:.0f} events)':44s}"
                       f" {ms:8.2f} ms wall at that rate = {ms / fl:5.3f}x floor")
+        us = swallow_check_cost(tracer, kernel, work)
+        print(f"{'error-swallowed check (persist, recovered)':44s} "
+              + (f"{us:8.2f} us per fault (fault + recover records parsed and judged)"
+                 if us is not None else "not measured"))
         fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
         fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
         reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]
