@@ -63,3 +63,9 @@ def test_persist_mode_reports_the_fault_no_recovery_covers(db):
 
 def test_recovery_after_the_faults_op_returned_is_too_late(db):
     assert len(swallowed(db, 7)) == 1
+
+
+def test_fault_outside_every_op_is_swallowed_unless_a_function_on_its_path_recovers(db):
+    [f] = swallowed(db, 8)
+    assert f["op_name"] is None
+    assert swallowed(db, 9) == []
