@@ -424,42 +424,41 @@ def _unwind_order(rec: RunRecords, f: RunFinding) -> Blame:
 _WENT_ON = ("alloc", "fault", "oom")     # records of new work: the failure was put behind
 
 
-def _swallowed(rec: RunRecords, f: RunFinding) -> Blame:
+def _swallowed(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
     """The function that ate an injected failure: the innermost frame of the fault's stack
-    whose activation left a record after the fault, while the innermost op open at the
-    fault was still open (the error went no further up than that function)."""
+    (allocator frames aside) whose activation left a record after the fault, while the
+    innermost op open at the fault was still open: the error went no further up."""
     fault = next((rec.by_seq[s] for s in f.events if s in rec.by_seq
                   and rec.by_seq[s].kind == "fault"), None)
-    if fault is None or not f.bad_stack.frames:
-        return _site(rec, f, "swallowed")
     fstack = f.bad_stack
+    first = len(fstack.frames) - len(norm.strip(fstack))
+    if fault is None or first == len(fstack.frames):
+        return _site(rec, f, "swallowed")
     op = rec.ops.get(fault.op) if fault.op is not None else None
     end = op.end if op is not None and op.end is not None else len(rec.events)
-    best: Optional[tuple[int, Frame]] = None
-    went_on = False
+    at, who, went_on = None, rec.scope(fstack.frames[first]), False
     for e in rec.events:
         if not fault.seq < e.seq < end or e.stack is None:
             continue
         estack = rec.stack(e)
         m = rec.shared(fault, e, fstack, estack)
-        if m is None or (best is not None and m[0] > best[0]):
+        if m is None or (at is not None and max(m[0], first) > at):
             continue
-        if best is None or m[0] < best[0]:
-            best, went_on = (m[0], rec.scope(fstack.frames[m[0]], estack.frames[m[1]])), False
+        if at is None or max(m[0], first) < at:
+            at, went_on = max(m[0], first), False
+            who = rec.scope(fstack.frames[at], estack.frames[m[1]] if m[0] == at else None)
         went_on = went_on or e.kind in _WENT_ON
-    if best is None:
-        who = rec.scope(fstack.frames[0])
+    if at is None:
         return Blame(who.name, who, "swallowed",
                      f"{who.name} got the failed allocation and returned success",
                      ambiguous="no record after the failure shows how far the error went; "
                                "the function that got it is named", fault=fault)
-    at, who = best
-    callee = rec.scope(fstack.frames[at - 1]).name if at else None
     why = (f"{who.name} went on after the failure" if went_on
            else f"{who.name} cleaned up after the failure") + \
         ", and no op on the path returned the error"
     ambiguous = None
-    if callee is not None:
+    if at > first:
+        callee = rec.scope(fstack.frames[at - 1]).name
         ambiguous = (f"{callee} left no record after the failure, so no record shows whether "
                      f"it returned the error (then {who.name} dropped it) or success")
     elif not went_on:
@@ -526,7 +525,7 @@ def attribute(db: Database, run: Run, findings: list[RunFinding], norm: Normaliz
         elif c is FindingClass.HANG:
             out[f.id] = _hang(rec, f, norm)
         elif c is FindingClass.ERROR_SWALLOWED:
-            out[f.id] = _swallowed(rec, f)
+            out[f.id] = _swallowed(rec, f, norm)
         else:
             out[f.id] = _site(rec, f, c.value)
     aimed = {f.addr: out[f.id] for f in findings if f.addr is not None and f.cls in
