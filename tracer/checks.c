@@ -736,15 +736,31 @@ static void on_op_end(struct ck *c, uint32_t i)
 
 /* ---- error-swallowed ------------------------------------------------------------------ */
 
-/* An op open when the fault fired returned an error: the failure was reported. */
-static int path_failed(struct ck *c, const struct ft_event *fault)
+/*
+ * Per op (by index): it or an op around it returned an error, so a failure inside it was
+ * reported. One pass: an op's op+ comes after its parent's, so the parent is decided first.
+ */
+static uint8_t *reported_ops(struct ck *c)
 {
-	const struct ft_op *o;
+	uint8_t *rep = ft_xrealloc(NULL, c->r->ops.len ? c->r->ops.len : 1);
+	size_t k;
 
-	for (o = op_of(c, fault->op); o; o = op_of(c, o->parent))
-		if (o->end != FT_NONE && o->rc < 0)
-			return 1;
-	return 0;
+	for (k = 0; k < c->r->ops.len; k++) {
+		const struct ft_op *o = FT_VEC_AT(&c->r->ops, struct ft_op, k);
+		uint32_t *parent = o->parent == FT_NO_OP ? NULL :
+				   ft_map_get(&c->r->op_by_id, (uint64_t)o->parent, 0);
+
+		rep[k] = (o->end != FT_NONE && o->rc < 0) || (parent && rep[*parent]);
+	}
+	return rep;
+}
+
+static int path_failed(struct ck *c, const uint8_t *rep, const struct ft_event *fault)
+{
+	uint32_t *oi = fault->op == FT_NO_OP ? NULL :
+		       ft_map_get(&c->r->op_by_id, (uint64_t)fault->op, 0);
+
+	return oi && rep[*oi];
 }
 
 /*
@@ -783,18 +799,20 @@ static void error_swallowed(struct ck *c)
 {
 	struct ft_run *r = c->r;
 	size_t next = 0;
+	uint8_t *rep;
 	uint32_t i;
 
 	if (!r->saw_end || !r->has_result || r->result_rc != 0 || r->first_fault == FT_NONE ||
 	    r->trap_ev != FT_NONE || r->panic_ev != FT_NONE)
 		return;
+	rep = reported_ops(c);
 	for (i = r->first_fault; i < (uint32_t)r->events.len; i++) {
 		struct ft_event *e = ev(c, i);
 		const struct ft_op *in;
 		struct ft_finding *f;
 		char w[160];
 
-		if (e->kind != FT_K_FAULT || path_failed(c, e) || recovered(c, i, &next))
+		if (e->kind != FT_K_FAULT || path_failed(c, rep, e) || recovered(c, i, &next))
 			continue;
 		in = op_of(c, e->op);
 		f = finding(c, FT_F_ERROR_SWALLOWED, i,
@@ -803,8 +821,8 @@ static void error_swallowed(struct ck *c)
 			    ft_class_name(e->cls), e->size, where(c, e->pc, w, sizeof(w)),
 			    in ? ft_arena_str(&r->strs, in->name) : "none");
 		site(c, f, e->pc);
-		object(f, 0, e->size, 1);
-		f->has_addr = 0;
+		f->size = e->size;
+		f->has_size = 1;
 		f->bad_stack = e->stack;
 		set_op(c, f, e->op);
 		fev(f, i);
@@ -813,8 +831,9 @@ static void error_swallowed(struct ck *c)
 			fev(f, in->end);
 		}
 		fev(f, r->end_ev);
-		return;
+		break;
 	}
+	free(rep);
 }
 
 /* ---- closing the books -------------------------------------------------------------- */
