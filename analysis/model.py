@@ -42,6 +42,7 @@ class FindingClass(enum.Enum):
     PANIC = "panic"
     CRASH = "crash"
     HANG = "hang"
+    NOT_ATOMIC = "not-atomic"
     UNKNOWN = "unknown"
 
     @classmethod
@@ -73,6 +74,7 @@ _CLASS_LABELS = {
     FindingClass.PANIC: "panic",
     FindingClass.CRASH: "crash",
     FindingClass.HANG: "hang",
+    FindingClass.NOT_ATOMIC: "not atomic",
     FindingClass.UNKNOWN: "finding",
 }
 
@@ -95,6 +97,9 @@ _CLASS_DESCRIPTIONS = {
     FindingClass.PANIC: "The kernel panicked at a site not annotated as an expected panic.",
     FindingClass.CRASH: "The kernel took an unexpected trap in supervisor mode.",
     FindingClass.HANG: "The run did not finish before the host's timeout.",
+    FindingClass.NOT_ATOMIC: "A function that promised to leave a named state unchanged "
+                             "when it fails returned an error with that state's digest "
+                             "changed.",
     FindingClass.UNKNOWN: "A finding class this version of the analysis does not know.",
 }
 
