@@ -13,6 +13,8 @@ Measured in one run on this machine:
   tracer    ingest events/s of a synthetic sweep of vm-sized runs (build/tracer
             bench-ingest: each run judged and stored in its own transaction), and what one
             injection's events (the mean over the whole sweeps) cost at that rate, against the floor
+  state     what state promises add to an `mmap` sweep (reset, -j 2, both fault modes):
+            `state` records per run, their share of all records, failed-call promises judged
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
@@ -105,6 +107,30 @@ def tracer_rate(tracer, workdir, nevents):
     return float(wall.group(1)), out
 
 
+def state_promises(injector, kernel, workdir):
+    """What the state promises (`state` records, docs/kernel.md) add to an mmap sweep
+    (reset, -j 2): records per run, their share of the run's records, promises the tracer
+    judged broken-or-kept on a failed call, and the sweep's speed for context."""
+    db = os.path.join(workdir, "state-promises.db")
+    r, wall, _ = measured([injector, "sweep", "--kernel", kernel, "--scenario", "mmap",
+                           "--mode", "reset", "--both", "-j", "2", "--quiet",
+                           "--no-analysis", "--db", db])
+    if r.returncode not in (0, 1):
+        return f"not measured: sweep failed ({r.returncode})"
+    con = sqlite3.connect(db)
+    try:
+        runs, events = con.execute("SELECT count(*), sum(nevents) FROM runs").fetchone()
+        states, failed = con.execute(
+            "SELECT count(*), sum(rc < 0) FROM events "
+            "WHERE kind = 'state'").fetchone()
+    finally:
+        con.close()
+    if not runs or not events:
+        return "not measured: the sweep stored no runs"
+    return (f"{states / runs:8.1f} records/run ({100 * states / events:.1f}% of records; "
+            f"{failed or 0} failed-call promises judged; {runs} runs at {runs / wall:.0f}/s)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
@@ -166,6 +192,8 @@ def main():
                 ms = ev / rate * 1e3
                 print(f"{'tracer per injection (' + a.scenario + f', {ev:.0f} events)':44s}"
                       f" {ms:8.2f} ms wall at that rate = {ms / fl:5.3f}x floor")
+        print(f"{'state promises (mmap, reset, -j 2, both)':44s} "
+              f"{state_promises(injector, kernel, work)}")
         fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
         fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
         reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]
