@@ -741,6 +741,10 @@ struct promise {
 	int explained;          /* a promise made inside it, on the same state, was reported */
 };
 
+/* How far out a broken promise looks for the promises around it on the same state (so a
+ * report costs at most this much, however deep a stream nests them). */
+#define PROMISES_AROUND_MAX 32
+
 /* Drop the promises on top whose op closed before event i (outside every op, a promise
  * lasts until its end). */
 static void drop_stale_promises(struct ck *c, uint32_t i)
@@ -773,7 +777,7 @@ static void not_atomic(struct ck *c, const struct promise *p, uint32_t end)
 	const struct open_op *o = innermost(c);
 	struct ft_finding *f;
 	char w[160];
-	size_t k;
+	size_t k, n = c->promises.len - 1;
 
 	f = finding(c, FT_F_NOT_ATOMIC, end,
 		    "%s failed (rc %" PRId64 ") with its %s state changed (digest %" PRIx64
@@ -786,8 +790,8 @@ static void not_atomic(struct ck *c, const struct promise *p, uint32_t end)
 	fev(f, end);
 	if (o)
 		fev(f, o->fault);
-	for (k = 0; k + 1 < c->promises.len; k++) {
-		struct promise *q = FT_VEC_AT(&c->promises, struct promise, k);
+	for (k = n; k > 0 && n - k < PROMISES_AROUND_MAX; k--) {
+		struct promise *q = FT_VEC_AT(&c->promises, struct promise, k - 1);
 
 		if (same_name(c, ev(c, q->begin), b))
 			q->explained = 1;
