@@ -27,7 +27,8 @@ PRIORITY = (FindingClass.CRASH, FindingClass.PANIC, FindingClass.HANG,
             FindingClass.ERROR_SWALLOWED,
             FindingClass.DOUBLE_FREE, FindingClass.MISMATCHED_FREE, FindingClass.INVALID_FREE,
             FindingClass.REFCOUNT, FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
-            FindingClass.UNWIND_ORDER, FindingClass.ACCOUNTING, FindingClass.UNKNOWN)
+            FindingClass.NOT_ATOMIC, FindingClass.UNWIND_ORDER, FindingClass.ACCOUNTING,
+            FindingClass.UNKNOWN)
 MEMORY_FAMILY = frozenset({FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
                            FindingClass.REFCOUNT, FindingClass.DOUBLE_FREE,
                            FindingClass.INVALID_FREE, FindingClass.MISMATCHED_FREE,

@@ -44,6 +44,7 @@ class FindingClass(enum.Enum):
     CRASH = "crash"
     HANG = "hang"
     ERROR_SWALLOWED = "error-swallowed"
+    NOT_ATOMIC = "not-atomic"
     UNKNOWN = "unknown"
 
     @classmethod
@@ -76,6 +77,7 @@ _CLASS_LABELS = {
     FindingClass.CRASH: "crash",
     FindingClass.HANG: "hang",
     FindingClass.ERROR_SWALLOWED: "error swallowed",
+    FindingClass.NOT_ATOMIC: "not atomic",
     FindingClass.UNKNOWN: "finding",
 }
 
@@ -101,6 +103,9 @@ _CLASS_DESCRIPTIONS = {
     FindingClass.ERROR_SWALLOWED: "An injected allocation failure was eaten: no operation on "
                                   "its path returned an error, no recovery was marked, and "
                                   "the scenario reported success.",
+    FindingClass.NOT_ATOMIC: "A function that promised to leave a named state unchanged "
+                             "when it fails returned an error with that state's digest "
+                             "changed.",
     FindingClass.UNKNOWN: "A finding class this version of the analysis does not know.",
 }
 

@@ -467,6 +467,22 @@ def _swallowed(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
     return Blame(who.name, who, "swallowed", why, ambiguous=ambiguous, fault=fault)
 
 
+def _not_atomic(rec: RunRecords, f: RunFinding) -> Blame:
+    """The function that made the broken state promise: its state begin record's pc lies
+    in it. A promise made inside it on the same state and broken too would have been
+    reported instead (the tracer reports the innermost), so it is the most specific."""
+    events = [rec.by_seq[s] for s in f.events if s in rec.by_seq]
+    begin = next((e for e in events if e.kind == "state"), None)
+    fault = next((e for e in events if e.kind == "fault"), None)
+    frame = rec.scope(rec.db.frame(rec.run.build, begin.pc)) \
+        if begin is not None and begin.pc is not None else None
+    func = frame.name if frame is not None and frame.func else (f.func or "??")
+    state = begin.name if begin is not None and begin.name else "its"
+    return Blame(func, frame, "not-atomic",
+                 f"{func} promised its {state} state unchanged on failure, then failed "
+                 "with it changed", fault=fault, evidence=begin.seq if begin else None)
+
+
 @dataclasses.dataclass
 class Attribution:
     """One run's blames (by RunFinding.id) and the allocator class of each symptom's
@@ -526,6 +542,8 @@ def attribute(db: Database, run: Run, findings: list[RunFinding], norm: Normaliz
             out[f.id] = _hang(rec, f, norm)
         elif c is FindingClass.ERROR_SWALLOWED:
             out[f.id] = _swallowed(rec, f, norm)
+        elif c is FindingClass.NOT_ATOMIC:
+            out[f.id] = _not_atomic(rec, f)
         else:
             out[f.id] = _site(rec, f, c.value)
     aimed = {f.addr: out[f.id] for f in findings if f.addr is not None and f.cls in

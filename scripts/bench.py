@@ -15,6 +15,8 @@ Measured in one run on this machine:
             injection's events (the mean over the whole sweeps) cost at that rate, against the floor
   swallowed what the error-swallowed check adds per injected fault (`tracer check` of a
             persist run of 50,000 faults, each recovered, against the run without them)
+  state     what state promises add to an `mmap` sweep (reset, -j 2, both fault modes):
+            `state` records per run, their share of all records, failed-call promises judged
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
@@ -152,6 +154,30 @@ def swallow_check_cost(tracer, kernel, workdir, nfaults=50_000):
     return (with_f - without) / nfaults * 1e6
 
 
+def state_promises(injector, kernel, workdir):
+    """What the state promises (`state` records, docs/kernel.md) add to an mmap sweep
+    (reset, -j 2): records per run, their share of the run's records, promises the tracer
+    judged broken-or-kept on a failed call, and the sweep's speed for context."""
+    db = os.path.join(workdir, "state-promises.db")
+    r, wall, _ = measured([injector, "sweep", "--kernel", kernel, "--scenario", "mmap",
+                           "--mode", "reset", "--both", "-j", "2", "--quiet",
+                           "--no-analysis", "--db", db])
+    if r.returncode not in (0, 1):
+        return f"not measured: sweep failed ({r.returncode})"
+    con = sqlite3.connect(db)
+    try:
+        runs, events = con.execute("SELECT count(*), sum(nevents) FROM runs").fetchone()
+        states, failed = con.execute(
+            "SELECT count(*), sum(rc < 0) FROM events "
+            "WHERE kind = 'state'").fetchone()
+    finally:
+        con.close()
+    if not runs or not events:
+        return "not measured: the sweep stored no runs"
+    return (f"{states / runs:8.1f} records/run ({100 * states / events:.1f}% of records; "
+            f"{failed or 0} failed-call promises judged; {runs} runs at {runs / wall:.0f}/s)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
@@ -217,6 +243,8 @@ def main():
         print(f"{'error-swallowed check (persist, recovered)':44s} "
               + (f"{us:8.2f} us per fault (fault + recover records parsed and judged)"
                  if us is not None else "not measured"))
+        print(f"{'state promises (mmap, reset, -j 2, both)':44s} "
+              f"{state_promises(injector, kernel, work)}")
         fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
         fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
         reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]

@@ -292,3 +292,38 @@ def test_unsupported_protocol_version_is_infra(audit, tmp_path):
     r = run_row(db)
     assert r["outcome"] == "infra" and "version 2" in r["infra_reason"]
     assert p.returncode == 2
+
+
+# ---- state promises (tests/data/tracer-not-atomic.log, four runs) ----------------------
+
+def test_failed_call_that_changed_its_promised_state_is_not_atomic_named_for_the_promiser(audit):
+    db, p = audit(DATA / "tracer-not-atomic.log")
+    f = only(findings(db, 1), "not-atomic")
+    assert f["func"] == "proc_create" and f["severity"] == "error"
+    assert f["op_name"] == "sys_map"
+    assert "map state changed (digest 1f00 on entry, 2e00 on return)" in f["message"]
+    assert run_row(db, 1)["outcome"] == "unbalanced"
+    assert p.returncode == 1
+
+
+def test_failed_call_that_kept_its_promised_state_is_handled(audit):
+    db, _ = audit(DATA / "tracer-not-atomic.log")
+    assert findings(db, 2) == []
+    assert run_row(db, 2)["outcome"] == "handled"
+
+
+def test_nested_promises_broken_together_are_one_finding_for_the_innermost(audit):
+    db, _ = audit(DATA / "tracer-not-atomic.log")
+    assert [(f["class"], f["func"]) for f in findings(db, 3)] == [("not-atomic", "proc_create")]
+
+
+def test_success_changes_and_unanswered_state_records_are_not_judged(audit):
+    # a change on success, an end naming another state, an end in another op, an end after
+    # its op closed: none is a finding; a state record neither begin nor end is malformed
+    db, _ = audit(DATA / "tracer-not-atomic.log")
+    assert findings(db, 4) == []
+    assert run_row(db, 4)["outcome"] == "completed"
+    assert run_row(db, 4)["nmalformed"] == 1
+    bad = rows(db, "SELECT m.reason FROM malformed m JOIN runs r ON r.id = m.run "
+                   "WHERE r.n = 4")
+    assert [b["reason"] for b in bad] == ["state: neither begin nor end"]

@@ -12,6 +12,7 @@ VALID = [
     "op+ 1 kvm_init 80001a2c",
     "alloc 1 page 80234000 4096 80001a54 80001a54,80003b10,80000f2c",
     "free 1 page 80234000 80001a70 -",
+    "state end map 1f00 -12 80001a70",
     "op- 1 0",
     "log " + "x" * (511 - 4),  # exactly 512 bytes with its newline: the longest legal line
     "ckpt end 0 0 0 0",
@@ -33,6 +34,7 @@ BAD = [
     (b"z" * 5000, "oversized"),
     (b"ok arm\x00", "non-printable byte"),
     (b"", "empty line"),
+    (b"state end map 1F00 -12 80001a70", "state: bad field"),  # hex is lowercase
 ]
 
 

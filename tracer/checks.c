@@ -24,6 +24,7 @@ static const char *const fclass_names[FT_F_COUNT] = {
 	[FT_F_REFCOUNT] = "refcount", [FT_F_ACCOUNTING] = "accounting",
 	[FT_F_PANIC] = "panic", [FT_F_CRASH] = "crash", [FT_F_HANG] = "hang",
 	[FT_F_ERROR_SWALLOWED] = "error-swallowed",
+	[FT_F_NOT_ATOMIC] = "not-atomic",
 };
 
 const char *ft_fclass_name(enum ft_fclass c)
@@ -64,6 +65,7 @@ struct ck {
 	struct ft_vec judged;   /* uint32_t: the records the order check reads, per failed op */
 	struct ft_vec steps;    /* struct undo_step, per failed op */
 	struct ft_vec recovers; /* uint32_t: the recover events, in stream order */
+	struct ft_vec promises; /* struct promise, innermost last */
 	int64_t live_n[3];
 	int closed;             /* the books were closed (end checkpoint or end) */
 	size_t kept;            /* findings kept under FT_FINDINGS_MAX */
@@ -836,6 +838,98 @@ static void error_swallowed(struct ck *c)
 	free(rep);
 }
 
+/* ---- state promises: not-atomic ---------------------------------------------------- */
+
+/*
+ * A `state begin` whose `state end` has not come yet. Promises nest like the calls that
+ * make them, inside the op they were made in: an end answers the innermost open promise
+ * when it names the same state in the same op; a promise whose op closed without its end
+ * is dropped unjudged.
+ */
+struct promise {
+	uint32_t begin;         /* its state begin event */
+	int explained;          /* a promise made inside it, on the same state, was reported */
+};
+
+/* How far out a broken promise looks for the promises around it on the same state (so a
+ * report costs at most this much, however deep a stream nests them). */
+#define PROMISES_AROUND_MAX 32
+
+/* Drop the promises on top whose op closed before event i (outside every op, a promise
+ * lasts until its end). */
+static void drop_stale_promises(struct ck *c, uint32_t i)
+{
+	while (c->promises.len) {
+		struct promise *p = FT_VEC_AT(&c->promises, struct promise, c->promises.len - 1);
+		int64_t op = ev(c, p->begin)->op;
+		uint32_t *oi = op == FT_NO_OP ? NULL : ft_map_get(&c->r->op_by_id, (uint64_t)op, 0);
+		const struct ft_op *o = oi ? FT_VEC_AT(&c->r->ops, struct ft_op, *oi) : NULL;
+
+		if (op == FT_NO_OP || (o && (o->end == FT_NONE || o->end > i)))
+			return;
+		c->promises.len--;
+	}
+}
+
+static int same_name(struct ck *c, const struct ft_event *a, const struct ft_event *b)
+{
+	const char *x = ft_arena_str(&c->r->strs, a->name);
+	const char *y = ft_arena_str(&c->r->strs, b->name);
+
+	return x && y && strcmp(x, y) == 0;
+}
+
+/* A promise broken: the function that made it failed with the state changed. The
+ * promises around it on the same state broke with it, so they are not reported again. */
+static void not_atomic(struct ck *c, const struct promise *p, uint32_t end)
+{
+	const struct ft_event *b = ev(c, p->begin), *e = ev(c, end);
+	const struct open_op *o = innermost(c);
+	struct ft_finding *f;
+	char w[160];
+	size_t k, n = c->promises.len - 1;
+
+	f = finding(c, FT_F_NOT_ATOMIC, end,
+		    "%s failed (rc %" PRId64 ") with its %s state changed (digest %" PRIx64
+		    " on entry, %" PRIx64 " on return), though it promised it unchanged",
+		    where(c, b->pc, w, sizeof(w)), e->rc,
+		    ft_arena_str(&c->r->strs, b->name), b->addr, e->addr);
+	site(c, f, b->pc);
+	set_op(c, f, e->op);
+	fev(f, p->begin);
+	fev(f, end);
+	if (o)
+		fev(f, o->fault);
+	for (k = n; k > 0 && n - k < PROMISES_AROUND_MAX; k--) {
+		struct promise *q = FT_VEC_AT(&c->promises, struct promise, k - 1);
+
+		if (same_name(c, ev(c, q->begin), b))
+			q->explained = 1;
+	}
+}
+
+static void on_state(struct ck *c, uint32_t i)
+{
+	const struct ft_event *e = ev(c, i);
+	struct promise *p;
+
+	drop_stale_promises(c, i);
+	if (e->sub == FT_STATE_BEGIN) {
+		p = ft_vec_push(&c->promises);
+		p->begin = i;
+		p->explained = 0;
+		return;
+	}
+	if (!c->promises.len)
+		return;
+	p = FT_VEC_AT(&c->promises, struct promise, c->promises.len - 1);
+	if (ev(c, p->begin)->op != e->op || !same_name(c, ev(c, p->begin), e))
+		return;
+	if (e->rc < 0 && e->addr != ev(c, p->begin)->addr && !p->explained)
+		not_atomic(c, p, i);
+	c->promises.len--;
+}
+
 /* ---- closing the books -------------------------------------------------------------- */
 
 /* now - base of two counts the kernel reported: untrusted, so the difference wraps (any
@@ -1097,6 +1191,7 @@ static void ck_init(struct ck *c, struct ft_run *r)
 	ft_vec_init(&c->judged, sizeof(uint32_t));
 	ft_vec_init(&c->steps, sizeof(struct undo_step));
 	ft_vec_init(&c->recovers, sizeof(uint32_t));
+	ft_vec_init(&c->promises, sizeof(struct promise));
 	c->pair = u32_array(n);
 	memset(c->pair, 0xff, (n ? n : 1) * sizeof(uint32_t));
 	c->acq = u32_array(n);
@@ -1121,6 +1216,7 @@ static void ck_free(struct ck *c)
 	ft_vec_free(&c->judged);
 	ft_vec_free(&c->steps);
 	ft_vec_free(&c->recovers);
+	ft_vec_free(&c->promises);
 }
 
 /* Judge event i in stream order. */
@@ -1138,6 +1234,7 @@ static void judge_event(struct ck *c, uint32_t i)
 	case FT_K_OPBEGIN: on_op_begin(c, i); break;
 	case FT_K_OPEND: on_op_end(c, i); break;
 	case FT_K_RECOVER: *(uint32_t *)ft_vec_push(&c->recovers) = i; break;
+	case FT_K_STATE: on_state(c, i); break;
 	case FT_K_CKPT:
 		if (ev(c, i)->sub == FT_CKPT_END && !c->closed)
 			close_books(c, i);

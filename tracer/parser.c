@@ -11,6 +11,7 @@ static const char *const kind_names[FT_K_COUNT] = {
 	[FT_K_RESULT] = "result", [FT_K_PANIC] = "panic", [FT_K_TRAP] = "trap",
 	[FT_K_END] = "end", [FT_K_LOG] = "log",
 	[FT_K_RECOVER] = "recover",
+	[FT_K_STATE] = "state",
 };
 
 const char *ft_kind_name(enum ft_kind k)
@@ -226,6 +227,14 @@ static int parse_bt(struct ft_str t, struct ft_rec *r)
 
 /* ---- records ------------------------------------------------------------------------ */
 
+/* The fields ref and state end with: an address (ref: object, state: digest), a signed
+ * number (ref: count, state: rc) and a pc. */
+static int parse_addr_rc_pc(const struct ft_str *t, struct ft_rec *r)
+{
+	return parse_hex(t[0], &r->addr) < 0 || parse_dec(t[1], 1, &r->rc) < 0 ||
+	       parse_hex(t[2], &r->pc) < 0 ? -1 : 0;
+}
+
 static enum ft_kind kind_of(struct ft_str t)
 {
 	int k;
@@ -279,6 +288,7 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 	case FT_K_END: want = 4; break;
 	case FT_K_LOG: want = 2; rest = 1; break;
 	case FT_K_RECOVER: want = 3; break;
+	case FT_K_STATE: want = 6; break;
 	default: FAIL("unknown record type");
 	}
 	nt = split(line, len, tok, want, rest);
@@ -390,8 +400,7 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 			r->sub = FT_REF_PUT;
 		else
 			FAIL("ref: unknown verb");
-		if (parse_hex(tok[3], &r->addr) < 0 || parse_dec(tok[4], 1, &r->rc) < 0 ||
-		    parse_hex(tok[5], &r->pc) < 0)
+		if (parse_addr_rc_pc(tok + 3, r) < 0)
 			FAIL("ref: bad field");
 		r->name = tok[2];
 		r->text = tok[1];
@@ -444,6 +453,17 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 			FAIL("recover: bad pc");
 		if (parse_bt(tok[2], r) < 0)
 			FAIL("recover: bad backtrace");
+		break;
+	case FT_K_STATE:
+		if (tok_is(tok[1], "begin"))
+			r->sub = FT_STATE_BEGIN;
+		else if (tok_is(tok[1], "end"))
+			r->sub = FT_STATE_END;
+		else
+			FAIL("state: neither begin nor end");
+		if (parse_addr_rc_pc(tok + 3, r) < 0)
+			FAIL("state: bad field");
+		r->name = tok[2];
 		break;
 	default:
 		FAIL("unknown record type");

@@ -20,6 +20,7 @@ enum ft_kind {
 	FT_K_FAULT, FT_K_OOM, FT_K_BADFREE, FT_K_OPBEGIN, FT_K_OPEND, FT_K_REF,
 	FT_K_RESULT, FT_K_PANIC, FT_K_TRAP, FT_K_END, FT_K_LOG,
 	FT_K_RECOVER,
+	FT_K_STATE,
 	FT_K_COUNT
 };
 const char *ft_kind_name(enum ft_kind k);
@@ -31,6 +32,7 @@ enum { FT_BAD_DOUBLE, FT_BAD_INVALID, FT_BAD_MISMATCH };   /* badfree sub */
 enum { FT_REF_NEW, FT_REF_GET, FT_REF_PUT };               /* ref sub */
 enum { FT_CKPT_BASELINE, FT_CKPT_END };                    /* ckpt sub */
 enum { FT_PANIC_EXPECTED, FT_PANIC_UNEXPECTED };           /* panic sub */
+enum { FT_STATE_BEGIN, FT_STATE_END };                     /* state sub */
 
 #define FT_BT_MAX 8
 
@@ -43,16 +45,17 @@ struct ft_str {
 struct ft_rec {
 	enum ft_kind kind;
 	int cls;           /* enum ft_class */
-	int sub;           /* badfree kind, ref verb, ckpt kind, panic kind */
+	int sub;           /* badfree kind, ref verb, ckpt kind, panic kind, state begin/end */
 	int64_t kseq;      /* allocator records: the kernel's attempt counter */
 	int64_t id;        /* op+/op-: op id */
-	uint64_t addr;     /* alloc/free/badfree: object; ref: obj; trap: stval */
+	uint64_t addr;     /* alloc/free/badfree: object; ref: obj; trap: stval; state: digest */
 	int64_t size;      /* alloc/fault/oom */
-	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc; recover pc */
-	int64_t rc;        /* op- rc, result rc, ref count, hello version */
+	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc; recover pc;
+			    * state pc */
+	int64_t rc;        /* op- rc, result rc, ref count, hello version, state rc */
 	int64_t num[4];    /* ckpt: page-live obj-live page-bytes obj-bytes; end: fired attempts
 			    * faults; trap: scause */
-	struct ft_str name; /* op name, scenario, ref kind, ok/err word, hello build id */
+	struct ft_str name; /* op name, scenario, ref kind, ok/err word, hello build id, state */
 	struct ft_str text; /* panic message, log text, err reason */
 	struct ft_str bt;   /* backtrace token as received ("-" when empty) */
 	uint64_t pcs[FT_BT_MAX];

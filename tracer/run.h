@@ -64,6 +64,7 @@ enum ft_fclass {
 	FT_F_UNBALANCED_UNWIND, FT_F_UNWIND_ORDER, FT_F_REFCOUNT, FT_F_ACCOUNTING,
 	FT_F_PANIC, FT_F_CRASH, FT_F_HANG,
 	FT_F_ERROR_SWALLOWED,
+	FT_F_NOT_ATOMIC,
 	FT_F_COUNT
 };
 const char *ft_fclass_name(enum ft_fclass c);

@@ -384,6 +384,16 @@ void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, ui
 	emit();
 }
 
+void fl_rec_state(bool end, const char *name, uint64_t digest, int rc, uintptr_t pc)
+{
+	begin(end ? "state end" : "state begin");
+	f_tok(name);
+	f_hex(digest);
+	f_dec(rc);
+	f_hex(pc);
+	emit();
+}
+
 void fl_rec_result(const char *scenario, int rc)
 {
 	begin("result");

@@ -66,6 +66,8 @@ void fl_rec_site(const char *type, uintptr_t pc, uintptr_t fp);
 void fl_rec_op_begin(int id, const char *name, uintptr_t pc);
 void fl_rec_op_end(int id, int rc);
 void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, uintptr_t pc);
+/* `state <begin|end> <name> <digest> <rc> <pc>` (state.h makes the promise) */
+void fl_rec_state(bool end, const char *name, uint64_t digest, int rc, uintptr_t pc);
 void fl_rec_result(const char *scenario, int rc);
 void fl_rec_panic(bool expected, uintptr_t pc, uintptr_t fp, const char *msg);
 /*

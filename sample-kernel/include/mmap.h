@@ -36,5 +36,6 @@ int  mmap_dup(struct proc *parent, struct proc *child);
 void mmap_release_all(struct proc *p);
 struct region *mmap_find(struct proc *p, uint64_t va);
 int  mmap_count(struct proc *p);
+uint64_t mmap_digest(struct proc *p);
 
 #endif

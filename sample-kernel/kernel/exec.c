@@ -19,6 +19,7 @@
 #include "mmap.h"
 #include "elf.h"
 #include "cleanup.h"
+#include "faultlib/state.h"
 
 struct uprog {
 	const char *name;
@@ -180,22 +181,40 @@ static NOINLINE int exec_build(const struct uprog *prog, struct trapframe *tf,
 	return 0;
 }
 
+/* A digest of what a user sees of p's image: its page table, size, entry and name. */
+static uint64_t image_digest(const struct proc *p)
+{
+	uint64_t h = fl_digest_add(FL_DIGEST_SEED, (uint64_t)(uintptr_t)p->pt);
+
+	h = fl_digest_add(h, p->sz);
+	h = fl_digest_add(h, p->tf->epc);
+	for (size_t i = 0; i < sizeof(p->name); i++)
+		h = fl_digest_add(h, (uint8_t)p->name[i]);
+	return h;
+}
+
 /*
  * proc_exec - replace p's user image with program prog, started with a0 = arg. Returns 0,
- * or -ENOENT (no such program), -ENOEXEC, -ENOMEM with p unchanged. On success the old
- * address space (image, mmap regions, page table) is freed.
+ * or -ENOENT (no such program), -ENOEXEC, -ENOMEM with p unchanged: its "image" and "map"
+ * state promises. On success the old address space (image, mmap regions, page table) is
+ * freed.
  */
 int proc_exec(struct proc *p, const char *prog, long arg)
 {
 	const struct uprog *up = uprog_find(prog);
+	struct fl_state image, map;
 	struct uimage *img;
 	int rc;
 
 	if (!up)
 		return -ENOENT;
+	fl_state_begin(&image, "image", image_digest(p));
+	fl_state_begin(&map, "map", mmap_digest(p));
 	rc = exec_build(up, p->tf, &img);
-	if (rc)
-		return rc;
+	if (rc) {
+		fl_state_end(&map, mmap_digest(p), rc);
+		return fl_state_end(&image, image_digest(p), rc);
+	}
 
 	/* commit: nothing below can fail */
 	if (p->pt) {
@@ -211,5 +230,6 @@ int proc_exec(struct proc *p, const char *prog, long arg)
 	p->tf->regs[REG_A0] = (uint64_t)arg;
 	proc_set_name(p, prog);
 	obj_free(img);
-	return 0;
+	fl_state_end(&map, mmap_digest(p), 0);
+	return fl_state_end(&image, image_digest(p), 0);
 }

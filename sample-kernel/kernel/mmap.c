@@ -15,8 +15,9 @@
  * preparation releases what was prepared and leaves the map exactly as it was - also when
  * the request would have merged into an existing region, and when munmap must split one.
  * mmap_prepare() holds its pieces in scope guards (cleanup.h); the other functions are short
- * enough for plain sequential undo. mmap_map() checks the promise: a failed call that left
- * the map different from before (compared by a fingerprint) panics.
+ * enough for plain sequential undo. mmap_prepare() and mmap_unmap() report the promise to
+ * the host as a "map" state (faultlib/state.h): a digest of the map on entry and on
+ * return, which must be equal when they fail. The kernel reports; the host judges.
  *
  * Merging: a new region that starts where a compatible region ends (same prot and flags,
  * sole owner of its anon, and reaching the anon's last page) extends that region and its
@@ -30,6 +31,7 @@
 #include "mmap.h"
 #include "sysnum.h"
 #include "cleanup.h"
+#include "faultlib/state.h"
 
 #define ANON_MAX_ORDER PAGE_MAX_ORDER   /* chunks of at most 4 MiB */
 #define MMAP_MAX_LEN   (64UL << 20)
@@ -199,6 +201,32 @@ int mmap_count(struct proc *p)
 	return n;
 }
 
+/*
+ * mmap_digest - a digest of p's map as its user sees it: for each region its bounds,
+ * protection, flags and window onto its object (which object, where, the object's size),
+ * and the frame mapped at each of its pages (0: none). Equal digests mean the map did not
+ * change in between (up to a 64-bit collision). Reads only; allocates nothing.
+ */
+uint64_t mmap_digest(struct proc *p)
+{
+	uint64_t h = FL_DIGEST_SEED;
+
+	for (const struct region *r = p->regions; r; r = r->next) {
+		const uint64_t words[] = { r->start, r->end, (uint64_t)r->prot,
+					   (uint64_t)r->flags, (uint64_t)(uintptr_t)r->anon,
+					   r->aoff, r->anon->npages };
+		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+			h = fl_digest_add(h, words[i]);
+		for (uint64_t va = r->start; va < r->end; va += PGSIZE) {
+			uint64_t pa = 0;
+
+			vm_lookup(p->pt, va, &pa);   /* pa stays 0 where nothing is mapped */
+			h = fl_digest_add(h, pa);
+		}
+	}
+	return h;
+}
+
 /* ---- mmap ---- */
 
 /*
@@ -258,31 +286,16 @@ static struct region *merge_candidate(struct proc *p, uint64_t start, int prot, 
 }
 
 /*
- * mmap_prepare - everything mmap needs for the plan's range, without changing the map.
- * Returns 0 with the plan filled (its pieces handed to the plan), or -ENOMEM (vm_map's
- * error when populating) with nothing allocated and nothing mapped. Scope-guard style:
- * each piece is guarded from its acquisition until the plan takes it. With MAP_POPULATE
- * the new region's pages are allocated and mapped here (in a range no region covers, so
- * unmapping it again restores the page table exactly).
+ * prepare_region - a new region for the plan's range with its own anon (populated and
+ * mapped with MAP_POPULATE), handed to the plan; or -ENOMEM (vm_map's error when
+ * populating) with nothing allocated and nothing mapped. Scope-guard style: each piece is
+ * guarded from its acquisition until the plan takes it. Populated pages are mapped in a
+ * range no region covers, so unmapping them again restores the page table exactly.
  */
-static NOINLINE int mmap_prepare(struct proc *p, struct mmap_plan *plan, int prot, int flags)
+static int prepare_region(struct proc *p, struct mmap_plan *plan, int prot, int flags)
 {
 	size_t npages = plan->len / PGSIZE;
-	struct region *ext = merge_candidate(p, plan->start, prot, flags);
 	int rc;
-
-	if (ext) {
-		const struct anon *old = ext->anon;
-		size_t n = chunk_count(old->npages + npages, old->order);
-		scoped_free(obj) void **chunks = obj_alloc(n * sizeof(*chunks));
-		if (!chunks)
-			return -ENOMEM;
-		memcpy(chunks, old->chunks, old->nchunks * sizeof(*chunks));
-		plan->ext = ext;
-		plan->nchunks = n;
-		plan->chunks = take(chunks);
-		return 0;
-	}
 
 	scoped_free(anon) struct anon *a = anon_new(npages, order_for(npages));
 	if (!a)
@@ -312,6 +325,39 @@ static NOINLINE int mmap_prepare(struct proc *p, struct mmap_plan *plan, int pro
 	return 0;
 }
 
+/*
+ * mmap_prepare - everything mmap needs for the plan's range, without changing the map:
+ * for a merge the extended object's longer chunk array, else a new region
+ * (prepare_region). Returns 0 with the plan filled (its pieces handed to the plan), or
+ * -ENOMEM with nothing allocated and the map as it was, which the "map" state promise
+ * lets the host check.
+ */
+static NOINLINE int mmap_prepare(struct proc *p, struct mmap_plan *plan, int prot, int flags)
+{
+	struct region *ext = merge_candidate(p, plan->start, prot, flags);
+	struct fl_state st;
+	int rc = 0;
+
+	fl_state_begin(&st, "map", mmap_digest(p));
+	if (ext) {
+		const struct anon *old = ext->anon;
+		size_t n = chunk_count(old->npages + plan->len / PGSIZE, old->order);
+		void **chunks = obj_alloc(n * sizeof(*chunks));
+
+		if (chunks) {
+			memcpy(chunks, old->chunks, old->nchunks * sizeof(*chunks));
+			plan->ext = ext;
+			plan->nchunks = n;
+			plan->chunks = chunks;
+		} else {
+			rc = -ENOMEM;
+		}
+	} else {
+		rc = prepare_region(p, plan, prot, flags);
+	}
+	return fl_state_end(&st, mmap_digest(p), rc);
+}
+
 /* Put a prepared plan into the map. Cannot fail. */
 static void mmap_commit(struct proc *p, struct mmap_plan *plan)
 {
@@ -333,28 +379,12 @@ static void mmap_commit(struct proc *p, struct mmap_plan *plan)
 }
 
 /*
- * A fingerprint of p's region map: the number of regions and, for each, its bounds,
- * protection, flags and window onto its object (which object, where, and the object's
- * size). Two equal fingerprints mean the map was not changed in between (up to a 64-bit
- * hash collision). Reads only; allocates nothing.
+ * mmap_map - map len bytes of zeroed anonymous memory at addr (0: the lowest free range of
+ * the mmap area). Returns the address, or -EINVAL, -EEXIST (addr is taken), -ENOMEM. On
+ * failure the map is exactly as before and nothing is left allocated. With MAP_POPULATE
+ * every page is allocated and mapped before the call returns; otherwise on first touch.
  */
-static uint64_t map_fingerprint(const struct proc *p)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;      /* FNV-1a, one word at a time */
-	uint64_t n = 0;
-
-	for (const struct region *r = p->regions; r; r = r->next, n++) {
-		const uint64_t words[] = { r->start, r->end, (uint64_t)r->prot,
-					   (uint64_t)r->flags, (uint64_t)(uintptr_t)r->anon,
-					   r->aoff, r->anon->npages };
-		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-			h = (h ^ words[i]) * 0x100000001b3ULL;
-	}
-	return (h ^ n) * 0x100000001b3ULL;
-}
-
-/* mmap_place - the body of mmap_map (below), which checks its failure atomicity */
-static long mmap_place(struct proc *p, uint64_t addr, uint64_t len, int prot, int flags)
+long mmap_map(struct proc *p, uint64_t addr, uint64_t len, int prot, int flags)
 {
 	struct mmap_plan plan = { 0 };
 	int rc;
@@ -376,27 +406,6 @@ static long mmap_place(struct proc *p, uint64_t addr, uint64_t len, int prot, in
 	return (long)plan.start;
 }
 
-/*
- * mmap_map - map len bytes of zeroed anonymous memory at addr (0: the lowest free range of
- * the mmap area). Returns the address, or -EINVAL, -EEXIST (addr is taken), -ENOMEM. On
- * failure the map is exactly as before and nothing is left allocated. With MAP_POPULATE
- * every page is allocated and mapped before the call returns; otherwise on first touch.
- *
- * The first half of that promise is checked on every failure: a map that a failed call
- * changed (a region grown, moved or added) is a broken kernel invariant, so it panics
- * (the analogue of a VM_BUG_ON) instead of letting the process run on with a region
- * its object does not back.
- */
-long mmap_map(struct proc *p, uint64_t addr, uint64_t len, int prot, int flags)
-{
-	uint64_t before = map_fingerprint(p);
-	long rc = mmap_place(p, addr, len, prot, flags);
-
-	if (rc < 0 && map_fingerprint(p) != before)
-		panic("mmap: failed call changed the map");
-	return rc;
-}
-
 /* ---- munmap ---- */
 
 /* Free the chunks of a that lie wholly inside anon pages [first, first + n). */
@@ -415,22 +424,25 @@ static void anon_drop_pages(struct anon *a, size_t first, size_t n)
 /*
  * mmap_unmap - remove [addr, addr + len) from the map (ranges without regions are fine).
  * Returns 0, -EINVAL, or -ENOMEM when a region would split and its second half cannot be
- * allocated; then the map is unchanged. Prepare (the split's region), then commit.
+ * allocated; then the map is unchanged (its "map" state promise). Prepare (the split's
+ * region), then commit.
  */
 int mmap_unmap(struct proc *p, uint64_t addr, uint64_t len)
 {
 	struct region *spare = NULL, *r, **link;
+	struct fl_state st;
 	uint64_t end;
 
 	len = PGROUNDUP(len);
 	end = addr + len;
 	if (addr % PGSIZE || !len || addr < MMAP_BASE || end > MMAP_LIMIT || end < addr)
 		return -EINVAL;
+	fl_state_begin(&st, "map", mmap_digest(p));
 	for (r = p->regions; r; r = r->next) {
 		if (r->start < addr && r->end > end) {
 			spare = obj_alloc(sizeof(*spare));
 			if (!spare)
-				return -ENOMEM;
+				return fl_state_end(&st, mmap_digest(p), -ENOMEM);
 			break;
 		}
 	}
@@ -469,7 +481,7 @@ int mmap_unmap(struct proc *p, uint64_t addr, uint64_t len)
 		}
 		link = &r->next;
 	}
-	return 0;
+	return fl_state_end(&st, mmap_digest(p), 0);
 }
 
 /* ---- faults, fork, teardown ---- */
