@@ -739,6 +739,7 @@ static const uint8_t event_cols[FT_K_COUNT] = {
 	[FT_K_FAULT] = C_SIZE | C_PC, [FT_K_OOM] = C_SIZE | C_PC, [FT_K_BADFREE] = C_ADDR | C_PC,
 	[FT_K_OPBEGIN] = C_PC, [FT_K_OPEND] = C_RC, [FT_K_REF] = C_ADDR | C_PC | C_RC,
 	[FT_K_RESULT] = C_RC, [FT_K_PANIC] = C_PC, [FT_K_TRAP] = C_ADDR | C_PC, [FT_K_END] = C_RC,
+	[FT_K_ACQ] = C_ADDR | C_PC, [FT_K_REL] = C_ADDR | C_PC,
 };
 
 /*

@@ -61,6 +61,9 @@ void fl_rec_fault(unsigned long seq, const char *cls, size_t size, uintptr_t pc,
 void fl_rec_oom(unsigned long seq, const char *cls, size_t size, uintptr_t pc, uintptr_t fp);
 void fl_rec_badfree(unsigned long seq, const char *kind, const char *cls, uintptr_t addr,
 		    uintptr_t pc, uintptr_t fp);
+/* acq/rel (verb) of resource id of kind; fp as for fl_rec_alloc (resource.h wraps it) */
+void fl_rec_resource(const char *verb, const char *kind, uintptr_t id, uintptr_t pc,
+		     uintptr_t fp);
 void fl_rec_op_begin(int id, const char *name, uintptr_t pc);
 void fl_rec_op_end(int id, int rc);
 void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, uintptr_t pc);
