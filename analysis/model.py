@@ -42,6 +42,9 @@ class FindingClass(enum.Enum):
     PANIC = "panic"
     CRASH = "crash"
     HANG = "hang"
+    RESOURCE_LEAK = "resource-leak"
+    DOUBLE_RELEASE = "double-release"
+    INVALID_RELEASE = "invalid-release"
     UNKNOWN = "unknown"
 
     @classmethod
@@ -73,6 +76,9 @@ _CLASS_LABELS = {
     FindingClass.PANIC: "panic",
     FindingClass.CRASH: "crash",
     FindingClass.HANG: "hang",
+    FindingClass.RESOURCE_LEAK: "resource leak",
+    FindingClass.DOUBLE_RELEASE: "double release",
+    FindingClass.INVALID_RELEASE: "invalid release",
     FindingClass.UNKNOWN: "finding",
 }
 
@@ -95,6 +101,11 @@ _CLASS_DESCRIPTIONS = {
     FindingClass.PANIC: "The kernel panicked at a site not annotated as an expected panic.",
     FindingClass.CRASH: "The kernel took an unexpected trap in supervisor mode.",
     FindingClass.HANG: "The run did not finish before the host's timeout.",
+    FindingClass.RESOURCE_LEAK: "A resource that is not memory (a table slot, an id, a "
+                                "device descriptor) acquired during the run was still held "
+                                "at the end checkpoint.",
+    FindingClass.DOUBLE_RELEASE: "A resource was released twice.",
+    FindingClass.INVALID_RELEASE: "A resource was released that was never acquired.",
     FindingClass.UNKNOWN: "A finding class this version of the analysis does not know.",
 }
 

@@ -22,7 +22,7 @@ NAMES = sorted(p.stem for p in BUGS.glob("*.patch"))
 # every class the tracer reports for a kernel bug (accounting is the kernel's own books
 # disagreeing with its records: a broken port, not a bug a patch to the kernel seeds)
 CLASSES = {"leak", "double-free", "invalid-free", "mismatched-free", "unbalanced-unwind",
-           "unwind-order", "refcount", "panic", "crash", "hang"}
+           "unwind-order", "refcount", "panic", "crash", "hang", "resource-leak"}
 
 
 def expect(name):
