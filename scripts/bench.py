@@ -13,6 +13,9 @@ Measured in one run on this machine:
   tracer    ingest events/s of a synthetic sweep of vm-sized runs (build/tracer
             bench-ingest: each run judged and stored in its own transaction), and what one
             injection's events (the mean over the whole sweeps) cost at that rate, against the floor
+  resources acq/rel records in the stored runs of a `blk` reset sweep (the scenario that takes
+            the most resources): their share of the stream, and what they cost per run at
+            the tracer's measured rate
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
@@ -105,6 +108,22 @@ def tracer_rate(tracer, workdir, nevents):
     return float(wall.group(1)), out
 
 
+def resource_records(injector, kernel, workdir):
+    """(acq/rel records, all records, runs) over the stored runs of a `blk` reset sweep, or
+    None when the sweep fails."""
+    db = os.path.join(workdir, "resources.db")
+    r, _, _ = measured([injector, "sweep", "--kernel", kernel, "--scenario", "blk", "--mode",
+                        "reset", "-j", "2", "--quiet", "--no-analysis", "--db", db])
+    if r.returncode not in (0, 1):
+        return None
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT total(kind IN ('acq', 'rel')), count(*), count(DISTINCT run)"
+                           " FROM events").fetchone()
+    finally:
+        con.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
@@ -166,6 +185,14 @@ def main():
                 ms = ev / rate * 1e3
                 print(f"{'tracer per injection (' + a.scenario + f', {ev:.0f} events)':44s}"
                       f" {ms:8.2f} ms wall at that rate = {ms / fl:5.3f}x floor")
+        res = resource_records(injector, kernel, work)
+        if res is None or not res[1]:
+            print(f"{'resource records (blk)':44s} not measured: the blk sweep failed")
+        else:
+            held, total, nruns = res
+            cost = f"; {held / nruns / rate * 1e3:.3f} ms per run to ingest" if rate else ""
+            print(f"{'resource records (blk, acq/rel)':44s} {held / total * 100:8.1f} % of the"
+                  f" stream   ({held:.0f} of {total} records in {nruns} stored runs{cost})")
         fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
         fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
         reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]
