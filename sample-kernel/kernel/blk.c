@@ -18,8 +18,8 @@
  *    registered only as the last step, and the success path returns before the first label.
  *    The undo steps are device-register writes in a required order, not just frees, which a
  *    ladder shows in one place.
- *  - blk_rw() uses scope guards (cleanup.h): its two temporaries are independent and freed
- *    on every exit, success included.
+ *  - blk_transfer() uses scope guards (cleanup.h): its two temporaries are independent
+ *    and freed on every exit, success included.
  */
 #include "kernel.h"
 #include "mem.h"
