@@ -143,8 +143,8 @@ def judge(findings: list[RunFinding], decl: dict[int, Atomicity]) -> list[RunFin
     """The findings with each unbalanced unwind of an op its kernel does not declare
     atomic made a warning, where teardown freed the objects later (see the module doc)."""
     # a leak shares its proving alloc record with the unbalanced unwind of the same object
-    leaked = {(f.run.id, f.addr, seq) for f in findings if f.cls is FindingClass.LEAK
-              for seq in f.events}
+    leaked = {(f.run.id, f.addr, seq) for f in findings
+              if f.cls in (FindingClass.LEAK, FindingClass.RESOURCE_LEAK) for seq in f.events}
     out = []
     for f in findings:
         d = decl.get(f.run.build, Atomicity())

@@ -26,14 +26,18 @@ FINGERPRINT_VERSION = "2"
 PRIORITY = (FindingClass.CRASH, FindingClass.PANIC, FindingClass.HANG,
             FindingClass.ERROR_SWALLOWED,
             FindingClass.DOUBLE_FREE, FindingClass.MISMATCHED_FREE, FindingClass.INVALID_FREE,
-            FindingClass.REFCOUNT, FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
-            FindingClass.NOT_ATOMIC, FindingClass.UNWIND_ORDER, FindingClass.ACCOUNTING,
-            FindingClass.UNKNOWN)
+            FindingClass.DOUBLE_RELEASE, FindingClass.INVALID_RELEASE,
+            FindingClass.REFCOUNT, FindingClass.LEAK, FindingClass.RESOURCE_LEAK,
+            FindingClass.UNBALANCED_UNWIND, FindingClass.NOT_ATOMIC,
+            FindingClass.UNWIND_ORDER, FindingClass.ACCOUNTING, FindingClass.UNKNOWN)
 MEMORY_FAMILY = frozenset({FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
                            FindingClass.REFCOUNT, FindingClass.DOUBLE_FREE,
                            FindingClass.INVALID_FREE, FindingClass.MISMATCHED_FREE,
-                           FindingClass.UNWIND_ORDER})
-OBJECT_CLASSES = (FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND)
+                           FindingClass.UNWIND_ORDER, FindingClass.RESOURCE_LEAK,
+                           FindingClass.DOUBLE_RELEASE, FindingClass.INVALID_RELEASE})
+OBJECT_CLASSES = (FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
+                  FindingClass.RESOURCE_LEAK)
+LEAK_CLASSES = (FindingClass.LEAK, FindingClass.RESOURCE_LEAK)
 
 # Frames of the allocators themselves: they say nothing about the bug. The sample kernel's
 # backtraces start at the allocator's caller, so these matter for kernels whose do not. Used
@@ -93,7 +97,7 @@ class Normalizer:
 def primary_stack(finding: RunFinding) -> Stack:
     """The stack that locates a finding of this class."""
     cls = finding.cls
-    if cls in (FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND, FindingClass.REFCOUNT):
+    if cls in OBJECT_CLASSES + (FindingClass.REFCOUNT,):
         order = (finding.alloc_stack, finding.bad_stack, finding.free_stack)
     elif cls is FindingClass.UNWIND_ORDER:
         order = (finding.free_stack, finding.bad_stack, finding.alloc_stack)
@@ -139,8 +143,14 @@ def root_fingerprint(family_name: str, func: str, failed_call: str) -> str:
     return hashlib.sha1("\0".join(parts).encode("utf-8", "replace")).hexdigest()[:12]
 
 
+def is_resource(kind: Optional[str]) -> bool:
+    """Whether an object kind (rootcause.RunRecords.object_kind) names a resource that is
+    not memory: the kind of its acq record rather than an allocator class."""
+    return kind not in (None, "page", "obj")
+
+
 def _count(n: int, kind: Optional[str]) -> str:
-    noun = "page" if kind == "page" else "object"
+    noun = kind if is_resource(kind) else "page" if kind == "page" else "object"
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
@@ -168,8 +178,10 @@ def root_title(minimal: RunFinding, blame, symptoms: Sequence[RunFinding],
     head = label if blame.func == "??" else f"{label} in {blame.func}"
     objects = objects_phrase(symptoms, kinds)
     if objects:
-        leaked = any(s.cls is FindingClass.LEAK for s in symptoms)
-        verb = "not freed" if leaked else "left live"
+        leaked = any(s.cls in LEAK_CLASSES for s in symptoms)
+        held = any(is_resource(kinds.get(s.id)) for s in symptoms)
+        verb = ("not released" if held else "not freed") if leaked else \
+            ("still held" if held else "left live")
         head += f": {objects} {verb}" if cls in OBJECT_CLASSES else f"; {objects} {verb}"
     return f"{head} after {blame.failed_call} failed" if blame.failed_call else head
 

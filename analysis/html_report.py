@@ -19,6 +19,7 @@ import jinja2
 import markupsafe
 
 from . import chart, status, timeline
+from . import fingerprint as fp
 from .db import Database
 from .model import FindingClass, Frame, Stack
 from .sources import Excerpt
@@ -101,16 +102,20 @@ def stack_views(audit: Audit, u: UniqueFinding) -> list[StackView]:
         views.append(_stack_view(audit, u, "fault", "Injected fault",
                                  f"allocation attempt failed by the hook (N={run.n}, "
                                  f"{run.fault_mode})", run.fault_stack, fault_func))
+    resource = fp.is_resource(u.kinds.get(m.id))
     if m.alloc_stack.frames:
-        views.append(_stack_view(audit, u, "alloc", "Allocated", "where the object came from"
+        views.append(_stack_view(audit, u, "alloc", "Acquired" if resource else "Allocated",
+                                 f"where the {u.kinds.get(m.id) if resource else 'object'}"
+                                 " came from"
                                  + (f" ({m.size} bytes at {m.addr:x})" if m.addr and m.size
                                     else f" (at {m.addr:x})" if m.addr else ""),
-                                 m.alloc_stack, u.func if u.cls in (
-                                     FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
-                                     FindingClass.REFCOUNT) else None))
+                                 m.alloc_stack, u.func if u.cls in fp.OBJECT_CLASSES + (
+                                     FindingClass.REFCOUNT,) else None))
     if m.free_stack.frames:
-        title = "First free" if u.cls is FindingClass.DOUBLE_FREE else "Freed"
+        title = {FindingClass.DOUBLE_FREE: "First free",
+                 FindingClass.DOUBLE_RELEASE: "First release"}.get(u.cls, "Freed")
         note = ("the free that succeeded" if u.cls is FindingClass.DOUBLE_FREE else
+                "the release that succeeded" if u.cls is FindingClass.DOUBLE_RELEASE else
                 "the free out of order" if u.cls is FindingClass.UNWIND_ORDER else "")
         views.append(_stack_view(audit, u, "free", title, note, m.free_stack,
                                  u.func if u.cls is FindingClass.UNWIND_ORDER else None))
@@ -118,6 +123,8 @@ def stack_views(audit: Audit, u: UniqueFinding) -> list[StackView]:
         title = {FindingClass.DOUBLE_FREE: "Second free",
                  FindingClass.INVALID_FREE: "Invalid free",
                  FindingClass.MISMATCHED_FREE: "Mismatched free",
+                 FindingClass.DOUBLE_RELEASE: "Second release",
+                 FindingClass.INVALID_RELEASE: "Invalid release",
                  FindingClass.PANIC: "Panic", FindingClass.CRASH: "Trap",
                  FindingClass.ERROR_SWALLOWED: "Swallowed fault"}.get(u.cls,
                                                                              "Offending call")

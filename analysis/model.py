@@ -45,6 +45,9 @@ class FindingClass(enum.Enum):
     HANG = "hang"
     ERROR_SWALLOWED = "error-swallowed"
     NOT_ATOMIC = "not-atomic"
+    RESOURCE_LEAK = "resource-leak"
+    DOUBLE_RELEASE = "double-release"
+    INVALID_RELEASE = "invalid-release"
     UNKNOWN = "unknown"
 
     @classmethod
@@ -78,6 +81,9 @@ _CLASS_LABELS = {
     FindingClass.HANG: "hang",
     FindingClass.ERROR_SWALLOWED: "error swallowed",
     FindingClass.NOT_ATOMIC: "not atomic",
+    FindingClass.RESOURCE_LEAK: "resource leak",
+    FindingClass.DOUBLE_RELEASE: "double release",
+    FindingClass.INVALID_RELEASE: "invalid release",
     FindingClass.UNKNOWN: "finding",
 }
 
@@ -106,6 +112,11 @@ _CLASS_DESCRIPTIONS = {
     FindingClass.NOT_ATOMIC: "A function that promised to leave a named state unchanged "
                              "when it fails returned an error with that state's digest "
                              "changed.",
+    FindingClass.RESOURCE_LEAK: "A resource that is not memory (a table slot, an id, a "
+                                "device descriptor) acquired during the run was still held "
+                                "at the end checkpoint.",
+    FindingClass.DOUBLE_RELEASE: "A resource was released twice.",
+    FindingClass.INVALID_RELEASE: "A resource was released that was never acquired.",
     FindingClass.UNKNOWN: "A finding class this version of the analysis does not know.",
 }
 

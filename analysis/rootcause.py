@@ -21,8 +21,13 @@ from .inlines import Inlines
 from .model import EMPTY_STACK, Event, FindingClass, Frame, Run, RunFinding, Stack
 
 MAX_FRAMES = 8      # the protocol's backtrace depth: a stack this deep may be cut short
-_OBJECT_CLASSES = (FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND)
+_OBJECT_CLASSES = (FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
+                   FindingClass.RESOURCE_LEAK)
 _BAD_FREES = (FindingClass.INVALID_FREE, FindingClass.MISMATCHED_FREE)
+# A resource that is not memory is an object like any other: its acq record plays the
+# alloc record's part, its rel record the free's.
+_TAKES = ("alloc", "acq")
+_GIVES = ("free", "rel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +104,8 @@ class RunRecords:
         self.events = db.events(run)
         self.by_seq = {e.seq: e for e in self.events}
         self.ops: dict[int, Op] = {}
-        self.freed: dict[int, Event] = {}       # alloc seq -> the free that ended it
-        self.allocs: list[Event] = []
+        self.freed: dict[int, Event] = {}       # alloc (acq) seq -> the free (rel) ending it
+        self.allocs: list[Event] = []           # alloc and acq records
         self.faults = [e for e in self.events if e.kind == "fault"]
         live: dict[tuple[Optional[str], int], Event] = {}
         open_ops: list[int] = []
@@ -114,11 +119,11 @@ class RunRecords:
                 op.end, op.rc = e.seq, e.rc
                 if e.op in open_ops:
                     del open_ops[open_ops.index(e.op):]
-            elif e.kind == "alloc" and e.addr is not None:
-                live[(e.cls, e.addr)] = e
+            elif e.kind in _TAKES and e.addr is not None:
+                live[(e.cls or e.name, e.addr)] = e
                 self.allocs.append(e)
-            elif e.kind == "free" and e.addr is not None:
-                a = live.pop((e.cls, e.addr), None)
+            elif e.kind in _GIVES and e.addr is not None:
+                a = live.pop((e.cls or e.name, e.addr), None)
                 if a is not None:
                     self.freed[a.seq] = e
 
@@ -144,13 +149,14 @@ class RunRecords:
     def alloc_of(self, f: RunFinding) -> Optional[Event]:
         for seq in f.events:
             e = self.by_seq.get(seq)
-            if e is not None and e.kind == "alloc" and e.addr == f.addr:
+            if e is not None and e.kind in _TAKES and e.addr == f.addr:
                 return e
         return None
 
     def object_kind(self, f: RunFinding) -> Optional[str]:
+        """The allocator class of the finding's object, or the kind of its resource."""
         e = self.alloc_of(f)
-        return e.cls if e is not None else None
+        return (e.cls or e.name) if e is not None else None
 
     def shared(self, a: Event, b: Event, sa: Stack, sb: Stack) -> Optional[tuple[int, int]]:
         """Where stacks sa (of record a) and sb (of record b) meet, if that is one
@@ -213,7 +219,7 @@ class RunRecords:
     def undo_function(self, free: Event, after: int) -> Optional[Frame]:
         """The function through which the op holding this free gave things back: where the
         stacks of that op's own frees (from seq `after` on) meet."""
-        stacks = [self.stack(e) for e in self.events if e.kind == "free" and
+        stacks = [self.stack(e) for e in self.events if e.kind in _GIVES and
                   e.op == free.op and e.seq >= after and e.stack is not None]
         stacks = stacks or [self.stack(free)]
         at = meet_all(stacks)
@@ -231,8 +237,14 @@ def _where(frame: Optional[Frame]) -> str:
     return f" ({frame.where})" if frame is not None and frame.where else ""
 
 
+def _giving(e: Optional[Event]) -> str:
+    """How giving back the object of take record e reads: freeing memory, releasing a
+    resource."""
+    return "releasing" if e is not None and e.kind == "acq" else "freeing"
+
+
 def _object(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
-    """Leak or unbalanced unwind of one object."""
+    """Leak or unbalanced unwind of one object (memory or another resource)."""
     alloc = rec.alloc_of(f)
     site = f.func or "??"
     astack = f.alloc_stack if f.alloc_stack.frames or alloc is None else rec.stack(alloc)
@@ -250,7 +262,8 @@ def _object(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
                          f"{undo.name} freed {len(kin)} object(s) allocated where this one "
                          f"was ({site}), not this one", fault=fault)
         return Blame(owner.name, owner, "error-path",
-                     f"{owner.name} returned the error without freeing", fault=fault)
+                     f"{owner.name} returned the error without {_giving(alloc)}",
+                     fault=fault)
     kin = [a for a in rec.allocs if alloc is not None and a.stack == alloc.stack
            and a.seq != alloc.seq and a.seq in rec.freed]
     if kin:
@@ -300,15 +313,16 @@ def _refcount(rec: RunRecords, f: RunFinding) -> Blame:
 
 
 def _double_free(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
-    """The function whose one activation both frees came from (the two paths to the free
-    part there); when they share none, the first free once the innermost calls both share
-    (the destructor at the same line) are set aside: freeing it then was the mistake."""
+    """The function whose one activation both frees (or releases) came from (the two paths
+    to the free part there); when they share none, the first free once the innermost calls
+    both share (the destructor at the same line) are set aside: freeing it then was the
+    mistake."""
     a, b = f.free_stack.frames, f.bad_stack.frames
     if not a or not b:
-        return _site(rec, f, "double-free")
+        return _site(rec, f, f.cls.value)
     events = [rec.by_seq[s] for s in f.events if s in rec.by_seq]
-    first = next((e for e in events if e.kind == "free"), None)
-    again = next((e for e in events if e.kind in ("badfree", "free") and e is not first),
+    first = next((e for e in events if e.kind in _GIVES), None)
+    again = next((e for e in events if e.kind in ("badfree",) + _GIVES and e is not first),
                  None)
     both = rec.meeting(first, again, f.free_stack, f.bad_stack) \
         if first is not None and again is not None else None
@@ -321,8 +335,9 @@ def _double_free(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
         who = rec.scope(a[k], b[k] if a[k].func == b[k].func else None)
     one, two = (rec.scope((norm.strip(s) or s.frames)[0]) for s in (f.free_stack, f.bad_stack))
     hit = rec.fault_for(again, f.bad_stack, before=True) if again is not None else None
-    return Blame(who.name, who, "double-free",
-                 f"{who.name} freed it twice: in {one.name}{_where(one)}, then in "
+    verb = "released" if first is not None and first.kind == "rel" else "freed"
+    return Blame(who.name, who, f.cls.value,
+                 f"{who.name} {verb} it twice: in {one.name}{_where(one)}, then in "
                  f"{two.name}{_where(two)}", fault=hit[0] if hit else None)
 
 
@@ -528,8 +543,11 @@ def attribute(db: Database, run: Run, findings: list[RunFinding], norm: Normaliz
             out[f.id] = _object(rec, f, norm)
         elif c is FindingClass.REFCOUNT:
             out[f.id] = _refcount(rec, f)
-        elif c is FindingClass.DOUBLE_FREE:
+        elif c in (FindingClass.DOUBLE_FREE, FindingClass.DOUBLE_RELEASE):
             out[f.id] = _double_free(rec, f, norm)
+        elif c is FindingClass.INVALID_RELEASE:
+            out[f.id] = _site(rec, f, "bad-release",
+                              f"{f.func} released what no record shows it acquired")
         elif c in _BAD_FREES:
             out[f.id] = _site(rec, f, "bad-free", f"{f.func} freed it through the wrong call")
         elif c is FindingClass.UNWIND_ORDER:

@@ -47,6 +47,8 @@ def describe(ev: Event, op_names: dict[int, str]) -> str:
     if k == "op-":
         name = ev.name or op_names.get(ev.op or -1, "?")
         return f"{name} returns {ev.rc}"
+    if k in ("acq", "rel"):
+        return f"{ev.name} {_hex(ev.addr)} by {fn}"
     if k == "ref":
         return f"{ev.name or 'ref'} {_hex(ev.addr)} count {ev.rc} by {fn}"
     if k == "result":

@@ -32,7 +32,8 @@ from .suppressions import Rule, first_match
 
 _OUTCOME_CLASS = {Outcome.CRASH: FindingClass.CRASH, Outcome.PANIC: FindingClass.PANIC,
                   Outcome.HANG: FindingClass.HANG}
-_NOT_AFTER_EXPECTED_PANIC = {FindingClass.PANIC, FindingClass.LEAK, FindingClass.REFCOUNT}
+_NOT_AFTER_EXPECTED_PANIC = {FindingClass.PANIC, FindingClass.LEAK, FindingClass.REFCOUNT,
+                             FindingClass.RESOURCE_LEAK}
 
 
 @dataclasses.dataclass

@@ -17,6 +17,9 @@ Measured in one run on this machine:
             persist run of 50,000 faults, each recovered, against the run without them)
   state     what state promises add to an `mmap` sweep (reset, -j 2, both fault modes):
             `state` records per run, their share of all records, failed-call promises judged
+  resources acq/rel records in the stored runs of a `blk` reset sweep (the scenario that takes
+            the most resources): their share of the stream, and what they cost per run at
+            the tracer's measured rate
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
@@ -178,6 +181,22 @@ def state_promises(injector, kernel, workdir):
             f"{failed or 0} failed-call promises judged; {runs} runs at {runs / wall:.0f}/s)")
 
 
+def resource_records(injector, kernel, workdir):
+    """(acq/rel records, all records, runs) over the stored runs of a `blk` reset sweep, or
+    None when the sweep fails."""
+    db = os.path.join(workdir, "resources.db")
+    r, _, _ = measured([injector, "sweep", "--kernel", kernel, "--scenario", "blk", "--mode",
+                        "reset", "-j", "2", "--quiet", "--no-analysis", "--db", db])
+    if r.returncode not in (0, 1):
+        return None
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT total(kind IN ('acq', 'rel')), count(*), count(DISTINCT run)"
+                           " FROM events").fetchone()
+    finally:
+        con.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
@@ -245,6 +264,14 @@ def main():
                  if us is not None else "not measured"))
         print(f"{'state promises (mmap, reset, -j 2, both)':44s} "
               f"{state_promises(injector, kernel, work)}")
+        res = resource_records(injector, kernel, work)
+        if res is None or not res[1]:
+            print(f"{'resource records (blk)':44s} not measured: the blk sweep failed")
+        else:
+            held, total, nruns = res
+            cost = f"; {held / nruns / rate * 1e3:.3f} ms per run to ingest" if rate else ""
+            print(f"{'resource records (blk, acq/rel)':44s} {held / total * 100:8.1f} % of the"
+                  f" stream   ({held:.0f} of {total} records in {nruns} stored runs{cost})")
         fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
         fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
         reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]

@@ -170,6 +170,12 @@ class RunWriter:
     def free(self, cls: str, addr: int, site: Site, stack: Sequence[Site]) -> int:
         return self._add(Ev("free", cls, addr, None, site, stack))
 
+    def acquire(self, kind: str, rid: int, site: Site, stack: Sequence[Site]) -> int:
+        return self._add(Ev("acq", addr=rid, site=site, stack=stack, name=kind))
+
+    def release(self, kind: str, rid: int, site: Site, stack: Sequence[Site]) -> int:
+        return self._add(Ev("rel", addr=rid, site=site, stack=stack, name=kind))
+
     def fault(self, cls: str, site: Site, stack: Sequence[Site], size: int = 4096) -> int:
         self.kseq += 1
         seq = self._add(Ev("fault", cls, None, size, site, stack))

@@ -3,7 +3,7 @@
 are listed under one finding. Built from saved-style databases, no QEMU."""
 import json
 
-from test_analysis_fixtures import DbBuilder, RunWriter
+from test_analysis_fixtures import FUNCS, DbBuilder, RunWriter
 
 from analysis import json_report
 from analysis.db import Database
@@ -159,3 +159,55 @@ def test_panic_after_a_failure_no_op_vouches_for_names_the_callee_and_says_so(tm
     (f,) = audit_of(b).findings
     assert (f.func, f.blame.rule) == ("vm_unmap", "panic-check")
     assert "may instead have panicked on a recoverable error" in f.blame.ambiguous
+
+
+def resource_run(tmp_path, scenario, n=3):
+    """A run in a build that also has the block driver's and wait's functions."""
+    b = DbBuilder(tmp_path / "r.db")
+    build = b.build("r00t01", funcs={**FUNCS, "blk_rw": ("sample-kernel/blk.c", 60, 16),
+                                     "blk_transfer": ("sample-kernel/blk.c", 40, 16),
+                                     "proc_wait": ("sample-kernel/proc.c", 200, 16),
+                                     "proc_reap": ("sample-kernel/proc.c", 240, 16),
+                                     "sys_wait": ("sample-kernel/syscall.c", 30, 8)})
+    return b, RunWriter(b, build, None, scenario, n)
+
+
+def test_resource_kept_by_a_failed_call_is_blamed_on_the_function_that_returned_the_error(
+        tmp_path):
+    """A descriptor is an object like any other: its acq record plays the alloc's part."""
+    b, w = resource_run(tmp_path, "blk")
+    w.op_begin("blk", ("scenario_proc", 2))
+    acq = [("blk_rw", 4), *DRIVER]
+    seq = w.acquire("virtio-desc", 0x80148000, ("blk_rw", 4), acq)
+    w.fault("obj", ("blk_transfer", 3), [("obj_alloc", 9), ("blk_transfer", 3), ("blk_rw", 7),
+                                         *DRIVER])
+    w.op_end(-12)
+    w.finding("unbalanced-unwind", "blk_rw", "op blk failed but still holds it", [seq],
+              addr=0x80148000, alloc=acq, site=("blk_rw", 4), op_name="blk", size=None)
+    w.finding("resource-leak", "blk_rw", "virtio-desc not released", [seq],
+              addr=0x80148000, alloc=acq, site=("blk_rw", 4), size=None)
+    w.write("leak")
+    (f,) = audit_of(b).findings
+    assert f.func == "blk_rw"
+    assert f.title == ("resource leak in blk_rw: 1 virtio-desc (blk_rw) not released after "
+                       "blk_transfer failed")
+    assert sorted(o.class_text for o in f.symptoms) == ["resource-leak", "unbalanced-unwind"]
+    assert f.path[-1].text.startswith("blk_rw returned the error without releasing")
+
+
+def test_double_release_names_the_function_whose_two_paths_released_it(tmp_path):
+    b, w = resource_run(tmp_path, "proc", n=1)
+    w.op_begin("proc_wait", ("sys_wait", 1))
+    acq = [("proc_create", 5), *DRIVER]
+    first = [("proc_free", 3), ("proc_wait", 6), *DRIVER]
+    again = [("proc_free", 3), ("proc_reap", 4), ("proc_wait", 9), *DRIVER]
+    a = w.acquire("pid", 7, ("proc_create", 5), acq)
+    r1 = w.release("pid", 7, ("proc_free", 3), first)
+    r2 = w.release("pid", 7, ("proc_free", 3), again)
+    w.op_end(0)
+    w.finding("double-release", "proc_free", "double release of pid 7", [r1, a, r2], addr=7,
+              alloc=acq, free=first, bad=again, site=("proc_free", 3), size=None)
+    w.write("unbalanced", fired=False)
+    (f,) = audit_of(b).findings
+    assert f.func == "proc_wait"
+    assert f.title.startswith("double release in proc_wait")

@@ -23,7 +23,7 @@ NAMES = sorted(p.stem for p in BUGS.glob("*.patch"))
 # disagreeing with its records: a broken port, not a bug a patch to the kernel seeds)
 CLASSES = {"leak", "double-free", "invalid-free", "mismatched-free", "unbalanced-unwind",
            "unwind-order", "refcount", "panic", "crash", "hang", "error-swallowed",
-           "not-atomic"}
+           "not-atomic", "resource-leak"}
 
 
 def expect(name):

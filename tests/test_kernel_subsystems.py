@@ -37,18 +37,31 @@ def check_run_invariants(recs):
     """What every finished run must keep; returns its `end` fields (fired, attempts, faults).
 
     The core's invariants (ended by `end`, no panic or trap, every op closed, alloc/free
-    balanced, end checkpoint equal to the baseline), plus: no refused free, and every
-    refcounted object back to zero.
+    balanced, end checkpoint equal to the baseline), plus: no refused free, every
+    refcounted object back to zero, and every resource acquired given back once.
     """
     fired, attempts, faults, _ = summarize(recs)
     assert not records_of(recs, "badfree"), records_of(recs, "badfree")
     refs = {(r[2], r[3]): int(r[4]) for r in records_of(recs, "ref")}
     assert all(count == 0 for count in refs.values()), refs
+    held = collections.Counter((r[1], r[2]) for r in records_of(recs, "acq"))
+    held.subtract((r[1], r[2]) for r in records_of(recs, "rel"))
+    assert not +held and not -held, held
     return fired, attempts, faults
 
 
 def result_of(recs):
     return int(records_of(recs, "result")[0][2])
+
+
+def test_blk_takes_and_gives_back_every_kind_of_resource_the_kernel_annotates(kernel):
+    recs = clean_run(kernel, "blk")
+    check_run_invariants(recs)
+    assert {r[1] for r in records_of(recs, "acq")} == {
+        "proc-slot", "pid", "virtio-dev", "virtio-desc", "blk-req"}
+    # a request holds three distinct descriptors of the ring while it runs
+    descs = [r for r in records_of(recs, "acq") if r[1] == "virtio-desc"]
+    assert len(descs) % 3 == 0 and len({r[2] for r in descs[:3]}) == 3
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS + ["all"])

@@ -327,3 +327,47 @@ def test_success_changes_and_unanswered_state_records_are_not_judged(audit):
     bad = rows(db, "SELECT m.reason FROM malformed m JOIN runs r ON r.id = m.run "
                    "WHERE r.n = 4")
     assert [b["reason"] for b in bad] == ["state: neither begin nor end"]
+# ---- resources that are not memory (acq/rel records) -------------------------------------
+
+def test_resource_still_held_at_the_end_checkpoint_is_a_resource_leak(audit):
+    db, p = audit(DATA / "tracer-resource.log")
+    assert p.returncode == 1
+    f = only(findings(db, 1), "resource-leak")
+    assert [x["class"] for x in findings(db, 1)] == ["resource-leak"]
+    assert f["func"] == "proc_create" and f["addr"] == 7
+    assert "pid 7 acquired at proc_create+0x10" in f["message"]
+    assert stack(db, f["alloc_stack"]) == "80003010,80006010"
+    assert run_row(db, 1)["outcome"] == "leak"
+
+
+def test_failed_op_still_holding_a_resource_is_an_unbalanced_unwind(audit):
+    db, _ = audit(DATA / "tracer-resource.log")
+    f = only(findings(db, 2), "unbalanced-unwind")
+    assert [x["class"] for x in findings(db, 2)] == ["unbalanced-unwind"]
+    assert "op proc_create failed (rc -12) but still holds proc-slot 3" in f["message"]
+    assert f["op_name"] == "proc_create" and f["func"] == "proc_create"
+    assert stack(db, f["alloc_stack"]) == "80003010,80006010"
+    assert run_row(db, 2)["outcome"] == "unbalanced"
+
+
+def test_double_release_has_acquire_first_release_and_second_release_stacks(audit):
+    db, _ = audit(DATA / "tracer-resource.log")
+    f = only(findings(db, 3), "double-release")
+    assert [x["class"] for x in findings(db, 3)] == ["double-release"]
+    assert f["func"] == "proc_free" and f["addr"] == 0x80148000
+    assert stack(db, f["alloc_stack"]) == "80003010,80006010"
+    assert stack(db, f["free_stack"]) == "80005010,80006020"
+    assert stack(db, f["bad_stack"]) == "80005020,80003050,80006030"
+    assert run_row(db, 3)["outcome"] == "unbalanced"
+
+
+def test_release_never_acquired_is_invalid_and_kinds_do_not_mix(audit):
+    """pid 1 and proc-slot 1 are two resources; malformed acq lines are counted, not
+    judged."""
+    db, _ = audit(DATA / "tracer-resource.log")
+    fs = findings(db, 4)
+    assert [x["class"] for x in fs] == ["invalid-release"]
+    assert fs[0]["addr"] == 9 and "release of pid 9 never acquired" in fs[0]["message"]
+    assert stack(db, fs[0]["bad_stack"]) == "80005010,80006020"
+    assert run_row(db, 4)["nmalformed"] == 2
+    assert run_row(db, 4)["outcome"] == "unbalanced"

@@ -15,6 +15,8 @@ VALID = [
     "state end map 1f00 -12 80001a70",
     "op- 1 0",
     "log " + "x" * (511 - 4),  # exactly 512 bytes with its newline: the longest legal line
+    "acq virtio-desc 80148000 80001a54 80001a54,80003b10",
+    "rel virtio-desc 80148000 80001a70 -",
     "ckpt end 0 0 0 0",
     "result vm 0",
     "end 0 1 0",
@@ -35,6 +37,9 @@ BAD = [
     (b"ok arm\x00", "non-printable byte"),
     (b"", "empty line"),
     (b"state end map 1F00 -12 80001a70", "state: bad field"),  # hex is lowercase
+    (b"acq pid 7 80001a54", "missing field"),
+    (b"rel pid 7G 80001a70 -", "acq/rel: bad field"),
+    (b"acq pid 7 80001a54 1,2,3,4,5,6,7,8,9", "acq/rel: bad backtrace"),
 ]
 
 

@@ -25,6 +25,8 @@ static const char *const fclass_names[FT_F_COUNT] = {
 	[FT_F_PANIC] = "panic", [FT_F_CRASH] = "crash", [FT_F_HANG] = "hang",
 	[FT_F_ERROR_SWALLOWED] = "error-swallowed",
 	[FT_F_NOT_ATOMIC] = "not-atomic",
+	[FT_F_RESOURCE_LEAK] = "resource-leak", [FT_F_DOUBLE_RELEASE] = "double-release",
+	[FT_F_INVALID_RELEASE] = "invalid-release",
 };
 
 const char *ft_fclass_name(enum ft_fclass c)
@@ -50,15 +52,18 @@ struct ck {
 	struct ft_build *b;
 	struct ft_map live;     /* (addr, class) -> alloc event */
 	struct ft_map freed;    /* (addr, class) -> last free event, while not reallocated */
-	uint32_t *pair;         /* alloc event -> its free, free event -> its alloc */
+	struct ft_map held;     /* (resource id, kind hash) -> acq event */
+	struct ft_map released; /* (resource id, kind hash) -> last rel event, until acquired */
+	uint32_t *pair;         /* alloc event <-> its free, acq event <-> its rel */
 	struct ft_map refs;     /* (obj, 0) -> index in refst */
 	struct ft_vec refst;    /* struct refstate */
 	struct ft_map flagged;  /* (free event, 1): reported as out of order */
 	struct ft_vec open;     /* struct open_op, innermost last */
 	/*
 	 * What each open op holds: the objects allocated inside it, or inside an op it
-	 * enclosed that returned, still live and not yet reported. Circular doubly linked
-	 * lists: node i is alloc event i, node nevents + k heads the list of r->ops[k].
+	 * enclosed that returned, still live and not yet reported, and likewise the resources
+	 * it acquired and still holds. Circular doubly linked lists: node i is alloc (or acq)
+	 * event i, node nevents + k heads the list of r->ops[k].
 	 */
 	uint32_t *next, *prev;
 	uint32_t *acq;          /* alloc event -> acquisition step, within one failed op */
@@ -158,6 +163,12 @@ static const char *where(struct ck *c, uint64_t pc, char *buf, size_t len)
 static struct ft_event *ev(struct ck *c, uint32_t i)
 {
 	return ft_run_ev(c->r, i);
+}
+
+/* How a finding names the point where the books closed (event at). */
+static const char *end_name(struct ck *c, uint32_t at)
+{
+	return ev(c, at)->kind == FT_K_CKPT ? "end checkpoint" : "end of the run";
 }
 
 static void site(struct ck *c, struct ft_finding *f, uint64_t pc)
@@ -452,6 +463,66 @@ static void on_ref(struct ck *c, uint32_t i)
 	}
 }
 
+/* ---- non-memory resources (acq/rel) ------------------------------------------------ */
+
+/* The map key of an acq/rel record's kind. A hash of the name: two kinds that collide (only
+ * a hostile stream could make them) are judged as one, which is never unsafe. */
+static uint64_t res_kind(struct ck *c, const struct ft_event *e)
+{
+	const char *kind = ft_arena_str(&c->r->strs, e->name);
+
+	return ft_hash_bytes(kind, strlen(kind));
+}
+
+/* Acquired again while held: the newer record wins, as for an address handed out twice. */
+static void on_acq(struct ck *c, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+	uint64_t kind = res_kind(c, e);
+	uint32_t *old = ft_map_get(&c->held, e->addr, kind);
+
+	if (old)
+		node_unlink(c, *old);
+	if (c->open.len)
+		node_append(c, op_head(c, innermost(c)->op), i);
+	ft_map_put(&c->held, e->addr, kind, i);
+	ft_map_del(&c->released, e->addr, kind);
+}
+
+static void on_rel(struct ck *c, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+	const char *name = ft_arena_str(&c->r->strs, e->name);
+	uint64_t kind = res_kind(c, e);
+	uint32_t *a = ft_map_get(&c->held, e->addr, kind), *prev;
+	struct ft_finding *f;
+	char w[160];
+
+	if (a) {
+		c->pair[*a] = i;
+		c->pair[i] = *a;
+		node_unlink(c, *a);
+		ft_map_del(&c->held, e->addr, kind);
+		ft_map_put(&c->released, e->addr, kind, i);
+		return;
+	}
+	prev = ft_map_get(&c->released, e->addr, kind);
+	if (prev) {
+		f = finding(c, FT_F_DOUBLE_RELEASE, i, "double release of %s %" PRIx64 " at %s",
+			    name, e->addr, where(c, e->pc, w, sizeof(w)));
+		f->free_stack = ev(c, *prev)->stack;
+		fev(f, *prev);
+		if (c->pair[*prev] != FT_NONE) {
+			f->alloc_stack = ev(c, c->pair[*prev])->stack;
+			fev(f, c->pair[*prev]);
+		}
+	} else {
+		f = finding(c, FT_F_INVALID_RELEASE, i, "release of %s %" PRIx64
+			    " never acquired, at %s", name, e->addr, where(c, e->pc, w, sizeof(w)));
+	}
+	bad_free_site(c, f, i);
+}
+
 /* ---- failed ops: failure atomicity and unwind order --------------------------------- */
 
 /* Index of the outermost frame of e's backtrace that lies in fn, or -1. */
@@ -509,13 +580,23 @@ static void unbalanced(struct ck *c, const struct open_op *oo, uint32_t now)
 			cut(c, FT_F_UNBALANCED_UNWIND);
 			continue;
 		}
-		f = finding(c, FT_F_UNBALANCED_UNWIND, i,
-			    "op %s failed (rc %" PRId64 ") but left %s object %" PRIx64
-			    " (%" PRId64 " bytes) allocated at %s still live",
-			    ft_arena_str(&c->r->strs, o->name), o->rc, ft_class_name(e->cls),
-			    e->addr, e->size, where(c, e->pc, w, sizeof(w)));
+		if (e->kind == FT_K_ACQ) {
+			f = finding(c, FT_F_UNBALANCED_UNWIND, i,
+				    "op %s failed (rc %" PRId64 ") but still holds %s %" PRIx64
+				    " acquired at %s", ft_arena_str(&c->r->strs, o->name), o->rc,
+				    ft_arena_str(&c->r->strs, e->name), e->addr,
+				    where(c, e->pc, w, sizeof(w)));
+			object(f, e->addr, 0, 0);
+		} else {
+			f = finding(c, FT_F_UNBALANCED_UNWIND, i,
+				    "op %s failed (rc %" PRId64 ") but left %s object %" PRIx64
+				    " (%" PRId64 " bytes) allocated at %s still live",
+				    ft_arena_str(&c->r->strs, o->name), o->rc,
+				    ft_class_name(e->cls), e->addr, e->size,
+				    where(c, e->pc, w, sizeof(w)));
+			object(f, e->addr, e->size, 1);
+		}
 		site(c, f, e->pc);
-		object(f, e->addr, e->size, 1);
 		f->alloc_stack = e->stack;
 		f->op_name = o->name;
 		fev(f, i);
@@ -939,37 +1020,54 @@ static int64_t count_since(int64_t now, int64_t base)
 	return (int64_t)((uint64_t)now - (uint64_t)base);
 }
 
-static void close_books(struct ck *c, uint32_t at)
+/* What the books hold at their close (event at): each object still live in m (or resource
+ * still held) is a leak, reported in stream order. */
+static void still_held(struct ck *c, const struct ft_map *m, uint32_t at)
 {
-	struct ft_run *r = c->r;
-	struct ft_vec leaks;
+	struct ft_vec held;
 	size_t k;
 
-	c->closed = 1;
-	ft_vec_init(&leaks, sizeof(uint32_t));
-	for (k = 0; k < c->live.cap; k++)
-		if (c->live.slots[k].used)
-			*(uint32_t *)ft_vec_push(&leaks) = c->live.slots[k].val;
-	if (leaks.len)
-		qsort(leaks.data, leaks.len, sizeof(uint32_t), ft_cmp_u32);
-	for (k = 0; k < leaks.len; k++) {
-		uint32_t ai = *FT_VEC_AT(&leaks, uint32_t, k);
+	ft_vec_init(&held, sizeof(uint32_t));
+	for (k = 0; k < m->cap; k++)
+		if (m->slots[k].used)
+			*(uint32_t *)ft_vec_push(&held) = m->slots[k].val;
+	if (held.len)
+		qsort(held.data, held.len, sizeof(uint32_t), ft_cmp_u32);
+	for (k = 0; k < held.len; k++) {
+		uint32_t ai = *FT_VEC_AT(&held, uint32_t, k);
 		struct ft_event *a = ev(c, ai);
 		struct ft_finding *f;
 		char w[160];
 
-		f = finding(c, FT_F_LEAK, ai, "%" PRId64 " bytes (%s) at %" PRIx64
-			    " allocated at %s not freed by the %s",
-			    a->size, ft_class_name(a->cls), a->addr, where(c, a->pc, w, sizeof(w)),
-			    ev(c, at)->kind == FT_K_CKPT ? "end checkpoint" : "end of the run");
+		if (a->kind == FT_K_ACQ) {
+			f = finding(c, FT_F_RESOURCE_LEAK, ai, "%s %" PRIx64 " acquired at %s not "
+				    "released by the %s", ft_arena_str(&c->r->strs, a->name),
+				    a->addr, where(c, a->pc, w, sizeof(w)), end_name(c, at));
+			object(f, a->addr, 0, 0);
+		} else {
+			f = finding(c, FT_F_LEAK, ai, "%" PRId64 " bytes (%s) at %" PRIx64
+				    " allocated at %s not freed by the %s", a->size,
+				    ft_class_name(a->cls), a->addr, where(c, a->pc, w, sizeof(w)),
+				    end_name(c, at));
+			object(f, a->addr, a->size, 1);
+		}
 		site(c, f, a->pc);
-		object(f, a->addr, a->size, 1);
 		f->alloc_stack = a->stack;
 		set_op(c, f, a->op);
 		fev(f, ai);
 		fev(f, at);
 	}
-	ft_vec_free(&leaks);
+	ft_vec_free(&held);
+}
+
+static void close_books(struct ck *c, uint32_t at)
+{
+	struct ft_run *r = c->r;
+	size_t k;
+
+	c->closed = 1;
+	still_held(c, &c->live, at);
+	still_held(c, &c->held, at);
 
 	for (k = 0; k < c->refst.len; k++) {
 		struct refstate *s = FT_VEC_AT(&c->refst, struct refstate, k);
@@ -982,8 +1080,7 @@ static void close_books(struct ck *c, uint32_t at)
 			continue;
 		f = finding(c, FT_F_REFCOUNT, s->first_ev, "refcount of %s %" PRIx64 " is %" PRId64
 			    " at the %s (created at %s)",
-			    ref_kind(c, first), s->obj, s->count,
-			    ev(c, at)->kind == FT_K_CKPT ? "end checkpoint" : "end of the run",
+			    ref_kind(c, first), s->obj, s->count, end_name(c, at),
 			    where(c, first->pc, w, sizeof(w)));
 		site(c, f, first->pc);
 		object(f, s->obj, 0, 0);
@@ -1116,7 +1213,7 @@ static void decide(struct ck *c, const struct ft_run_end *how)
 	for (cls = 0; cls < FT_F_COUNT; cls++) {
 		if (!found[cls])
 			continue;
-		if (cls == FT_F_LEAK)
+		if (cls == FT_F_LEAK || cls == FT_F_RESOURCE_LEAK)
 			leak = 1;
 		else if (cls == FT_F_ERROR_SWALLOWED)
 			swallowed = 1;
@@ -1184,6 +1281,8 @@ static void ck_init(struct ck *c, struct ft_run *r)
 	c->b = r->b;
 	ft_map_init(&c->live);
 	ft_map_init(&c->freed);
+	ft_map_init(&c->held);
+	ft_map_init(&c->released);
 	ft_map_init(&c->refs);
 	ft_map_init(&c->flagged);
 	ft_vec_init(&c->refst, sizeof(struct refstate));
@@ -1209,6 +1308,8 @@ static void ck_free(struct ck *c)
 	free(c->prev);
 	ft_map_free(&c->live);
 	ft_map_free(&c->freed);
+	ft_map_free(&c->held);
+	ft_map_free(&c->released);
 	ft_map_free(&c->refs);
 	ft_map_free(&c->flagged);
 	ft_vec_free(&c->refst);
@@ -1229,6 +1330,8 @@ static void judge_event(struct ck *c, uint32_t i)
 	case FT_K_FREE: on_free(c, i); break;
 	case FT_K_BADFREE: on_badfree(c, i); break;
 	case FT_K_REF: on_ref(c, i); break;
+	case FT_K_ACQ: on_acq(c, i); break;
+	case FT_K_REL: on_rel(c, i); break;
 	case FT_K_FAULT:
 	case FT_K_OOM: on_fault(c, i); break;
 	case FT_K_OPBEGIN: on_op_begin(c, i); break;

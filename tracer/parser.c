@@ -12,6 +12,7 @@ static const char *const kind_names[FT_K_COUNT] = {
 	[FT_K_END] = "end", [FT_K_LOG] = "log",
 	[FT_K_RECOVER] = "recover",
 	[FT_K_STATE] = "state",
+	[FT_K_ACQ] = "acq", [FT_K_REL] = "rel",
 };
 
 const char *ft_kind_name(enum ft_kind k)
@@ -289,6 +290,7 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 	case FT_K_LOG: want = 2; rest = 1; break;
 	case FT_K_RECOVER: want = 3; break;
 	case FT_K_STATE: want = 6; break;
+	case FT_K_ACQ: case FT_K_REL: want = 5; break;
 	default: FAIL("unknown record type");
 	}
 	nt = split(line, len, tok, want, rest);
@@ -464,6 +466,14 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 		if (parse_addr_rc_pc(tok + 3, r) < 0)
 			FAIL("state: bad field");
 		r->name = tok[2];
+		break;
+	case FT_K_ACQ:
+	case FT_K_REL:
+		if (parse_hex(tok[2], &r->addr) < 0 || parse_hex(tok[3], &r->pc) < 0)
+			FAIL("acq/rel: bad field");
+		if (parse_bt(tok[4], r) < 0)
+			FAIL("acq/rel: bad backtrace");
+		r->name = tok[1];
 		break;
 	default:
 		FAIL("unknown record type");

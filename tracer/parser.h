@@ -21,6 +21,7 @@ enum ft_kind {
 	FT_K_RESULT, FT_K_PANIC, FT_K_TRAP, FT_K_END, FT_K_LOG,
 	FT_K_RECOVER,
 	FT_K_STATE,
+	FT_K_ACQ, FT_K_REL,
 	FT_K_COUNT
 };
 const char *ft_kind_name(enum ft_kind k);
@@ -48,14 +49,16 @@ struct ft_rec {
 	int sub;           /* badfree kind, ref verb, ckpt kind, panic kind, state begin/end */
 	int64_t kseq;      /* allocator records: the kernel's attempt counter */
 	int64_t id;        /* op+/op-: op id */
-	uint64_t addr;     /* alloc/free/badfree: object; ref: obj; trap: stval; state: digest */
+	uint64_t addr;     /* alloc/free/badfree: object; ref: obj; trap: stval; state: digest;
+			    * acq/rel: id */
 	int64_t size;      /* alloc/fault/oom */
 	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc; recover pc;
 			    * state pc */
 	int64_t rc;        /* op- rc, result rc, ref count, hello version, state rc */
 	int64_t num[4];    /* ckpt: page-live obj-live page-bytes obj-bytes; end: fired attempts
 			    * faults; trap: scause */
-	struct ft_str name; /* op name, scenario, ref kind, ok/err word, hello build id, state */
+	struct ft_str name; /* op name, scenario, ref kind, ok/err word, hello build id, state,
+			     * acq/rel resource kind */
 	struct ft_str text; /* panic message, log text, err reason */
 	struct ft_str bt;   /* backtrace token as received ("-" when empty) */
 	uint64_t pcs[FT_BT_MAX];

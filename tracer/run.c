@@ -251,6 +251,8 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 		e->text = add_str(r, rec->text);
 		break;
 	case FT_K_STATE:
+	case FT_K_ACQ:
+	case FT_K_REL:
 		e->name = add_str(r, rec->name);
 		break;
 	default:

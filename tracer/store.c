@@ -741,6 +741,7 @@ static const uint8_t event_cols[FT_K_COUNT] = {
 	[FT_K_RESULT] = C_RC, [FT_K_PANIC] = C_PC, [FT_K_TRAP] = C_ADDR | C_PC, [FT_K_END] = C_RC,
 	[FT_K_RECOVER] = C_PC,
 	[FT_K_STATE] = C_ADDR | C_PC | C_RC,
+	[FT_K_ACQ] = C_ADDR | C_PC, [FT_K_REL] = C_ADDR | C_PC,
 };
 
 /*

@@ -356,6 +356,17 @@ void fl_rec_site(const char *type, uintptr_t pc, uintptr_t fp)
 	emit();
 }
 
+void fl_rec_resource(const char *verb, const char *kind, uintptr_t id, uintptr_t pc,
+		     uintptr_t fp)
+{
+	begin(verb);
+	f_tok(kind);
+	f_hex(id);
+	f_hex(pc);
+	put_bt(fp);
+	emit();
+}
+
 void fl_rec_op_begin(int id, const char *name, uintptr_t pc)
 {
 	begin("op+");

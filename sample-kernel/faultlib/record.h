@@ -63,6 +63,9 @@ void fl_rec_badfree(unsigned long seq, const char *kind, const char *cls, uintpt
 		    uintptr_t pc, uintptr_t fp);
 /* a record that is only a place: `<type> <pc:hex> <bt>` (fp as for fl_rec_alloc) */
 void fl_rec_site(const char *type, uintptr_t pc, uintptr_t fp);
+/* acq/rel (verb) of resource id of kind; fp as for fl_rec_alloc (resource.h wraps it) */
+void fl_rec_resource(const char *verb, const char *kind, uintptr_t id, uintptr_t pc,
+		     uintptr_t fp);
 void fl_rec_op_begin(int id, const char *name, uintptr_t pc);
 void fl_rec_op_end(int id, int rc);
 void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, uintptr_t pc);

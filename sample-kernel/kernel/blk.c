@@ -7,14 +7,19 @@
  * (page_alloc) only while it runs. The device may read and write the ring and the request's
  * buffers until it is reset or its queue disabled, so no DMA memory is freed before that.
  *
+ * Resources (faultlib/resource.h): the device, claimed from the first DRIVER status write
+ * until it is reset ("virtio-dev"); each ring descriptor, taken from the driver's free list
+ * for one request and given back after it ("virtio-desc", by address); a request while the
+ * device holds it ("blk-req", by address).
+ *
  * Error paths, two styles on purpose:
  *  - blk_probe() is a goto unwind ladder (Linux coding-style §7, aoeblk): one label per
  *    undo step, in reverse order of acquisition, named for what it undoes; the device is
  *    registered only as the last step, and the success path returns before the first label.
  *    The undo steps are device-register writes in a required order, not just frees, which a
  *    ladder shows in one place.
- *  - blk_rw() uses scope guards (cleanup.h): its two temporaries are independent and freed
- *    on every exit, success included.
+ *  - blk_transfer() uses scope guards (cleanup.h): its two temporaries are independent
+ *    and freed on every exit, success included.
  */
 #include "kernel.h"
 #include "mem.h"
@@ -22,12 +27,14 @@
 #include "virtio.h"
 #include "blk.h"
 #include "cleanup.h"
+#include "faultlib/resource.h"
 
 #define VIRTIO_F_VERSION_1_HI 1       /* feature bit 32: bit 0 of feature word 1 */
 #define BLK_T_IN              0
 #define BLK_T_OUT             1
 #define BLK_S_OK              0
 #define BLK_POLL_LIMIT        50000000UL
+#define BLK_CHAIN             3       /* descriptors per request: header, data, status */
 
 /* the ring block: descriptors and driver ring on the first page, device ring on the second */
 struct blk_ring {
@@ -51,6 +58,7 @@ struct blk_dev {
 	uintptr_t base;
 	struct blk_ring *ring;
 	struct blk_req **inflight;    /* by head descriptor */
+	bool desc_busy[VIRTIO_QSZ];   /* the descriptor free list */
 	uint16_t last_used;
 	uint64_t capacity;            /* in sectors */
 	bool broken;                  /* a request timed out: the device was reset */
@@ -69,11 +77,15 @@ static void reg_write64(const struct blk_dev *dev, unsigned lo_off, uint64_t v)
 	*reg(dev, lo_off + 4) = (uint32_t)(v >> 32);
 }
 
-/* Reset, acknowledge, negotiate VERSION_1 only. Returns 0 or -ENODEV. Allocates nothing. */
+/*
+ * Reset, acknowledge, negotiate VERSION_1 only. Returns 0 or -ENODEV. Allocates nothing; the
+ * device is claimed (undo with blk_reset) on every return.
+ */
 static int blk_negotiate(struct blk_dev *dev)
 {
 	*reg(dev, MMIO_STATUS) = 0;
 	*reg(dev, MMIO_STATUS) = ST_ACK | ST_DRIVER;
+	fl_res_acquire("virtio-dev", dev->base);
 	*reg(dev, MMIO_DEV_FEAT_SEL) = 1;
 	if (!(*reg(dev, MMIO_DEV_FEAT) & VIRTIO_F_VERSION_1_HI))
 		return -ENODEV;
@@ -85,6 +97,13 @@ static int blk_negotiate(struct blk_dev *dev)
 	if (!(*reg(dev, MMIO_STATUS) & ST_FEATURES_OK))
 		return -ENODEV;
 	return 0;
+}
+
+/* Reset the device: it stops all DMA and forgets the driver's claim. */
+static void blk_reset(struct blk_dev *dev)
+{
+	*reg(dev, MMIO_STATUS) = 0;
+	fl_res_release("virtio-dev", dev->base);
 }
 
 /* Give queue 0 the ring and enable it. Returns 0 or -ENODEV (queue too small or in use). */
@@ -159,7 +178,7 @@ out_free_inflight:
 out_free_ring:
 	page_free(dev->ring);
 out_reset_device:
-	*reg(dev, MMIO_STATUS) = 0;
+	blk_reset(dev);
 	obj_free(dev);
 	return rc;
 }
@@ -188,7 +207,8 @@ void blk_fini(void)
 	if (!dev)
 		return;
 	blk_registered = NULL;
-	*reg(dev, MMIO_STATUS) = 0;    /* a reset stops all DMA before the memory goes */
+	if (!dev->broken)              /* a reset stops all DMA before the memory goes */
+		blk_reset(dev);
 	obj_free(dev->inflight);
 	page_free(dev->ring);
 	obj_free(dev);
@@ -204,21 +224,50 @@ uint64_t blk_capacity(const struct blk_dev *dev)
 	return dev ? dev->capacity : 0;
 }
 
-/* Submit the three-descriptor chain for req over data and wait for it. 0 or -EIO. */
-static int blk_submit_wait(struct blk_dev *dev, struct blk_req *req, void *data, uint32_t len,
-			   bool write)
+/*
+ * Take BLK_CHAIN free descriptors from the free list into d[]. Returns 0, or -EBUSY (taking
+ * nothing) when the ring has fewer free. Give them back with blk_chain_free.
+ */
+static int blk_chain_alloc(struct blk_dev *dev, uint16_t d[BLK_CHAIN])
+{
+	unsigned n = 0;
+
+	for (uint16_t i = 0; i < VIRTIO_QSZ && n < BLK_CHAIN; i++)
+		if (!dev->desc_busy[i])
+			d[n++] = i;
+	if (n < BLK_CHAIN)
+		return -EBUSY;
+	for (n = 0; n < BLK_CHAIN; n++) {
+		dev->desc_busy[d[n]] = true;
+		fl_res_acquire("virtio-desc", (uintptr_t)&dev->ring->desc[d[n]]);
+	}
+	return 0;
+}
+
+static void blk_chain_free(struct blk_dev *dev, const uint16_t d[BLK_CHAIN])
+{
+	for (unsigned n = BLK_CHAIN; n-- > 0;) {
+		dev->desc_busy[d[n]] = false;
+		fl_res_release("virtio-desc", (uintptr_t)&dev->ring->desc[d[n]]);
+	}
+}
+
+/* Submit req over data on the descriptor chain d and wait for it. 0 or -EIO. */
+static int blk_submit_wait(struct blk_dev *dev, const uint16_t d[BLK_CHAIN],
+			   struct blk_req *req, void *data, uint32_t len, bool write)
 {
 	struct blk_ring *q = dev->ring;
 	uint16_t want = (uint16_t)(dev->last_used + 1);
 	unsigned long spins = 0;
 
-	q->desc[0] = (struct vring_desc){ (uintptr_t)&req->hdr, sizeof(req->hdr),
-					  VRING_DESC_F_NEXT, 1 };
-	q->desc[1] = (struct vring_desc){ (uintptr_t)data, len,
-					  (uint16_t)(VRING_DESC_F_NEXT | (write ? 0 : VRING_DESC_F_WRITE)), 2 };
-	q->desc[2] = (struct vring_desc){ (uintptr_t)&req->status, 1, VRING_DESC_F_WRITE, 0 };
-	dev->inflight[0] = req;
-	q->avail.ring[q->avail.idx % VIRTIO_QSZ] = 0;
+	q->desc[d[0]] = (struct vring_desc){ (uintptr_t)&req->hdr, sizeof(req->hdr),
+					     VRING_DESC_F_NEXT, d[1] };
+	q->desc[d[1]] = (struct vring_desc){ (uintptr_t)data, len,
+		(uint16_t)(VRING_DESC_F_NEXT | (write ? 0 : VRING_DESC_F_WRITE)), d[2] };
+	q->desc[d[2]] = (struct vring_desc){ (uintptr_t)&req->status, 1, VRING_DESC_F_WRITE, 0 };
+	dev->inflight[d[0]] = req;
+	fl_res_acquire("blk-req", (uintptr_t)req);
+	q->avail.ring[q->avail.idx % VIRTIO_QSZ] = d[0];
 	fence();
 	*(volatile uint16_t *)&q->avail.idx = (uint16_t)(q->avail.idx + 1);
 	fence();
@@ -228,36 +277,28 @@ static int blk_submit_wait(struct blk_dev *dev, struct blk_req *req, void *data,
 		if (++spins == BLK_POLL_LIMIT) {
 			/* the device never answered: reset it, so it can no longer touch the
 			 * request's memory once our caller frees it */
-			*reg(dev, MMIO_STATUS) = 0;
+			blk_reset(dev);
 			dev->broken = true;
-			dev->inflight[0] = NULL;
+			dev->inflight[d[0]] = NULL;
+			fl_res_release("blk-req", (uintptr_t)req);
 			return -EIO;
 		}
 	}
 	fence();
 	dev->last_used = want;
-	dev->inflight[0] = NULL;
+	dev->inflight[d[0]] = NULL;
+	fl_res_release("blk-req", (uintptr_t)req);
 	*reg(dev, MMIO_INT_ACK) = *reg(dev, MMIO_INT_STATUS);
 	return req->status == BLK_S_OK ? 0 : -EIO;
 }
 
 /*
- * blk_rw - read or write count sectors at sector between the device and buf. Returns 0,
- * -ENODEV (no device), -EINVAL (beyond the disk or too large), -ENOMEM, -EIO. Allocates a
- * request and a bounce buffer for the duration of the call and frees both on every path.
+ * One request on the descriptor chain d: allocates the request and a bounce buffer for the
+ * duration of the call and frees both on every path. 0, -ENOMEM or -EIO.
  */
-int blk_rw(struct blk_dev *dev, uint64_t sector, void *buf, unsigned count, bool write)
+static int blk_transfer(struct blk_dev *dev, const uint16_t d[BLK_CHAIN], uint64_t sector,
+			void *buf, uint32_t len, bool write)
 {
-	uint32_t len = count * BLK_SECTOR;
-
-	if (!dev)
-		return -ENODEV;
-	if (dev->broken)
-		return -EIO;
-	if (!count || len > BLK_MAX_BYTES || sector >= dev->capacity ||
-	    count > dev->capacity - sector)
-		return -EINVAL;
-
 	scoped_free(obj) struct blk_req *req = obj_alloc(sizeof(*req));
 	if (!req)
 		return -ENOMEM;
@@ -272,8 +313,35 @@ int blk_rw(struct blk_dev *dev, uint64_t sector, void *buf, unsigned count, bool
 		memcpy(bounce, buf, len);
 	else
 		memset(bounce, 0, len);
-	int rc = blk_submit_wait(dev, req, bounce, len, write);
+	int rc = blk_submit_wait(dev, d, req, bounce, len, write);
 	if (rc == 0 && !write)
 		memcpy(buf, bounce, len);
+	return rc;
+}
+
+/*
+ * blk_rw - read or write count sectors at sector between the device and buf. Returns 0,
+ * -ENODEV (no device), -EINVAL (beyond the disk or too large), -EBUSY (no free
+ * descriptors), -ENOMEM, -EIO. Holds a descriptor chain, a request and a bounce buffer for
+ * the duration of the call and gives all three back on every path.
+ */
+int blk_rw(struct blk_dev *dev, uint64_t sector, void *buf, unsigned count, bool write)
+{
+	uint32_t len = count * BLK_SECTOR;
+	uint16_t d[BLK_CHAIN];
+	int rc;
+
+	if (!dev)
+		return -ENODEV;
+	if (dev->broken)
+		return -EIO;
+	if (!count || len > BLK_MAX_BYTES || sector >= dev->capacity ||
+	    count > dev->capacity - sector)
+		return -EINVAL;
+	rc = blk_chain_alloc(dev, d);
+	if (rc)
+		return rc;
+	rc = blk_transfer(dev, d, sector, buf, len, write);
+	blk_chain_free(dev, d);
 	return rc;
 }

@@ -5,6 +5,8 @@
  * in its image range) and mmap regions; the process table only points at it. Everything a
  * process owns is reachable from its struct proc, so one destructor, proc_free(), reclaims a
  * process in any state: half-built by a failed fork, a zombie, a leftover at teardown.
+ * Its table slot and pid are resources (faultlib/resource.h): taken by proc_create, given
+ * back by proc_free.
  * exit releases the address space at once; the parent's wait (or proc_drain, for processes
  * whose parent is gone) frees the rest, since the exiting process still runs on its stack.
  *
@@ -21,6 +23,7 @@
 #include "proc.h"
 #include "mmap.h"
 #include "sysnum.h"
+#include "faultlib/resource.h"
 
 extern char trampoline[];
 
@@ -121,6 +124,7 @@ static int ptable_insert(struct proc *p)
 		if (!ptable[i]) {
 			ptable[i] = p;
 			p->slot = i;
+			fl_res_acquire("proc-slot", (uintptr_t)i);
 			return 0;
 		}
 	}
@@ -158,6 +162,7 @@ int proc_create(const char *name, struct proc **out)
 		goto out_free_pagetable;
 
 	p->pid = ++next_pid;
+	fl_res_acquire("pid", (uintptr_t)p->pid);
 	p->state = P_NEW;
 	proc_set_name(p, name);
 	p->ctx.ra = (uint64_t)proc_first_run;
@@ -196,8 +201,13 @@ void proc_free(struct proc *p)
 {
 	if (!p)
 		return;
+	if (p->pid) {
+		fl_res_release("pid", (uintptr_t)p->pid);
+		p->pid = 0;
+	}
 	if (p->slot >= 0) {
 		ptable[p->slot] = NULL;
+		fl_res_release("proc-slot", (uintptr_t)p->slot);
 		p->slot = -1;
 	}
 	proc_release_user(p);
