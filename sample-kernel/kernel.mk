@@ -7,6 +7,7 @@
 KCC      ?= riscv64-unknown-elf-gcc
 KDIR     := sample-kernel
 KBUILD   := $(BUILD)/sample-kernel
+KNOCOV   := $(BUILD)/sample-kernel-nocov
 
 KCFLAGS  := -march=rv64gc -mabi=lp64d -mcmodel=medany -ffreestanding -nostdlib \
 	-fno-builtin -fno-pic -fno-stack-protector -O2 -g -fno-omit-frame-pointer \
@@ -20,6 +21,22 @@ KOBJS    := $(patsubst $(KDIR)/%,$(KBUILD)/%.o,$(KSRCS))
 include $(KDIR)/user/user.mk
 
 $(KBUILD)/%.c.o: $(KDIR)/%.c
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) -c -o $@ $<
+
+# Coverage (docs/kernel.md, "Coverage"): the kernel's own C files call
+# __sanitizer_cov_trace_pc (faultlib/cov.c) at every basic block; not the machine-mode
+# start, the trap path, the console transport, panic and power-off, nor faultlib itself.
+# $(BUILD)/kernel-nocov.elf is the same kernel without it, for `make bench`.
+KCOV_FLAGS := -fsanitize-coverage=trace-pc
+KCOV_OFF   := start.c trap.c usertrap.c console.c uart.c panic.c power.c restart.c plic.c
+KNOCOVOBJS := $(patsubst $(KBUILD)/kernel/%.c.o,$(KNOCOV)/kernel/%.c.o,$(KOBJS))
+
+$(KBUILD)/kernel/%.c.o: $(KDIR)/kernel/%.c
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) $(if $(filter $(KCOV_OFF),$(notdir $<)),,$(KCOV_FLAGS)) -c -o $@ $<
+
+$(KNOCOV)/kernel/%.c.o: $(KDIR)/kernel/%.c
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -c -o $@ $<
 
@@ -45,11 +62,15 @@ $(BUILD)/kernel.elf: $(KOBJS) $(KDIR)/kernel.ld
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) $(KLDFLAGS) -o $@ $(KOBJS) -lgcc
 
+$(BUILD)/kernel-nocov.elf: $(KNOCOVOBJS) $(KDIR)/kernel.ld
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) $(KLDFLAGS) -o $@ $(KNOCOVOBJS) -lgcc
+
 $(BUILD)/null.elf: $(KDIR)/null/null.S
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -nostdlib -nostartfiles -static -Wl,-Ttext=0x80000000 \
 		-Wl,-e,_entry -o $@ $<
 
--include $(KOBJS:.o=.d)
+-include $(KOBJS:.o=.d) $(KNOCOVOBJS:.o=.d)
 
 ALL_TARGETS += $(BUILD)/kernel.elf $(BUILD)/null.elf
