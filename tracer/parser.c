@@ -9,7 +9,7 @@ static const char *const kind_names[FT_K_COUNT] = {
 	[FT_K_FAULT] = "fault", [FT_K_OOM] = "oom", [FT_K_BADFREE] = "badfree",
 	[FT_K_OPBEGIN] = "op+", [FT_K_OPEND] = "op-", [FT_K_REF] = "ref",
 	[FT_K_RESULT] = "result", [FT_K_PANIC] = "panic", [FT_K_TRAP] = "trap",
-	[FT_K_END] = "end", [FT_K_LOG] = "log",
+	[FT_K_END] = "end", [FT_K_LOG] = "log", [FT_K_COV] = "cov",
 };
 
 const char *ft_kind_name(enum ft_kind k)
@@ -277,6 +277,7 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 	case FT_K_TRAP: want = 5; break;
 	case FT_K_END: want = 4; break;
 	case FT_K_LOG: want = 2; rest = 1; break;
+	case FT_K_COV: want = 3; break;
 	default: FAIL("unknown record type");
 	}
 	nt = split(line, len, tok, want, rest);
@@ -436,6 +437,17 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 		break;
 	case FT_K_LOG:
 		r->text = tok[1];
+		break;
+	case FT_K_COV:
+		if (parse_hex(tok[1], &r->pc) < 0 || (r->pc & 1))
+			FAIL("cov: bad pc");
+		if (!all_hex(tok[2]) || tok[2].n % 2)
+			FAIL("cov: bad bitmap");
+		if (tok[2].n / 2 > FT_COV_BYTES_MAX)
+			FAIL("cov: bitmap too long");
+		if (r->pc > UINT64_MAX - 16 * tok[2].n / 2)
+			FAIL("cov: past the address space");
+		r->text = tok[2];
 		break;
 	default:
 		FAIL("unknown record type");

@@ -18,7 +18,7 @@
 enum ft_kind {
 	FT_K_HELLO, FT_K_OK, FT_K_ERR, FT_K_RUN, FT_K_CKPT, FT_K_ALLOC, FT_K_FREE,
 	FT_K_FAULT, FT_K_OOM, FT_K_BADFREE, FT_K_OPBEGIN, FT_K_OPEND, FT_K_REF,
-	FT_K_RESULT, FT_K_PANIC, FT_K_TRAP, FT_K_END, FT_K_LOG, FT_K_COUNT
+	FT_K_RESULT, FT_K_PANIC, FT_K_TRAP, FT_K_END, FT_K_LOG, FT_K_COV, FT_K_COUNT
 };
 const char *ft_kind_name(enum ft_kind k);
 
@@ -31,6 +31,7 @@ enum { FT_CKPT_BASELINE, FT_CKPT_END };                    /* ckpt sub */
 enum { FT_PANIC_EXPECTED, FT_PANIC_UNEXPECTED };           /* panic sub */
 
 #define FT_BT_MAX 8
+#define FT_COV_BYTES_MAX 244 /* bitmap bytes in one cov record */
 
 struct ft_str {
 	const char *p;
@@ -46,12 +47,12 @@ struct ft_rec {
 	int64_t id;        /* op+/op-: op id */
 	uint64_t addr;     /* alloc/free/badfree: object; ref: obj; trap: stval */
 	int64_t size;      /* alloc/fault/oom */
-	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc */
+	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc; cov first slot */
 	int64_t rc;        /* op- rc, result rc, ref count, hello version */
 	int64_t num[4];    /* ckpt: page-live obj-live page-bytes obj-bytes; end: fired attempts
 			    * faults; trap: scause */
 	struct ft_str name; /* op name, scenario, ref kind, ok/err word, hello build id */
-	struct ft_str text; /* panic message, log text, err reason */
+	struct ft_str text; /* panic message, log text, err reason, cov bitmap (hex) */
 	struct ft_str bt;   /* backtrace token as received ("-" when empty) */
 	uint64_t pcs[FT_BT_MAX];
 	int npcs;
