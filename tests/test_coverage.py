@@ -27,10 +27,18 @@ def analysis(*args):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
+@pytest.fixture(scope="session")
+def cov_elf(build_dir):
+    """The sample kernel built with coverage (sample-kernel/kernel.mk)."""
+    p = build_dir / "kernel-cov.elf"
+    assert p.exists(), f"{p} missing: run `make` first"
+    return p
+
+
 @pytest.fixture(scope="module")
-def blk_db(build_dir, kernel_elf, tmp_path_factory):
+def blk_db(build_dir, cov_elf, tmp_path_factory):
     """The clean kernel's blk scenario, swept once."""
-    return sweep(build_dir, kernel_elf, tmp_path_factory.mktemp("cov") / "blk.db", "blk")
+    return sweep(build_dir, cov_elf, tmp_path_factory.mktemp("cov") / "blk.db", "blk")
 
 
 def build_id(db):
@@ -56,7 +64,7 @@ def cov_line(pc, bits):
     return f"cov {pc:x} {bits}"
 
 
-def test_hostile_cov_records_are_rejected_whole_and_never_mark_a_block(build_dir, kernel_elf,
+def test_hostile_cov_records_are_rejected_whole_and_never_mark_a_block(build_dir, cov_elf,
                                                                        blk_db, tmp_path):
     """Out-of-range offsets, oversized bitmaps, garbage hex: each line is counted malformed
     and marks nothing; the one good record marks exactly its block (under ASan/UBSan)."""
@@ -81,7 +89,7 @@ def test_hostile_cov_records_are_rejected_whole_and_never_mark_a_block(build_dir
                    "".join(line + "\n" for line in hostile) +
                    cov_line(good, "01") + "\nresult blk 0\nend 0 0 0\n")
     db = tmp_path / "h.db"
-    p = subprocess.run([str(build_dir / "tracer-asan"), "ingest", "--kernel", str(kernel_elf),
+    p = subprocess.run([str(build_dir / "tracer-asan"), "ingest", "--kernel", str(cov_elf),
                         "--db", str(db), str(log)], capture_output=True, text=True, timeout=120)
     assert p.returncode in (0, 1), p.stderr
     run = rows(db, "SELECT id, nmalformed, coverage FROM runs")[0]
@@ -94,7 +102,7 @@ def test_hostile_cov_records_are_rejected_whole_and_never_mark_a_block(build_dir
             "missing field", "extra field"} <= reasons
 
 
-def test_version_3_database_gains_the_coverage_tables_and_keeps_its_runs(build_dir, kernel_elf,
+def test_version_3_database_gains_the_coverage_tables_and_keeps_its_runs(build_dir, cov_elf,
                                                                          blk_db, tmp_path):
     db = tmp_path / "v3.db"
     shutil.copy(blk_db, db)
@@ -105,7 +113,7 @@ def test_version_3_database_gains_the_coverage_tables_and_keeps_its_runs(build_d
                       "UPDATE meta SET value = '3' WHERE key = 'schema_version';")
     con.commit()
     con.close()
-    sweep(build_dir, kernel_elf, db, "blk")          # resumes: every run is already there
+    sweep(build_dir, cov_elf, db, "blk")             # resumes: every run is already there
     assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "4"
     assert rows(db, "SELECT count(*) FROM runs")[0][0] == nruns
     assert len(point_pcs(db)) == len(point_pcs(blk_db))
@@ -150,15 +158,15 @@ def unreached_leak_elf(build_dir, tmp_path_factory):
     src = tmp_path_factory.mktemp("unreached")
     shutil.copytree(ROOT / "sample-kernel", src / "sample-kernel",
                     ignore=shutil.ignore_patterns("bugs"))
-    for objs in ("sample-kernel", "user"):     # the clean objects: only blk.c recompiles
+    for objs in ("sample-kernel", "sample-kernel-cov", "user"):   # only blk.c recompiles
         if (build_dir / objs).is_dir():
             shutil.copytree(build_dir / objs, src / "build" / objs)
     subprocess.run(["patch", "-p1", "-s", "-d", str(src),
                     "-i", str(ROOT / "tests/data/cov-unreached-leak.patch")], check=True)
     subprocess.run(["make", "-s", "-C", str(src), "-f", "sample-kernel/kernel.mk",
-                    "BUILD=build", "build/kernel.elf"], check=True, timeout=600,
+                    "BUILD=build", "build/kernel-cov.elf"], check=True, timeout=600,
                    capture_output=True)
-    return src / "build" / "kernel.elf", src / "sample-kernel/kernel/blk.c"
+    return src / "build" / "kernel-cov.elf", src / "sample-kernel/kernel/blk.c"
 
 
 def test_bug_on_a_path_no_scenario_reaches_is_listed_as_never_reached(
@@ -176,3 +184,14 @@ def test_bug_on_a_path_no_scenario_reaches_is_listed_as_never_reached(
     p = analysis("summary", "--db", db)
     assert "blk_probe: " in p.stdout
     assert f",{leak_line}," in p.stdout or f":{leak_line}," in p.stdout
+
+
+def test_kernel_without_coverage_sends_no_cov_record_and_is_swept_as_before(build_dir,
+                                                                           kernel_elf,
+                                                                           tmp_path):
+    db = sweep(build_dir, kernel_elf, tmp_path / "plain.db", "blk")
+    assert rows(db, "SELECT count(*) FROM cov_points")[0][0] == 0
+    assert rows(db, "SELECT count(*) FROM runs WHERE coverage IS NOT NULL "
+                    "OR nmalformed > 0")[0][0] == 0
+    p = analysis("summary", "--db", db)
+    assert p.returncode == 0 and "error paths reached" not in p.stdout
