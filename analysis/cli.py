@@ -100,17 +100,6 @@ def _audit(args, db: Database) -> Audit:
                    pathlib.Path(args.profile) if args.profile else None)
 
 
-def _coverage_gate(covs: list[coverage.Coverage], minimum: Optional[float]) -> list[str]:
-    """Why the error-path coverage fails --min-error-coverage, one line each; [] passes."""
-    if minimum is None:
-        return []
-    if not covs:
-        return ["no run reported coverage: the kernel was built without "
-                "-fsanitize-coverage=trace-pc (--min-error-coverage needs it)"]
-    return [f"error-path coverage {c.percent:.1f}% is below --min-error-coverage "
-            f"{minimum:g}%" for c in covs if c.percent < minimum]
-
-
 def run(args: argparse.Namespace) -> int:
     with Database(args.db) as db:
         audit = _audit(args, db)
@@ -124,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             if args.lcov:
                 _write(args.lcov, "".join(coverage.lcov(c, audit.sources.lcov_path)
                                           for c in covs))
-            below = _coverage_gate(covs, args.min_error_coverage)
+            below = coverage.shortfalls(covs, args.min_error_coverage)
             if not to_stdout:
                 sys.stdout.write(summary.findings_text(audit, args.strict))
                 sys.stdout.write(summary.terminal_text(summary.coverage_lines(covs) + below))

@@ -188,3 +188,15 @@ def lcov(cov: Coverage, resolve: Callable[[int, str], str]) -> str:
         out.append("end_of_record")
     return "\n".join(out) + "\n"
 
+
+
+def shortfalls(covs: Sequence[Coverage], minimum: Optional[float]) -> list[str]:
+    """Why the error-path coverage fails a minimum of P%, one line each; [] passes (and no
+    minimum always passes). No coverage at all fails: a gate that asks for it must get it."""
+    if minimum is None:
+        return []
+    if not covs:
+        return ["no run reported coverage: the kernel was built without "
+                "-fsanitize-coverage=trace-pc (build/kernel-cov.elf has it)"]
+    return [f"error-path coverage {c.percent:.1f}% is below the minimum of {minimum:g}%"
+            for c in covs if c.percent < minimum]

@@ -146,7 +146,7 @@ def test_min_error_coverage_fails_the_gate_only_below_the_minimum(blk_db):
     with Database(blk_db) as db:
         percent = coverage.build_coverages(db, db.runs())[0].percent
     below = analysis("findings", "--db", blk_db, "--min-error-coverage", percent + 0.5)
-    assert below.returncode == 1 and "is below --min-error-coverage" in below.stdout
+    assert below.returncode == 1 and "is below the minimum of" in below.stdout
     at = analysis("findings", "--db", blk_db, "--min-error-coverage", percent - 0.5)
     assert at.returncode == 0, at.stdout
 
@@ -184,6 +184,14 @@ def test_bug_on_a_path_no_scenario_reaches_is_listed_as_never_reached(
     p = analysis("summary", "--db", db)
     assert "blk_probe: " in p.stdout
     assert f",{leak_line}," in p.stdout or f":{leak_line}," in p.stdout
+    # the report's page for blk.c marks the line as an error path never reached
+    out = tmp_path / "report"
+    assert analysis("report", "--db", db, "--out", out, "--src-root", blk_c.parents[2]) \
+        .returncode == 0
+    assert 'href="coverage/index.html">error paths reached:' in (out / "index.html").read_text()
+    page = next(p for p in (out / "coverage").glob("b*-f*.html")
+                if "<h1 class=\"mono\">sample-kernel/kernel/blk.c</h1>" in p.read_text())
+    assert f'<span class="cov-never" id="L{leak_line}">' in page.read_text()
 
 
 def test_kernel_without_coverage_sends_no_cov_record_and_is_swept_as_before(build_dir,
@@ -195,3 +203,13 @@ def test_kernel_without_coverage_sends_no_cov_record_and_is_swept_as_before(buil
                     "OR nmalformed > 0")[0][0] == 0
     p = analysis("summary", "--db", db)
     assert p.returncode == 0 and "error paths reached" not in p.stdout
+
+
+def test_gate_fails_a_sweep_whose_error_coverage_is_below_its_minimum(cov_elf, tmp_path):
+    from analysis.gate import Gate
+    lenient = Gate(cov_elf, jobs=2, min_error_coverage=0).sweep("blk", tmp_path / "g.db")
+    assert lenient.passed and lenient.error_coverage is not None
+    strict = Gate(cov_elf, jobs=2, min_error_coverage=lenient.error_coverage + 0.5) \
+        .sweep("blk", tmp_path / "g.db")
+    assert not strict.passed and strict.verdict == "PASS"
+    assert "is below the minimum" in strict.explain()
