@@ -115,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
                                           for c in covs))
             below = coverage.shortfalls(covs, args.min_error_coverage)
             if not to_stdout:
-                sys.stdout.write(summary.findings_text(audit, args.strict))
-                sys.stdout.write(summary.terminal_text(summary.coverage_lines(covs) + below))
+                sys.stdout.write(summary.findings_text(
+                    audit, args.strict, summary.coverage_lines(covs) + below))
             code = audit.exit_code(args.strict)
             if below and code == EXIT_OK:
                 code = EXIT_FINDINGS

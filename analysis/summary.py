@@ -54,7 +54,9 @@ def _finding_rows(findings: Sequence[UniqueFinding]) -> list[str]:
     return out
 
 
-def findings_text(audit: Audit, strict: bool = False) -> str:
+def findings_text(audit: Audit, strict: bool = False, coverage: Sequence[str] = ()) -> str:
+    """The findings, then what else the audit saw; coverage (coverage_lines(), and what fails
+    a coverage minimum) goes before the result line, which stays last."""
     out = header(audit)
     if audit.errors:
         out += ["", f"findings ({len(audit.errors)}):"] + _finding_rows(audit.errors)
@@ -85,6 +87,7 @@ def findings_text(audit: Audit, strict: bool = False) -> str:
         out += ["", f"malformed console lines: {audit.nmalformed} (rejected and counted)"]
     gaps = status.gaps(audit)
     out += gap_lines(gaps)
+    out += coverage
     incomplete = f", {len(gaps)} incomplete" if gaps else ""
     out += ["", f"result: {len(audit.errors)} finding(s), {len(audit.warnings)} warning(s), "
                 f"{len(audit.suppressed)} suppressed, {len(infra)} infrastructure "

@@ -25,9 +25,15 @@ void fl_cov_init(uintptr_t lo, uintptr_t hi)
 	cov_hi = hi - lo > FL_COV_TEXT_MAX ? lo + FL_COV_TEXT_MAX : hi;
 }
 
+/* bytes of the bitmap the covered text uses */
+static size_t used_bytes(void)
+{
+	return (cov_hi - cov_lo + 15) / 16;
+}
+
 void fl_cov_run_begin(void)
 {
-	for (size_t i = 0; i < FL_COV_BYTES; i++)
+	for (size_t i = 0; i < used_bytes(); i++)
 		bitmap[i] = 0;
 	dropped = 0;
 }
@@ -55,7 +61,7 @@ static size_t stretch_end(size_t from, size_t lim)
 
 void fl_cov_send(void)
 {
-	size_t lim = (cov_hi - cov_lo + 15) / 16, i = 0;
+	size_t lim = used_bytes(), i = 0;
 
 	while (i < lim) {
 		size_t end;
