@@ -14,7 +14,7 @@ import pathlib
 import sys
 from typing import Optional, Sequence
 
-from . import bisect, html_report, json_report, junit, sarif, summary
+from . import bisect, coverage, html_report, json_report, junit, sarif, summary
 from .atomicity import ProfileError
 from .db import Database, DatabaseError
 from .fingerprint import DEFAULT_ALLOCATOR_GLOBS, DEFAULT_DEPTH, Normalizer
@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
     _common(f)
     f.add_argument("--sarif", metavar="OUT", help="write SARIF 2.1.0")
     f.add_argument("--junit", metavar="OUT", help="write JUnit XML")
+    f.add_argument("--lcov", metavar="OUT", help="write the runs' line coverage as an lcov "
+                                                  "tracefile (genhtml reads it)")
+    f.add_argument("--min-error-coverage", type=float, metavar="P",
+                   help="exit 1 unless at least P%% of the error-path lines were reached")
     r = sub.add_parser("report", help="write the static HTML report")
     _common(r)
     r.add_argument("--out", required=True, metavar="DIR", help="directory for the site")
@@ -99,15 +103,23 @@ def _audit(args, db: Database) -> Audit:
 def run(args: argparse.Namespace) -> int:
     with Database(args.db) as db:
         audit = _audit(args, db)
+        covs = coverage.build_coverages(db, audit.runs)
         to_stdout = args.json == "-"
         if args.command == "findings":
             if args.sarif:
                 _write(args.sarif, json_report.dumps(sarif.sarif_log(audit)))
             if args.junit:
                 _write(args.junit, junit.junit_xml(audit, args.strict))
+            if args.lcov:
+                _write(args.lcov, "".join(coverage.lcov(c, audit.sources.lcov_path)
+                                          for c in covs))
+            below = coverage.shortfalls(covs, args.min_error_coverage)
             if not to_stdout:
-                sys.stdout.write(summary.findings_text(audit, args.strict))
+                sys.stdout.write(summary.findings_text(
+                    audit, args.strict, summary.coverage_lines(covs) + below))
             code = audit.exit_code(args.strict)
+            if below and code == EXIT_OK:
+                code = EXIT_FINDINGS
         elif args.command == "report":
             index = html_report.write_report(audit, db, args.out, args.strict)
             if not to_stdout:
@@ -117,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             if not to_stdout:
                 sys.stdout.write(summary.summary_text(audit))
+                sys.stdout.write(summary.terminal_text(summary.coverage_lines(covs)))
             code = EXIT_OK
         if args.json:
             _write(args.json, json_report.dumps(json_report.audit_dict(audit, args.strict)))

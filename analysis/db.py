@@ -18,7 +18,7 @@ from typing import Iterable, Optional
 from .model import (EMPTY_STACK, Build, Event, FindingClass, Frame, Malformed, Outcome,
                     Run, RunFinding, Severity, Stack, Sweep)
 
-SCHEMA_VERSION = 3   # v2 added indexes, v3 the runs' *_cut counts (tracer/store.c migrations)
+SCHEMA_VERSION = 4   # v2 indexes, v3 the runs' *_cut counts, v4 coverage (tracer/store.c)
 
 
 class DatabaseError(Exception):
@@ -294,6 +294,27 @@ class Database:
             return []
         return [(r[0], r[1]) for r in self.conn.execute(
             "SELECT reason, COUNT(*) FROM malformed GROUP BY reason ORDER BY 2 DESC, 1")]
+
+    # --- coverage (schema v4) -------------------------------------------------------------
+
+    def coverage_map(self, build: int) -> tuple[dict[int, str], list[tuple[int, str, int]]]:
+        """A build's coverage points (idx -> function) and their (point, file, line) rows;
+        empty for a build without coverage or a database older than v4."""
+        if not self._has_table("cov_points"):
+            return {}, []
+        points = {r[0]: r[1] or "?" for r in self.conn.execute(
+            "SELECT idx, func FROM cov_points WHERE build = ?", (build,))}
+        lines = [(r[0], r[1], r[2]) for r in self.conn.execute(
+            "SELECT point, file, line FROM cov_lines WHERE build = ?", (build,))]
+        return points, lines
+
+    def coverage_bitmaps(self, build: int) -> dict[int, bytes]:
+        """run id -> runs.coverage of the build's runs that reported coverage."""
+        if not self._has_table("cov_points"):
+            return {}
+        return {r[0]: bytes(r[1]) for r in self.conn.execute(
+            "SELECT id, coverage FROM runs WHERE build = ? AND coverage IS NOT NULL",
+            (build,))}
 
 
 def _parse_seqs(text: Optional[str]) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ import pathlib
 from collections import Counter
 from typing import Optional
 
-from . import status
+from . import coverage, status
 from .bisect import Host, audit_of, call, default_injector, kernel_scenarios, sweep_argv
 from .db import Database
 from .model import FindingClass, Outcome, Severity
@@ -69,6 +69,8 @@ class SweepResult:
     runs: int                           # runs in the database
     executed: int                       # runs this sweep added (0: all resumed)
     outcomes: Counter
+    error_coverage: Optional[float] = None   # % of error-path lines reached, None without
+    coverage_shortfall: list[str] = dataclasses.field(default_factory=list)  # min not met
 
     @property
     def errors(self) -> list[Finding]:
@@ -76,7 +78,7 @@ class SweepResult:
 
     @property
     def passed(self) -> bool:
-        return self.verdict == status.PASS
+        return self.verdict == status.PASS and not self.coverage_shortfall
 
     def explain(self) -> str:
         """What a failing test says: each finding with its function, line and repro."""
@@ -88,6 +90,7 @@ class SweepResult:
                       f"    function: {f.function} ({f.where})",
                       f"    repro: {f.repro}"]
         lines += [f"  incomplete: {g}" for g in self.gaps]
+        lines += [f"  coverage: {s}" for s in self.coverage_shortfall]
         return "\n".join(visible(line) for line in lines)
 
 
@@ -126,6 +129,7 @@ class Gate:
     jobs: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
     timeout: Optional[float] = None
     injector: pathlib.Path = dataclasses.field(default_factory=default_injector)
+    min_error_coverage: Optional[float] = None  # % of error-path lines a sweep must reach
 
     def host(self) -> Host:
         """The injector's settings, with the suppressions read afresh (an audit counts
@@ -154,12 +158,22 @@ class Gate:
         before = _max_run_id(db)
         self._inject("sweep", db, sweep_argv(scenario, site, fault, max_n))
         audit = audit_of(db, self.host())
+        cov = self._coverage(db, [r for r in audit.runs if r.scenario == scenario])
         return SweepResult(
             scenario, fault, db, status.verdict(audit),
             [Finding.of(u, audit) for u in audit.findings], len(audit.suppressed),
             [f"{g.label}: {g.reason}" for g in status.gaps(audit)], len(audit.runs),
             sum(1 for r in audit.runs if r.id > before),
-            Counter(r.outcome_text for r in audit.runs))
+            Counter(r.outcome_text for r in audit.runs), cov.percent if cov else None,
+            coverage.shortfalls([cov] if cov else [], self.min_error_coverage))
+
+    @staticmethod
+    def _coverage(db: pathlib.Path, runs: list) -> Optional[coverage.Coverage]:
+        """The error-path coverage of these runs (one build), None without coverage."""
+        if not runs:
+            return None
+        with Database(db) as d:
+            return coverage.coverage(d, runs[0].build, runs)
 
     def run(self, scenario: str, fail: int, db: pathlib.Path, site: str = "",
             persist: bool = False) -> RunResult:

@@ -18,7 +18,7 @@ from typing import Optional
 import jinja2
 import markupsafe
 
-from . import chart, status, timeline
+from . import chart, coverage, status, timeline
 from . import fingerprint as fp
 from .db import Database
 from .model import FindingClass, Frame, Stack
@@ -139,7 +139,8 @@ def _page_context(audit: Audit, strict: bool) -> dict:
             .strftime("%Y-%m-%d %H:%M:%S UTC")}
 
 
-def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False) -> str:
+def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False,
+                 covs: Optional[list[coverage.Coverage]] = None) -> str:
     counts = [Counter(chart.outcome_key(r) for r in g.runs) for g in audit.groups]
     commands = []
     for s in audit.sweeps:
@@ -149,7 +150,7 @@ def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False) ->
         **_page_context(audit, strict), chart=chart.build_chart(audit.groups),
         commands=commands, outcome_columns=[k for k in chart.COLOURS
                                             if any(c[k] for c in counts)],
-        group_counts=counts)
+        group_counts=counts, coverages=covs or [])
 
 
 def render_finding(audit: Audit, db: Database, u: UniqueFinding, env: jinja2.Environment,
@@ -167,6 +168,50 @@ def render_finding(audit: Audit, db: Database, u: UniqueFinding, env: jinja2.Env
         timeline=rows, occurrences=sorted(u.occurrences, key=lambda o: (o.run.n, o.run.id)))
 
 
+@dataclasses.dataclass
+class CoverageFile:
+    """One source file of a coverage page: its covered lines and where its page is."""
+    page: str
+    path: str
+    lines: dict[int, coverage.LineHits]
+    source: Optional[list[str]]
+
+    @property
+    def error_lines(self) -> int:
+        return sum(1 for h in self.lines.values() if h.error_path)
+
+    @property
+    def never_reached(self) -> int:
+        return sum(1 for h in self.lines.values() if h.never_reached)
+
+    @property
+    def hit(self) -> int:
+        return sum(1 for h in self.lines.values() if h.hits)
+
+
+def coverage_files(audit: Audit, cov: coverage.Coverage, k: int) -> list[CoverageFile]:
+    """The files of one build's coverage; pages are numbered, never named after a path that
+    came from DWARF."""
+    return [CoverageFile(f"b{k}-f{i}.html", audit.sources.relative(cov.build, file) or file,
+                         {h.line: h for h in hits}, audit.sources.whole(cov.build, file))
+            for i, (file, hits) in enumerate(cov.files().items())]
+
+
+def write_coverage(audit: Audit, covs: list[coverage.Coverage], out: pathlib.Path,
+                   env: jinja2.Environment, strict: bool) -> None:
+    """coverage/index.html (per build: files and never-reached functions) and one page per
+    source file with hit counts, like genhtml, error paths never reached highlighted."""
+    pages = out / "coverage"
+    pages.mkdir(parents=True, exist_ok=True)
+    builds = [(cov, coverage_files(audit, cov, k)) for k, cov in enumerate(covs)]
+    for cov, files in builds:
+        for f in files:
+            (pages / f.page).write_text(env.get_template("coverage_file.html").render(
+                **_page_context(audit, strict), cov=cov, f=f), encoding="utf-8")
+    (pages / "index.html").write_text(env.get_template("coverage.html").render(
+        **_page_context(audit, strict), builds=builds), encoding="utf-8")
+
+
 def write_report(audit: Audit, db: Database, out_dir: str | pathlib.Path,
                  strict: bool = False) -> pathlib.Path:
     """Write the site; returns the path of index.html."""
@@ -182,6 +227,9 @@ def write_report(audit: Audit, db: Database, out_dir: str | pathlib.Path,
     for old in pages.iterdir():
         if _PAGE_NAME.match(old.name) and old.name not in written:
             old.unlink()
+    covs = coverage.build_coverages(db, audit.runs)
+    if covs:
+        write_coverage(audit, covs, out, env, strict)
     index = out / "index.html"
-    index.write_text(render_index(audit, env, strict), encoding="utf-8")
+    index.write_text(render_index(audit, env, strict, covs), encoding="utf-8")
     return index

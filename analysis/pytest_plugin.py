@@ -74,6 +74,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="known findings that do not fail an item (class:glob entries)")
     g.addoption("--faultline-jobs", type=int, metavar="J",
                 help="QEMUs per sweep (default: cores / pytest-xdist workers)")
+    g.addoption("--faultline-min-error-coverage", type=float, metavar="P",
+                help="an item fails unless its sweep reached P%% of its error-path lines "
+                     "(a kernel built with coverage: docs/analysis.md)")
 
 
 def _profile_table(path: pathlib.Path) -> dict:
@@ -157,7 +160,8 @@ def _gate(config: pytest.Config, table: dict, source: str) -> Optional[Gate]:
         return None
     gate = Gate(pathlib.Path(kernel).resolve(), mode,
                 pathlib.Path(suppressions) if suppressions else None,
-                pathlib.Path(profile) if profile else None, _jobs(opt("faultline_jobs")))
+                pathlib.Path(profile) if profile else None, _jobs(opt("faultline_jobs")),
+                min_error_coverage=opt("faultline_min_error_coverage"))
     try:
         gate.offered()                      # refuses what is not a kernel before any test
     except GateError as e:

@@ -100,6 +100,17 @@ class SourceTree:
                 return c.relative_to(repo_root).as_posix()
         return file
 
+    def whole(self, build: int, file: str) -> Optional[list[str]]:
+        """Every line of a recorded source file inside a source root, None when there is
+        none (missing, outside the roots, unreadable or too large)."""
+        path = self.resolve(build, file)
+        return self._read(path) if path else None
+
+    def lcov_path(self, build: int, file: str) -> str:
+        """The path an lcov tracefile names: the real file when it is inside a source root,
+        else the file as recorded."""
+        return str(self.resolve(build, file) or file)
+
     def _read(self, path: pathlib.Path) -> Optional[list[str]]:
         if path not in self._cache:
             try:

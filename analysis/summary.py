@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Sequence
 
 from . import status
+from .coverage import Coverage
 from .chart import COLOURS, outcome_key
 from .text import visible
 from .unique import Audit, UniqueFinding
@@ -53,7 +54,9 @@ def _finding_rows(findings: Sequence[UniqueFinding]) -> list[str]:
     return out
 
 
-def findings_text(audit: Audit, strict: bool = False) -> str:
+def findings_text(audit: Audit, strict: bool = False, coverage: Sequence[str] = ()) -> str:
+    """The findings, then what else the audit saw; coverage (coverage_lines(), and what fails
+    a coverage minimum) goes before the result line, which stays last."""
     out = header(audit)
     if audit.errors:
         out += ["", f"findings ({len(audit.errors)}):"] + _finding_rows(audit.errors)
@@ -84,6 +87,7 @@ def findings_text(audit: Audit, strict: bool = False) -> str:
         out += ["", f"malformed console lines: {audit.nmalformed} (rejected and counted)"]
     gaps = status.gaps(audit)
     out += gap_lines(gaps)
+    out += coverage
     incomplete = f", {len(gaps)} incomplete" if gaps else ""
     out += ["", f"result: {len(audit.errors)} finding(s), {len(audit.warnings)} warning(s), "
                 f"{len(audit.suppressed)} suppressed, {len(infra)} infrastructure "
@@ -112,3 +116,22 @@ def summary_text(audit: Audit) -> str:
                  rows, right=tuple(range(3, 6 + len(columns))))
     out += gap_lines(status.gaps(audit))
     return terminal_text(out)
+
+
+def coverage_lines(covs: Sequence[Coverage]) -> list[str]:
+    """The error-path coverage line of each build with coverage, and the functions holding
+    error-path lines no run reached (docs/analysis.md, "Error-path coverage")."""
+    out = []
+    for cov in covs:
+        name = f" (build {cov.build})" if len(covs) > 1 else ""
+        out += ["", cov.headline() + name]
+        never = cov.never_reached_functions()
+        if never:
+            out.append(f"never-reached error paths ({len(never)} functions):")
+        for func, hits in never.items():
+            by_file: dict[str, list[str]] = {}
+            for h in hits:
+                by_file.setdefault(h.file, []).append(str(h.line))
+            out.append(f"  {func}: " + "; ".join(f"{f}:{','.join(ls)}"
+                                                 for f, ls in by_file.items()))
+    return out

@@ -1,7 +1,8 @@
 # mk/demo.mk - `make demo`: install what is missing, build, sweep every scenario of the sample
 # kernel in both fault modes (warm mode: one QEMU per worker, the kernel restarted in place
 # after every clean run and the machine reset after any other; the same runs as reset mode,
-# byte for byte, in about 60% of the time), write the HTML report and print the summary.
+# byte for byte, in about 60% of the time), write the HTML report and print the summary with
+# its error-path coverage line (the clean kernel is swept as build/kernel-cov.elf).
 # Included by the top Makefile.
 #
 #   make demo                      the clean kernel, every scenario
@@ -20,7 +21,7 @@ BUGS           ?=
 BUGS_KEY       := $(subst $(comma),+,$(strip $(BUGS)))
 
 ifeq ($(BUGS_KEY),)
-DEMO_KERNEL    ?= $(BUILD)/kernel.elf
+DEMO_KERNEL    ?= $(BUILD)/kernel-cov.elf
 DEMO_DB        ?= $(OUT)/faultline.db
 DEMO_REPORT    ?= $(OUT)/report
 DEMO_SCENARIOS ?= all

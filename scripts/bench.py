@@ -20,10 +20,13 @@ Measured in one run on this machine:
   resources acq/rel records in the stored runs of a `blk` reset sweep (the scenario that takes
             the most resources): their share of the stream, and what they cost per run at
             the tracer's measured rate
+  coverage  per-injection cost of the same warm -j 1 sweep of build/kernel-cov.elf (trace-pc
+            coverage, its cov records judged and stored) as a ratio to build/kernel.elf,
+            the two sweeps alternated round by round so that drift hits both alike
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
->= 1 M events/s. Every number is printed whether or not its target is met; warm mode is
+>= 1 M events/s; coverage <= 1.3x (else it stays out of build/kernel.elf, as it does now). Every number is printed whether or not its target is met; warm mode is
 judged against the 1000/s figure on its own line and never counted as reset.
 """
 import argparse
@@ -197,6 +200,17 @@ def resource_records(injector, kernel, workdir):
         con.close()
 
 
+def coverage_cost(injector, kernel, cov_kernel, scenario, workdir, min_s, rounds=3):
+    """(plain, coverage) per-injection (wall ms, CPU ms) of warm -j 1 sweeps, alternated."""
+    totals = {k: [0, 0.0, 0.0] for k in (kernel, cov_kernel)}
+    for _ in range(rounds):
+        for k in (kernel, cov_kernel):
+            n, w, c = sweep_cost(injector, k, scenario, "warm", 1, workdir, min_s / rounds, 0)
+            t = totals[k]
+            t[0], t[1], t[2] = t[0] + n, t[1] + w, t[2] + c
+    return [(t[1] / t[0] * 1e3, t[2] / t[0] * 1e3) for t in totals.values()]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
@@ -272,6 +286,17 @@ def main():
             cost = f"; {held / nruns / rate * 1e3:.3f} ms per run to ingest" if rate else ""
             print(f"{'resource records (blk, acq/rel)':44s} {held / total * 100:8.1f} % of the"
                   f" stream   ({held:.0f} of {total} records in {nruns} stored runs{cost})")
+        cov_kernel = os.path.join(a.build, "kernel-cov.elf")
+        cov = None
+        if os.path.exists(cov_kernel):
+            (pw, pc), (cw, cc) = coverage_cost(injector, kernel, cov_kernel, a.scenario, work,
+                                               a.min_seconds * 2)
+            cov = cc / pc
+            print(f"{'coverage per injection (' + a.scenario + ', warm -j 1)':44s} {cw:8.2f} ms wall"
+                  f"  {cc:8.2f} ms CPU   = {cw / pw:5.2f}x wall, {cc / pc:5.2f}x CPU of "
+                  f"kernel.elf ({pw:.2f} ms wall, {pc:.2f} ms CPU)")
+        else:
+            print(f"{'coverage per injection':44s} not measured: {cov_kernel} missing")
         fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
         fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
         reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]
@@ -284,6 +309,9 @@ def main():
               f" ({reset2:.0f}/s)")
         print(f"warm mode against the same 1000/s: {'met' if warm2 >= 1000 else 'NOT met'}"
               f" ({warm2:.0f}/s; warm is not reset: it counts for neither)")
+        if cov is not None:
+            print(f"target coverage <= 1.3x per injection: {'met' if cov <= 1.3 else 'NOT met'}"
+                  f" ({cov:.2f}x CPU; kernel.elf is built without it while not met)")
         if rate is not None:
             print(f"target tracer >= 1 M events/s: {'met' if rate >= 1e6 else 'NOT met'}"
                   f" ({rate / 1e6:.2f} M/s)")

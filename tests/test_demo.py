@@ -24,6 +24,7 @@ def test_demo_on_the_clean_kernel_sweeps_everything_and_reports_zero_findings(
     r = make_demo(root, tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "0 finding(s)" in r.stdout and "PASS" in r.stdout
+    assert "error paths reached: " in r.stdout
     index = tmp_path / "report" / "index.html"
     assert f"demo: open {index}" in r.stdout
     assert index.read_text().count("<html") == 1

@@ -19,6 +19,7 @@ struct ft_build *ft_build_new(int64_t id, const char *build_id, const char *src_
 	ft_vec_init(&b->frames, sizeof(struct ft_frame));
 	ft_vec_init(&b->unsaved_stacks, sizeof(uint32_t));
 	ft_vec_init(&b->unsaved_frames, sizeof(uint32_t));
+	ft_vec_init(&b->cov_points, sizeof(uint64_t));
 	ft_map_init(&b->stack_by_str);
 	ft_map_init(&b->frame_by_pc);
 	return b;
@@ -34,6 +35,7 @@ void ft_build_free(struct ft_build *b)
 	ft_vec_free(&b->frames);
 	ft_vec_free(&b->unsaved_stacks);
 	ft_vec_free(&b->unsaved_frames);
+	ft_vec_free(&b->cov_points);
 	ft_map_free(&b->stack_by_str);
 	ft_map_free(&b->frame_by_pc);
 	free(b->src_root);
@@ -55,6 +57,15 @@ const struct ft_sym *ft_build_func_ret(struct ft_build *b, uint64_t pc)
 	return ft_build_frame_at(b, ft_build_frame(b, pc))->sym;
 }
 
+const char *ft_build_rel_path(const struct ft_build *b, const char *file)
+{
+	size_t rl = b->src_root ? strlen(b->src_root) : 0;
+
+	if (rl && strncmp(file, b->src_root, rl) == 0 && file[rl] == '/')
+		return file + rl + 1;
+	return file;
+}
+
 uint32_t ft_build_frame(struct ft_build *b, uint64_t pc)
 {
 	uint32_t *hit = ft_map_get(&b->frame_by_pc, pc, 0);
@@ -71,10 +82,7 @@ uint32_t ft_build_frame(struct ft_build *b, uint64_t pc)
 	/* a return address points after the call: look up the call instruction's byte */
 	f->sym = pc ? ft_symtab_find(&b->st, pc - 1) : NULL;
 	if (pc && ft_symtab_line(&b->st, pc - 1, &file, &line) == 0) {
-		size_t rl = b->src_root ? strlen(b->src_root) : 0;
-
-		if (rl && strncmp(file, b->src_root, rl) == 0 && file[rl] == '/')
-			file += rl + 1;
+		file = ft_build_rel_path(b, file);
 		f->file = ft_arena_add(&b->strs, file, strlen(file));
 		f->line = line;
 	}

@@ -44,10 +44,15 @@ struct ft_build {
 	struct ft_map frame_by_pc;  /* (pc, 0) -> index */
 	struct ft_vec unsaved_stacks; /* uint32_t indexes not yet in a committed transaction */
 	struct ft_vec unsaved_frames;
+	struct ft_vec cov_points;   /* uint64_t coverage points (covmap.h), bit order of a run's
+				     * coverage; empty: the build reports none */
 };
 
 struct ft_build *ft_build_new(int64_t id, const char *build_id, const char *src_root);
 void ft_build_free(struct ft_build *b);
+
+/* A DWARF path relative to the build's src_root when it lies below it. */
+const char *ft_build_rel_path(const struct ft_build *b, const char *file);
 
 /* Index of the frame for pc (resolved on first sight). */
 uint32_t ft_build_frame(struct ft_build *b, uint64_t pc);

@@ -13,6 +13,7 @@ static const char *const kind_names[FT_K_COUNT] = {
 	[FT_K_RECOVER] = "recover",
 	[FT_K_STATE] = "state",
 	[FT_K_ACQ] = "acq", [FT_K_REL] = "rel",
+	[FT_K_COV] = "cov",
 };
 
 const char *ft_kind_name(enum ft_kind k)
@@ -291,6 +292,7 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 	case FT_K_RECOVER: want = 3; break;
 	case FT_K_STATE: want = 6; break;
 	case FT_K_ACQ: case FT_K_REL: want = 5; break;
+	case FT_K_COV: want = 3; break;
 	default: FAIL("unknown record type");
 	}
 	nt = split(line, len, tok, want, rest);
@@ -474,6 +476,17 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 		if (parse_bt(tok[4], r) < 0)
 			FAIL("acq/rel: bad backtrace");
 		r->name = tok[1];
+		break;
+	case FT_K_COV:
+		if (parse_hex(tok[1], &r->pc) < 0 || (r->pc & 1))
+			FAIL("cov: bad pc");
+		if (!all_hex(tok[2]) || tok[2].n % 2)
+			FAIL("cov: bad bitmap");
+		if (tok[2].n / 2 > FT_COV_BYTES_MAX)
+			FAIL("cov: bitmap too long");
+		if (r->pc > UINT64_MAX - 16 * tok[2].n / 2)
+			FAIL("cov: past the address space");
+		r->text = tok[2];
 		break;
 	default:
 		FAIL("unknown record type");

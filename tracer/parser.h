@@ -22,6 +22,7 @@ enum ft_kind {
 	FT_K_RECOVER,
 	FT_K_STATE,
 	FT_K_ACQ, FT_K_REL,
+	FT_K_COV,
 	FT_K_COUNT
 };
 const char *ft_kind_name(enum ft_kind k);
@@ -36,6 +37,7 @@ enum { FT_PANIC_EXPECTED, FT_PANIC_UNEXPECTED };           /* panic sub */
 enum { FT_STATE_BEGIN, FT_STATE_END };                     /* state sub */
 
 #define FT_BT_MAX 8
+#define FT_COV_BYTES_MAX 244 /* bitmap bytes in one cov record */
 
 struct ft_str {
 	const char *p;
@@ -53,13 +55,13 @@ struct ft_rec {
 			    * acq/rel: id */
 	int64_t size;      /* alloc/fault/oom */
 	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc; recover pc;
-			    * state pc */
+			    * state pc; cov first slot */
 	int64_t rc;        /* op- rc, result rc, ref count, hello version, state rc */
 	int64_t num[4];    /* ckpt: page-live obj-live page-bytes obj-bytes; end: fired attempts
 			    * faults; trap: scause */
 	struct ft_str name; /* op name, scenario, ref kind, ok/err word, hello build id, state,
 			     * acq/rel resource kind */
-	struct ft_str text; /* panic message, log text, err reason */
+	struct ft_str text; /* panic message, log text, err reason, cov bitmap (hex) */
 	struct ft_str bt;   /* backtrace token as received ("-" when empty) */
 	uint64_t pcs[FT_BT_MAX];
 	int npcs;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "covmap.h"
 #include "store.h"
 
 struct ft_run *ft_run_begin(struct ft_db *db, int64_t build, int64_t sweep,
@@ -38,6 +39,7 @@ struct ft_run *ft_run_begin(struct ft_db *db, int64_t build, int64_t sweep,
 	ft_map_init(&r->op_by_id);
 	ft_vec_init(&r->bad, sizeof(struct ft_malformed));
 	ft_vec_init(&r->findings, sizeof(struct ft_finding));
+	ft_vec_init(&r->cov, 1);
 	r->outcome = FT_INFRA;
 	return r;
 }
@@ -58,6 +60,7 @@ void ft_run_abandon(struct ft_run *r)
 	ft_map_free(&r->op_by_id);
 	ft_vec_free(&r->bad);
 	ft_vec_free(&r->findings);
+	ft_vec_free(&r->cov);
 	free(r);
 }
 
@@ -260,6 +263,43 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 	}
 }
 
+static int hexval(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+/*
+ * A cov record: every set bit must name one of the build's coverage points, else the whole
+ * record is malformed (NULL: applied). Two passes, so a rejected record marks nothing. A
+ * build without points (no ELF, or built without coverage) takes the record and keeps none.
+ */
+static const char *cov_apply(struct ft_run *r, const struct ft_rec *rec)
+{
+	const struct ft_vec *pts = &r->b->cov_points;
+	int pass;
+	size_t i;
+
+	if (!pts->len)
+		return NULL;
+	while (r->cov.len < (pts->len + 7) / 8)
+		*(uint8_t *)ft_vec_push(&r->cov) = 0;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < rec->text.n * 4; i++) {
+			int byte = hexval(rec->text.p[i / 8 * 2]) << 4 |
+				   hexval(rec->text.p[i / 8 * 2 + 1]);
+			int64_t p;
+
+			if (!(byte >> (i % 8) & 1))
+				continue;
+			p = ft_cov_point_at(pts, rec->pc + 2 * i);
+			if (p < 0)
+				return "cov: no coverage point at a marked slot";
+			if (pass)
+				*FT_VEC_AT(&r->cov, uint8_t, p / 8) |= (uint8_t)(1u << (p % 8));
+		}
+	return NULL;
+}
+
 static void on_line(void *ctx, const char *line, size_t len, const char *bad)
 {
 	struct ft_run *r = ctx;
@@ -282,6 +322,11 @@ static void on_line(void *ctx, const char *line, size_t len, const char *bad)
 		return;
 	}
 	why = out_of_place(r, &rec);
+	if (!why && rec.kind == FT_K_COV) {
+		why = cov_apply(r, &rec);
+		if (!why)
+			return;
+	}
 	if (why) {
 		malformed(r, why, line, len);
 		return;

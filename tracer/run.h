@@ -116,6 +116,8 @@ struct ft_run {
 	struct ft_map op_by_id; /* (id, 0) -> op index */
 	uint64_t nmalformed;
 	struct ft_vec bad;      /* struct ft_malformed, at most FT_MALFORMED_KEEP */
+	struct ft_vec cov;      /* uint8_t, bit i: the build's cov_points[i] ran; empty: no
+				 * cov record (or a build without coverage points) */
 
 	/* filled by the checks */
 	int judged;             /* ft_run_check() ran: the checks are not run again */

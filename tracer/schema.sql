@@ -1,5 +1,5 @@
--- faultline database, schema version 3 (version 1 + the indexes marked v2 + the columns
--- marked v3).
+-- faultline database, schema version 4 (version 1 + the indexes marked v2 + the columns
+-- marked v3 + the coverage tables and column marked v4).
 -- The one interface between the tracer (writer) and analysis (reader). docs/schema.md
 -- explains every table; changes go through a numbered migration in tracer/store.c.
 -- Addresses and pcs are stored as INTEGER (unsigned 64-bit values reinterpreted as signed).
@@ -87,6 +87,8 @@ CREATE TABLE IF NOT EXISTS runs (
   events_cut  INTEGER NOT NULL DEFAULT 0, -- v3: accepted records not stored in events
   findings_cut INTEGER NOT NULL DEFAULT 0, -- v3: findings the checks found but did not store
   ops_unjudged INTEGER NOT NULL DEFAULT 0, -- v3: failed ops nested too deep for the order check
+  coverage    BLOB,                   -- v4: bit i (byte i/8, bit i%8) set: cov_points idx i ran;
+                                      -- NULL when the run sent no cov record
   UNIQUE (build, scenario, exec_mode, fault_mode, class_filter, site, site_lo, site_hi, n)
 );
 CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs(sweep, n);              -- v2
@@ -147,3 +149,19 @@ CREATE TABLE IF NOT EXISTS malformed (  -- rejected lines, escaped, at most 100 
   reason TEXT NOT NULL,
   text   TEXT NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS cov_points ( -- v4: a build's coverage points (basic blocks)
+  build INTEGER NOT NULL REFERENCES builds(id),
+  idx   INTEGER NOT NULL,             -- bit index in runs.coverage
+  pc    INTEGER NOT NULL,             -- return address of the block's __sanitizer_cov_trace_pc call
+  func  TEXT,                         -- function symbol, NULL when unknown
+  PRIMARY KEY (build, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS cov_lines (  -- v4: the source lines each point's block runs
+  build INTEGER NOT NULL REFERENCES builds(id),
+  point INTEGER NOT NULL,             -- cov_points.idx
+  file  TEXT NOT NULL,                -- as recorded in DWARF (relative to src_root when possible)
+  line  INTEGER NOT NULL,
+  PRIMARY KEY (build, point, file, line)
+) WITHOUT ROWID;

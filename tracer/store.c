@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "checks.h"
+#include "covmap.h"
 
 extern const char ft_schema_sql[]; /* tracer/schema.sql, embedded at build time */
 
@@ -29,6 +30,14 @@ static const char *const migrations[FT_SCHEMA_VERSION + 1] = {
 	[3] = "ALTER TABLE runs ADD COLUMN events_cut INTEGER NOT NULL DEFAULT 0;"
 	      "ALTER TABLE runs ADD COLUMN findings_cut INTEGER NOT NULL DEFAULT 0;"
 	      "ALTER TABLE runs ADD COLUMN ops_unjudged INTEGER NOT NULL DEFAULT 0;",
+	/* 4: error-path coverage: each run's blocks, each build's blocks and their lines */
+	[4] = "ALTER TABLE runs ADD COLUMN coverage BLOB;"
+	      "CREATE TABLE cov_points (build INTEGER NOT NULL REFERENCES builds(id),"
+	      " idx INTEGER NOT NULL, pc INTEGER NOT NULL, func TEXT,"
+	      " PRIMARY KEY (build, idx)) WITHOUT ROWID;"
+	      "CREATE TABLE cov_lines (build INTEGER NOT NULL REFERENCES builds(id),"
+	      " point INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,"
+	      " PRIMARY KEY (build, point, file, line)) WITHOUT ROWID;",
 };
 
 enum {
@@ -48,8 +57,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RUN] = "INSERT INTO runs(sweep,build,scenario,exec_mode,fault_mode,class_filter,site,"
 		  "site_lo,site_hi,n,outcome,fired,ended,attempts,result_rc,expected_panic,"
 		  "fault_event,fault_pc,fault_stack,infra_reason,exit_status,wall_ms,raw_log,"
-		  "nevents,nmalformed,finished_at,events_cut,findings_cut,ops_unjudged)"
-		  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		  "nevents,nmalformed,finished_at,events_cut,findings_cut,ops_unjudged,coverage)"
+		  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_STACK] = "INSERT INTO stacks(build,pcs) VALUES(?,?) ON CONFLICT DO NOTHING",
 	[S_STACK_ID] = "SELECT id FROM stacks WHERE build=? AND pcs=?",
 	[S_FRAME] = "INSERT INTO frames(build,pc,func,file,line) VALUES(?,?,?,?,?)"
@@ -375,6 +384,95 @@ static int insert_symbols(struct ft_db *db, const struct ft_build *b, char *err,
 	return 0;
 }
 
+/* ---- coverage map (covmap.h) -------------------------------------------------------- */
+
+static int step_done(sqlite3_stmt *s);
+static void bind_opt_text(sqlite3_stmt *s, int i, const char *t);
+
+struct cov_ins {
+	struct ft_build *b;
+	sqlite3_stmt *s;
+};
+
+static int insert_cov_line(void *ctx, uint32_t point, const char *file, int line)
+{
+	struct cov_ins *c = ctx;
+
+	sqlite3_bind_int64(c->s, 1, c->b->id);
+	sqlite3_bind_int64(c->s, 2, point);
+	sqlite3_bind_text(c->s, 3, ft_build_rel_path(c->b, file), -1, SQLITE_STATIC);
+	sqlite3_bind_int(c->s, 4, line);
+	return step_done(c->s);
+}
+
+static int insert_cov_points(struct ft_db *db, struct ft_build *b)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db->h, "INSERT INTO cov_points(build,idx,pc,func) VALUES(?,?,?,?)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < b->cov_points.len && rc == 0; i++) {
+		uint64_t pc = *FT_VEC_AT(&b->cov_points, uint64_t, i);
+
+		sqlite3_bind_int64(s, 1, b->id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)i);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)pc);
+		bind_opt_text(s, 4, ft_build_sym_name(b, ft_build_func_at(b, pc - 1)));
+		rc = step_done(s);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Store the points of a build registered with its ELF, and their lines, unless stored:
+ * a build first seen before schema v4 gets them when its ELF is registered again. */
+static int insert_cov_map(struct ft_db *db, struct ft_build *b, char *err, size_t errlen)
+{
+	struct ft_vec bounds;
+	struct cov_ins c = { b, NULL };
+	int have = 0, rc = 0;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT count(*) FROM cov_points WHERE build=?", -1, &c.s,
+			       NULL) != SQLITE_OK)
+		return db_err(db, err, errlen, "reading the coverage map");
+	sqlite3_bind_int64(c.s, 1, b->id);
+	if (sqlite3_step(c.s) == SQLITE_ROW)
+		have = sqlite3_column_int(c.s, 0);
+	sqlite3_finalize(c.s);
+	ft_vec_init(&bounds, sizeof(struct ft_cov_bound));
+	if (!have && ft_cov_points(&b->st, &b->cov_points, &bounds)) {
+		rc = insert_cov_points(db, b);
+		if (rc == 0 && sqlite3_prepare_v2(db->h, "INSERT OR IGNORE INTO cov_lines(build,"
+						  "point,file,line) VALUES(?,?,?,?)", -1, &c.s,
+						  NULL) == SQLITE_OK) {
+			rc = ft_cov_lines(&b->st, &bounds, insert_cov_line, &c);
+			sqlite3_finalize(c.s);
+		} else {
+			rc = -1;
+		}
+	}
+	ft_vec_free(&bounds);
+	return rc < 0 ? db_err(db, err, errlen, "storing the coverage map") : 0;
+}
+
+/* The points of a stored build, in bit order. */
+static void load_cov_points(struct ft_db *db, struct ft_build *b)
+{
+	sqlite3_stmt *s;
+
+	b->cov_points.len = 0;
+	if (sqlite3_prepare_v2(db->h, "SELECT pc FROM cov_points WHERE build=? ORDER BY idx", -1,
+			       &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(s, 1, b->id);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		*(uint64_t *)ft_vec_push(&b->cov_points) = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+}
+
 int ft_db_add_kernel(struct ft_db *db, const char *elf_path, const char *src_root,
 		     int64_t *build_out, char *err, size_t errlen)
 {
@@ -419,14 +517,20 @@ int ft_db_add_kernel(struct ft_db *db, const char *elf_path, const char *src_roo
 		if (insert_symbols(db, b, err, errlen) < 0)
 			goto out_rollback;
 	}
+	if (insert_cov_map(db, b, err, errlen) < 0)
+		goto out_rollback;
 	if (exec(db, "COMMIT", err, errlen) < 0)
 		goto out_rollback;
 	*build_out = b->id;
 	have = cached_build(db, b->id);
-	if (have)
+	if (have) {
+		if (!have->cov_points.len)
+			load_cov_points(db, have);
 		ft_build_free(b); /* runs in flight keep using the cached one */
-	else
+	} else {
+		load_cov_points(db, b);
 		cache_build(db, b);
+	}
 	return 0;
 
 out_rollback:
@@ -489,6 +593,7 @@ struct ft_build *ft_store_build(struct ft_db *db, int64_t id, char *err, size_t 
 		sqlite3_finalize(s);
 	}
 	ft_symtab_seal(&b->st);
+	load_cov_points(db, b);
 	cache_build(db, b);
 	return b;
 }
@@ -1051,6 +1156,8 @@ static int insert_run(struct ft_db *db, struct ft_run *r, const struct ft_run_en
 	sqlite3_bind_int64(s, 27, ft_run_events_cut(r));
 	sqlite3_bind_int64(s, 28, (sqlite3_int64)r->findings_cut);
 	sqlite3_bind_int64(s, 29, (sqlite3_int64)r->ops_unjudged);
+	if (r->cov.len)
+		sqlite3_bind_blob(s, 30, r->cov.data, (int)r->cov.len, SQLITE_STATIC);
 	rc = step_done(s);
 	sqlite3_clear_bindings(s);
 	if (rc < 0)

@@ -437,6 +437,18 @@ void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, u
 	emit();
 }
 
+void fl_rec_cov(uintptr_t pc, const uint8_t *bits, size_t n)
+{
+	begin("cov");
+	f_hex(pc);
+	put_space();
+	for (size_t i = 0; i < n && lim - o >= 2; i++) {
+		*o++ = "0123456789abcdef"[bits[i] >> 4];
+		*o++ = "0123456789abcdef"[bits[i] & 15];
+	}
+	emit();
+}
+
 void fl_rec_end(bool fired, unsigned long attempts, unsigned long faults)
 {
 	begin("end");

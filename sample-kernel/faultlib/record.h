@@ -80,6 +80,8 @@ void fl_rec_panic(bool expected, uintptr_t pc, uintptr_t fp, const char *msg);
  */
 int fl_trap_backtrace(uintptr_t pc, uintptr_t ra, uintptr_t fp, uintptr_t *out, int max);
 void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, uintptr_t fp);
+/* `cov`: n bitmap bytes (n <= 244), the first bit standing for the slot at pc */
+void fl_rec_cov(uintptr_t pc, const uint8_t *bits, size_t n);
 void fl_rec_end(bool fired, unsigned long attempts, unsigned long faults);
 void fl_rec_log(const char *text);
 

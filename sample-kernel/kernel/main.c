@@ -5,11 +5,12 @@
  */
 #include "kernel.h"
 #include "mem.h"
+#include "faultlib/cov.h"
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
 #include "restart.h"
 
-extern const char build_id_note[], build_id_note_end[];
+extern const char build_id_note[], build_id_note_end[], image_start[], etext[];
 
 static char build_id_buf[2 * 40 + 1];
 const char *build_id_hex = build_id_buf;
@@ -56,6 +57,7 @@ void main(void)
 	page_init();
 	obj_init();
 	fl_record_init(&transport);
+	fl_cov_init((uintptr_t)image_start, (uintptr_t)etext);
 	if (console_init()) {
 		uart_puts("faultline: no virtio console (need virtio-mmio version 2: "
 			  "-global virtio-mmio.force-legacy=false); powering off\n");

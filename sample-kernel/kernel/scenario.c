@@ -11,6 +11,7 @@
  */
 #include "kernel.h"
 #include "mem.h"
+#include "faultlib/cov.h"
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
 #include "restart.h"
@@ -62,6 +63,7 @@ static void end_run(void)
 	struct fl_hook_stats st;
 
 	fl_hook_run_end(&st);
+	fl_cov_send();
 	fl_rec_end(st.fired, st.attempts, st.faults);
 	state = DONE;
 	console_flush();
@@ -73,6 +75,7 @@ static void run(const struct scenario *s)
 
 	fl_rec_run(s->name);
 	fl_hook_run_begin();
+	fl_cov_run_begin();
 	next_op_id = 0;
 	ckpt("baseline");
 	rc = kernel_init();

@@ -31,8 +31,8 @@ $(UBUILD)/progs.def: FORCE
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 $(KBUILD)/kernel/uprogs.S.o: $(UELFS) $(UBUILD)/progs.def
-$(KBUILD)/kernel/exec.c.o: $(UBUILD)/progs.def
-$(KBUILD)/kernel/uprogs.S.o $(KBUILD)/kernel/exec.c.o: KCFLAGS += -I$(UBUILD) -Wa,-I$(UBUILD)
+$(KBUILD)/kernel/exec.c.o $(KCOVB)/kernel/exec.c.o: $(UBUILD)/progs.def
+$(KBUILD)/kernel/uprogs.S.o $(KBUILD)/kernel/exec.c.o $(KCOVB)/kernel/exec.c.o: KCFLAGS += -I$(UBUILD) -Wa,-I$(UBUILD)
 
 .PHONY: FORCE
 FORCE:
