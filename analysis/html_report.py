@@ -18,7 +18,7 @@ from typing import Optional
 import jinja2
 import markupsafe
 
-from . import chart, status, timeline
+from . import chart, matrix, status, timeline
 from .db import Database
 from .model import FindingClass, Frame, Stack
 from .sources import Excerpt
@@ -64,7 +64,7 @@ def environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, finalize=_printable)
     env.filters["hex"] = lambda v: "" if v is None else f"{v:x}"
     env.filters["commas"] = lambda xs: ", ".join(str(x) for x in xs)
-    env.globals["colours"] = chart.COLOURS
+    env.globals["colour"] = chart.colour
     env.globals["verdict"], env.globals["gaps"] = status.verdict, status.gaps
     return env
 
@@ -131,7 +131,8 @@ def _page_context(audit: Audit, strict: bool) -> dict:
             .strftime("%Y-%m-%d %H:%M:%S UTC")}
 
 
-def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False) -> str:
+def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False,
+                 out_dir: Optional[str] = None) -> str:
     counts = [Counter(chart.outcome_key(r) for r in g.runs) for g in audit.groups]
     commands = []
     for s in audit.sweeps:
@@ -139,8 +140,8 @@ def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False) ->
             commands.append(s.command)
     return env.get_template("index.html").render(
         **_page_context(audit, strict), chart=chart.build_chart(audit.groups),
-        commands=commands, outcome_columns=[k for k in chart.COLOURS
-                                            if any(c[k] for c in counts)],
+        matrix=matrix.build(audit, out_dir), commands=commands,
+        outcome_columns=[k for k in chart.outcome_order() if any(c[k] for c in counts)],
         group_counts=counts)
 
 
@@ -175,5 +176,5 @@ def write_report(audit: Audit, db: Database, out_dir: str | pathlib.Path,
         if _PAGE_NAME.match(old.name) and old.name not in written:
             old.unlink()
     index = out / "index.html"
-    index.write_text(render_index(audit, env, strict), encoding="utf-8")
+    index.write_text(render_index(audit, env, strict, str(out.resolve())), encoding="utf-8")
     return index
