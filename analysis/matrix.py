@@ -37,6 +37,7 @@ class Cell:
     runs: int
     href: str
     title: str
+    finding: bool = False     # href is a finding page
 
 
 @dataclasses.dataclass
@@ -143,7 +144,7 @@ def _cell(key: SiteKey, column: Column, runs: Optional[list[Run]],
              f"worst {outcome} (N={worst.n})")
     if finding is not None:
         return Cell(outcome, chart.colour(outcome), len(runs),
-                    f"findings/{finding.fingerprint}.html", f"{title}; {finding.title}")
+                    f"findings/{finding.fingerprint}.html", f"{title}; {finding.title}", True)
     return Cell(outcome, chart.colour(outcome), len(runs), _log_href(worst, out_dir),
                 f"{title}; no finding, link: the run's console log")
 
