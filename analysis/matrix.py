@@ -97,14 +97,14 @@ def build(audit: Audit, out_dir: Optional[str] = None) -> Matrix:
     failed = [r for r in audit.runs if r.fault_pc]
     columns = list(dict.fromkeys(Column(g.scenario, g.fault_mode) for g in audit.groups))
     by_site: dict[SiteKey, dict[Column, list[Run]]] = {}
-    for build_id, b in audit.builds.items():
+    for bid, b in audit.builds.items():
         calls = callsites.disassemble(b.elf_path, b.build_id)
         if calls:
-            sites.verified.add(build_id)
+            sites.verified.add(bid)
         symbol = {c.ret: c.caller for c in calls}
-        pcs = {r.fault_pc for r in failed if r.build == build_id}
+        pcs = {r.fault_pc for r in failed if r.build == bid}
         for pc in callsites.allocation_sites(calls, pcs, audit.norm.is_allocator):
-            by_site.setdefault(sites.key(build_id, pc, symbol.get(pc)), {})
+            by_site.setdefault(sites.key(bid, pc, symbol.get(pc)), {})
     for r in failed:
         frame = r.fault_frame
         key = sites.key(r.build, r.fault_pc, frame.func if frame else None, frame)
