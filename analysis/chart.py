@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .model import Outcome
 from .unique import RunGroup
 
 # Colour per outcome, worst first; "expected-panic" marks annotated panics apart from real ones.
@@ -15,6 +16,14 @@ COLOURS = {
     "handled": "#238b45",
     "completed": "#9ecae1", "infra": "#969696", "unknown": "#000000",
 }
+
+# Outcomes without an entry above (added to Outcome later) take these, by their rank.
+FALLBACK_BAD = "#e7298a"
+FALLBACK_GOOD = "#bdbdbd"
+
+# A run whose outcome is a failure keeps at least this width, so that one bad run among
+# thousands stays visible; bad stretches are drawn over the good ones.
+MIN_BAD_W = 4.0
 
 LABEL_W = 230
 PLOT_W = 640
@@ -71,10 +80,32 @@ class Chart:
     legend_y: float
 
 
+def outcome_order() -> list[str]:
+    """Every outcome key, worst first: Outcome's order, with an annotated (expected) panic
+    just above handled."""
+    keys = [o.value for o in Outcome]
+    keys.insert(keys.index(Outcome.HANDLED.value), "expected-panic")
+    return keys
+
+
+def rank(key: str) -> int:
+    order = outcome_order()
+    return order.index(key) if key in order else len(order)
+
+
+def is_bad(key: str) -> bool:
+    """A failure a reader must not miss: worse than an annotated panic, or unknown."""
+    return key == Outcome.UNKNOWN.value or rank(key) < rank("expected-panic")
+
+
+def colour(key: str) -> str:
+    return COLOURS.get(key) or (FALLBACK_BAD if is_bad(key) else FALLBACK_GOOD)
+
+
 def outcome_key(run) -> str:
     if run.outcome_text == "panic" and run.expected_panic:
         return "expected-panic"
-    return run.outcome_text if run.outcome_text in COLOURS else "unknown"
+    return run.outcome.value
 
 
 def build_chart(groups: list[RunGroup]) -> Chart:
@@ -93,17 +124,27 @@ def build_chart(groups: list[RunGroup]) -> Chart:
                 last.count += 1
                 last.w = (last.n_hi - last.n_lo + 1) * scale
                 continue
-            segs.append(Segment((r.n - 1) * scale, scale, key, COLOURS[key], r.n, r.n, 1))
-        rows.append(Row(y, g.label, g.max_n, segs))
+            segs.append(Segment((r.n - 1) * scale, scale, key, colour(key), r.n, r.n, 1))
+        rows.append(Row(y, g.label, g.max_n, _bad_on_top(segs)))
     legend_y = TOP + len(groups) * (ROW_H + ROW_GAP) + 14
     legend, x, y = [], 0.0, legend_y
     width = LABEL_W + PLOT_W + END_W
-    for key, colour in COLOURS.items():
+    for key in outcome_order():
         if key in totals:
             item_w = 20 + 7.0 * len(f"{key} ({totals[key]})") + 18
             if x and x + item_w > width:
                 x, y = 0.0, y + LEGEND_H
-            legend.append(LegendItem(x, y, key, colour, totals[key]))
+            legend.append(LegendItem(x, y, key, colour(key), totals[key]))
             x += item_w
     height = int(y + LEGEND_H)
     return Chart(width, height, LABEL_W, PLOT_W, ROW_H, TOP, rows, legend, legend_y)
+
+
+def _bad_on_top(segs: list[Segment]) -> list[Segment]:
+    """The segments in drawing order: good ones first, then bad ones widened to MIN_BAD_W
+    (kept inside the plot) so that they cover their neighbours instead of vanishing."""
+    for s in segs:
+        if is_bad(s.outcome) and s.w < MIN_BAD_W:
+            s.x = max(0.0, min(s.x + s.w / 2 - MIN_BAD_W / 2, PLOT_W - MIN_BAD_W))
+            s.w = MIN_BAD_W
+    return sorted(segs, key=lambda s: is_bad(s.outcome))

@@ -18,7 +18,7 @@ from typing import Optional
 import jinja2
 import markupsafe
 
-from . import chart, coverage, status, timeline
+from . import chart, coverage, matrix, status, timeline
 from . import fingerprint as fp
 from .db import Database
 from .model import FindingClass, Frame, Stack
@@ -65,7 +65,7 @@ def environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, finalize=_printable)
     env.filters["hex"] = lambda v: "" if v is None else f"{v:x}"
     env.filters["commas"] = lambda xs: ", ".join(str(x) for x in xs)
-    env.globals["colours"] = chart.COLOURS
+    env.globals["colour"] = chart.colour
     env.globals["verdict"], env.globals["gaps"] = status.verdict, status.gaps
     return env
 
@@ -140,7 +140,8 @@ def _page_context(audit: Audit, strict: bool) -> dict:
 
 
 def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False,
-                 covs: Optional[list[coverage.Coverage]] = None) -> str:
+                 covs: Optional[list[coverage.Coverage]] = None,
+                 out_dir: Optional[str] = None) -> str:
     counts = [Counter(chart.outcome_key(r) for r in g.runs) for g in audit.groups]
     commands = []
     for s in audit.sweeps:
@@ -148,8 +149,8 @@ def render_index(audit: Audit, env: jinja2.Environment, strict: bool = False,
             commands.append(s.command)
     return env.get_template("index.html").render(
         **_page_context(audit, strict), chart=chart.build_chart(audit.groups),
-        commands=commands, outcome_columns=[k for k in chart.COLOURS
-                                            if any(c[k] for c in counts)],
+        matrix=matrix.build(audit, out_dir), commands=commands,
+        outcome_columns=[k for k in chart.outcome_order() if any(c[k] for c in counts)],
         group_counts=counts, coverages=covs or [])
 
 
@@ -231,5 +232,6 @@ def write_report(audit: Audit, db: Database, out_dir: str | pathlib.Path,
     if covs:
         write_coverage(audit, covs, out, env, strict)
     index = out / "index.html"
-    index.write_text(render_index(audit, env, strict, covs), encoding="utf-8")
+    index.write_text(render_index(audit, env, strict, covs, str(out.resolve())),
+                     encoding="utf-8")
     return index

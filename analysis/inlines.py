@@ -13,6 +13,7 @@ import dataclasses
 import pathlib
 import shutil
 import subprocess
+from typing import Optional
 
 from .model import Build, Frame
 
@@ -78,6 +79,12 @@ class Inlines:
                 found = {}
         for pc in missing:
             self._chains[(build, pc)] = tuple(found.get(pc - 1, ()))
+
+    def innermost(self, build: int, pc: int) -> Optional[Scope]:
+        """The innermost function at return address pc and its line, or None when unknown."""
+        self.prefetch(build, [pc])
+        scopes = self._chains[(build, pc)]
+        return scopes[0] if scopes else None
 
     def chain(self, build: int, frame: Frame) -> list[Frame]:
         """The frame as the functions inlined at its pc, innermost first, by their source

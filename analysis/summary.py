@@ -8,7 +8,7 @@ from typing import Sequence
 
 from . import status
 from .coverage import Coverage
-from .chart import COLOURS, outcome_key
+from .chart import outcome_key, outcome_order
 from .text import visible
 from .unique import Audit, UniqueFinding
 
@@ -105,7 +105,7 @@ def gap_lines(gaps: Sequence[status.Gap]) -> list[str]:
 def summary_text(audit: Audit) -> str:
     """Outcome counts per sweep line; annotated panics counted apart from real ones."""
     counts = [Counter(outcome_key(r) for r in g.runs) for g in audit.groups]
-    columns = [k for k in COLOURS if any(c[k] for c in counts)]
+    columns = [k for k in outcome_order() if any(c[k] for c in counts)]
     rows = []
     for g, c in zip(audit.groups, counts):
         fault = g.fault_mode + "".join(f" {v}" for v in (g.class_filter, g.site) if v)

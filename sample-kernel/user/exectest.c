@@ -2,19 +2,21 @@
  * exectest - exec: a failed exec returns to the old image intact; a forked child execs a
  * new image (also with live mmap regions, which go with the old image) and its exit status
  * proves the new image ran. Argument 1: be the new image (exit 42); 2: map memory, then exec.
+ * Its image has a hole (user.ld's .far), so every exec of it also builds a zero page.
  */
 #include "ulib.h"
 
 #define NEW_IMAGE_STATUS 42
 
 static volatile int marker = 1234;
+static volatile int far_marker __attribute__((section(".far"))) = 5678;
 
 int main(long arg)
 {
 	int rc, pid, st;
 
 	if (arg == 1)
-		return NEW_IMAGE_STATUS;
+		return far_marker == 5678 ? NEW_IMAGE_STATUS : BAD_RESULT;
 	if (arg == 2) {
 		long a = mmap(0, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE);
 		if (a < 0)

@@ -1,12 +1,14 @@
 /*
  * mmaptest - anonymous mappings: map and touch, merge of an adjacent mapping, split by a
  * partial munmap, private and shared memory across fork, a populated mapping, a fault on a
- * hole that kills the child, and unmapping everything. Exits 0, an errno, or BAD_RESULT.
+ * hole that kills the child, a chunk across a page-table boundary, a read-only page, and
+ * unmapping everything. Exits 0, an errno, or BAD_RESULT.
  */
 #include "ulib.h"
 
 #define PG 4096UL
 #define RW (PROT_READ | PROT_WRITE)
+#define TABLE_SPAN (512 * PG)          /* what one last-level page table maps: 2 MiB */
 
 /* a child writes v at p and exits 0 */
 static volatile char *child_p;
@@ -14,6 +16,23 @@ static int child_write(long v)
 {
 	child_p[0] = (char)v;
 	return 0;
+}
+
+/* map npages at addr with prot, read (and, when writable, write) each page, unmap them */
+static int touch_at(unsigned long addr, unsigned long npages, int prot)
+{
+	long a = mmap((void *)addr, npages * PG, prot, MAP_PRIVATE);
+	volatile char *q = (volatile char *)a;
+
+	if (a != (long)addr)
+		return a < 0 ? (int)a : BAD_RESULT;
+	for (unsigned long i = 0; i < npages; i++) {
+		if (q[i * PG])
+			return BAD_RESULT;
+		if (prot & PROT_WRITE)
+			q[i * PG] = 1;
+	}
+	return munmap((void *)a, npages * PG);
 }
 
 int main(long arg)
@@ -81,6 +100,16 @@ int main(long arg)
 		q[off] = 1;
 	}
 	rc = munmap((void *)(a + 4 * PG), 8 * PG);
+	if (rc)
+		return rc;
+
+	/* one 2-page chunk across a table boundary: the second touch maps a page of a chunk
+	 * already there, and needs a page table of its own */
+	rc = touch_at(MMAP_BASE + TABLE_SPAN - PG, 2, RW);
+	if (rc)
+		return rc;
+	/* a read-only page, read where no table is yet: a zero page and a table for it */
+	rc = touch_at(MMAP_BASE + 2 * TABLE_SPAN, 1, PROT_READ);
 	if (rc)
 		return rc;
 
