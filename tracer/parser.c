@@ -10,6 +10,7 @@ static const char *const kind_names[FT_K_COUNT] = {
 	[FT_K_OPBEGIN] = "op+", [FT_K_OPEND] = "op-", [FT_K_REF] = "ref",
 	[FT_K_RESULT] = "result", [FT_K_PANIC] = "panic", [FT_K_TRAP] = "trap",
 	[FT_K_END] = "end", [FT_K_LOG] = "log",
+	[FT_K_POISON] = "poison",
 };
 
 const char *ft_kind_name(enum ft_kind k)
@@ -277,6 +278,7 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 	case FT_K_TRAP: want = 5; break;
 	case FT_K_END: want = 4; break;
 	case FT_K_LOG: want = 2; rest = 1; break;
+	case FT_K_POISON: want = 6; break;
 	default: FAIL("unknown record type");
 	}
 	nt = split(line, len, tok, want, rest);
@@ -436,6 +438,13 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 		break;
 	case FT_K_LOG:
 		r->text = tok[1];
+		break;
+	case FT_K_POISON:
+		if (parse_class(tok[1], &r->cls) < 0 || parse_hex(tok[2], &r->addr) < 0 ||
+		    parse_udec(tok[3], &r->size) < 0 || parse_hex(tok[4], &r->pc) < 0)
+			FAIL("poison: bad field");
+		if (parse_bt(tok[5], r) < 0)
+			FAIL("poison: bad backtrace");
 		break;
 	default:
 		FAIL("unknown record type");

@@ -18,7 +18,9 @@
 enum ft_kind {
 	FT_K_HELLO, FT_K_OK, FT_K_ERR, FT_K_RUN, FT_K_CKPT, FT_K_ALLOC, FT_K_FREE,
 	FT_K_FAULT, FT_K_OOM, FT_K_BADFREE, FT_K_OPBEGIN, FT_K_OPEND, FT_K_REF,
-	FT_K_RESULT, FT_K_PANIC, FT_K_TRAP, FT_K_END, FT_K_LOG, FT_K_COUNT
+	FT_K_RESULT, FT_K_PANIC, FT_K_TRAP, FT_K_END, FT_K_LOG,
+	FT_K_POISON,
+	FT_K_COUNT
 };
 const char *ft_kind_name(enum ft_kind k);
 
@@ -44,8 +46,8 @@ struct ft_rec {
 	int sub;           /* badfree kind, ref verb, ckpt kind, panic kind */
 	int64_t kseq;      /* allocator records: the kernel's attempt counter */
 	int64_t id;        /* op+/op-: op id */
-	uint64_t addr;     /* alloc/free/badfree: object; ref: obj; trap: stval */
-	int64_t size;      /* alloc/fault/oom */
+	uint64_t addr;     /* alloc/free/badfree/poison: object; ref: obj; trap: stval */
+	int64_t size;      /* alloc/fault/oom; poison: offset of the changed byte */
 	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc */
 	int64_t rc;        /* op- rc, result rc, ref count, hello version */
 	int64_t num[4];    /* ckpt: page-live obj-live page-bytes obj-bytes; end: fired attempts

@@ -78,7 +78,7 @@ struct ft_db {
 static const sqlite3_module evtab_module; /* ft_run_events, defined with insert_events */
 
 static const char *const outcome_names[FT_NOUTCOME] = {
-	[FT_CRASH] = "crash", [FT_PANIC] = "panic", [FT_HANG] = "hang", [FT_LEAK] = "leak",
+	[FT_CRASH] = "crash", [FT_PANIC] = "panic", [FT_HANG] = "hang", [FT_CORRUPT] = "corrupt", [FT_LEAK] = "leak",
 	[FT_UNBALANCED] = "unbalanced", [FT_HANDLED] = "handled",
 	[FT_COMPLETED] = "completed", [FT_INFRA] = "infra",
 };
@@ -739,6 +739,7 @@ static const uint8_t event_cols[FT_K_COUNT] = {
 	[FT_K_FAULT] = C_SIZE | C_PC, [FT_K_OOM] = C_SIZE | C_PC, [FT_K_BADFREE] = C_ADDR | C_PC,
 	[FT_K_OPBEGIN] = C_PC, [FT_K_OPEND] = C_RC, [FT_K_REF] = C_ADDR | C_PC | C_RC,
 	[FT_K_RESULT] = C_RC, [FT_K_PANIC] = C_PC, [FT_K_TRAP] = C_ADDR | C_PC, [FT_K_END] = C_RC,
+	[FT_K_POISON] = C_ADDR | C_SIZE | C_PC,
 };
 
 /*

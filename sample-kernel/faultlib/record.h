@@ -75,5 +75,7 @@ int fl_trap_backtrace(uintptr_t pc, uintptr_t ra, uintptr_t fp, uintptr_t *out, 
 void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, uintptr_t fp);
 void fl_rec_end(bool fired, unsigned long attempts, unsigned long faults);
 void fl_rec_log(const char *text);
+/* a freed object's poison changed at offset (poison.c checks; pc, fp: the check's context) */
+void fl_rec_poison(const char *cls, uintptr_t obj, size_t offset, uintptr_t pc, uintptr_t fp);
 
 #endif

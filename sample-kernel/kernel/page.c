@@ -11,12 +11,15 @@
  * or badfree when the pointer is not a live page_alloc block (nothing is touched then).
  * Freed blocks are poisoned. obj.c takes its slabs through page_take_internal(), which is
  * neither recorded nor injectable: the obj_alloc that needed the slab is the fault site.
+ * The free lists live in links[], outside the pages, so a free page is never touched: in
+ * guard mode (guard.c) free pages are unmapped, and a block is mapped when it is taken.
  */
 #include "kernel.h"
 #include "memlayout.h"
 #include "mem.h"
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
+#include "guard.h"
 
 #define NPAGES ((PHYSTOP - KERNBASE) / PGSIZE)
 #define POISON_FREE 0x5a
@@ -34,6 +37,8 @@ struct free_block {
 
 static uint8_t meta[NPAGES];
 static struct free_block free_list[PAGE_MAX_ORDER + 1];   /* list heads (circular) */
+/* the list node of each free block's head page; only free heads are meaningful */
+static struct free_block links[NPAGES] __attribute__((section(".noinit")));
 static uintptr_t managed_lo;                              /* first page we manage */
 static unsigned long nfree_pages;
 static unsigned long live_blocks, live_bytes;
@@ -51,9 +56,14 @@ static void set_meta(uintptr_t pa, uint8_t m)
 	meta[pidx(pa)] = (uint8_t)((meta[pidx(pa)] & M_EVER) | m);
 }
 
+static uintptr_t link_pa(const struct free_block *b)
+{
+	return KERNBASE + (uintptr_t)(b - links) * PGSIZE;
+}
+
 static void list_add(unsigned order, uintptr_t pa)
 {
-	struct free_block *b = (struct free_block *)pa, *h = &free_list[order];
+	struct free_block *b = &links[pidx(pa)], *h = &free_list[order];
 
 	b->next = h->next;
 	b->prev = h;
@@ -63,7 +73,7 @@ static void list_add(unsigned order, uintptr_t pa)
 
 static void list_del(uintptr_t pa)
 {
-	struct free_block *b = (struct free_block *)pa;
+	struct free_block *b = &links[pidx(pa)];
 
 	b->prev->next = b->next;
 	b->next->prev = b->prev;
@@ -99,7 +109,7 @@ static void *take(unsigned order, unsigned owner)
 		k++;
 	if (k > PAGE_MAX_ORDER)
 		return NULL;
-	uintptr_t pa = (uintptr_t)free_list[k].next;
+	uintptr_t pa = link_pa(free_list[k].next);
 	list_del(pa);
 	while (k > order) {      /* split: the upper half goes back on the list below */
 		k--;
@@ -109,14 +119,23 @@ static void *take(unsigned order, unsigned owner)
 	}
 	set_meta(pa, MK(owner, order));
 	nfree_pages -= 1UL << order;
+	guard_set(pa, 1UL << order, true);
 	return (void *)pa;
 }
 
 static void release(uintptr_t pa, unsigned order)
 {
 	memset((void *)pa, POISON_FREE, PGSIZE << order);
+	guard_set(pa, 1UL << order, false);
 	nfree_pages += 1UL << order;
 	give(pa, order);
+}
+
+void page_unmap_free(void)
+{
+	for (unsigned k = 0; k <= PAGE_MAX_ORDER; k++)
+		for (struct free_block *b = free_list[k].next; b != &free_list[k]; b = b->next)
+			guard_set(link_pa(b), 1UL << k, false);
 }
 
 void page_init(void)
@@ -208,6 +227,7 @@ void NOINLINE page_free(void *ptr)
 		break;
 	case OWN_SLAB:
 	case OWN_BIG:
+	case OWN_HELD:
 		bad = "mismatch";
 		break;
 	case OWN_FREE:
@@ -224,6 +244,13 @@ void NOINLINE page_free(void *ptr)
 void *page_take_internal(unsigned order, uint8_t owner)
 {
 	return order <= PAGE_MAX_ORDER ? take(order, owner) : NULL;
+}
+
+void page_set_owner_internal(void *block, enum page_owner owner)
+{
+	uintptr_t pa = (uintptr_t)block;
+
+	set_meta(pa, MK(owner, M_ORDER(meta[pidx(pa)])));
 }
 
 void page_give_internal(void *p)
