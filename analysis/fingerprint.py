@@ -23,7 +23,7 @@ from .model import EMPTY_STACK, FindingClass, Frame, RunFinding, Stack
 FINGERPRINT_VERSION = "2"
 
 # Which symptom of a root cause leads its title: the most specific first.
-PRIORITY = (FindingClass.CRASH, FindingClass.PANIC, FindingClass.HANG,
+PRIORITY = (FindingClass.CRASH, FindingClass.PANIC, FindingClass.HANG, FindingClass.USE_AFTER_FREE,
             FindingClass.DOUBLE_FREE, FindingClass.MISMATCHED_FREE, FindingClass.INVALID_FREE,
             FindingClass.REFCOUNT, FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
             FindingClass.UNWIND_ORDER, FindingClass.ACCOUNTING, FindingClass.UNKNOWN)

@@ -11,6 +11,7 @@ class Outcome(enum.Enum):
     CRASH = "crash"
     PANIC = "panic"
     HANG = "hang"
+    CORRUPT = "corrupt"
     LEAK = "leak"
     UNBALANCED = "unbalanced"
     HANDLED = "handled"
@@ -42,6 +43,7 @@ class FindingClass(enum.Enum):
     PANIC = "panic"
     CRASH = "crash"
     HANG = "hang"
+    USE_AFTER_FREE = "use-after-free"
     UNKNOWN = "unknown"
 
     @classmethod
@@ -73,6 +75,7 @@ _CLASS_LABELS = {
     FindingClass.PANIC: "panic",
     FindingClass.CRASH: "crash",
     FindingClass.HANG: "hang",
+    FindingClass.USE_AFTER_FREE: "use-after-free",
     FindingClass.UNKNOWN: "finding",
 }
 
@@ -95,6 +98,9 @@ _CLASS_DESCRIPTIONS = {
     FindingClass.PANIC: "The kernel panicked at a site not annotated as an expected panic.",
     FindingClass.CRASH: "The kernel took an unexpected trap in supervisor mode.",
     FindingClass.HANG: "The run did not finish before the host's timeout.",
+    FindingClass.USE_AFTER_FREE: "Freed memory was written (the allocator's poison check "
+                                 "found it changed) or accessed (in guard mode the access "
+                                 "trapped in a freed block).",
     FindingClass.UNKNOWN: "A finding class this version of the analysis does not know.",
 }
 

@@ -359,7 +359,8 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
     next_id = -1
     for run in runs:
         cls = _OUTCOME_CLASS.get(run.outcome)
-        if cls is None or run.expected_panic or (run.id, cls) in have:
+        if cls is None or run.expected_panic or (run.id, cls) in have or \
+                (run.id, FindingClass.USE_AFTER_FREE) in have:   # a trap in freed memory
             continue
         made = _synthesize(db, run, next_id)
         next_id -= 1
