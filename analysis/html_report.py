@@ -111,6 +111,7 @@ def stack_views(audit: Audit, u: UniqueFinding) -> list[StackView]:
     if m.free_stack.frames:
         title = "First free" if u.cls is FindingClass.DOUBLE_FREE else "Freed"
         note = ("the free that succeeded" if u.cls is FindingClass.DOUBLE_FREE else
+                "the free before the use" if u.cls is FindingClass.USE_AFTER_FREE else
                 "the free out of order" if u.cls is FindingClass.UNWIND_ORDER else "")
         views.append(_stack_view(audit, u, "free", title, note, m.free_stack,
                                  u.func if u.cls is FindingClass.UNWIND_ORDER else None))
@@ -118,10 +119,12 @@ def stack_views(audit: Audit, u: UniqueFinding) -> list[StackView]:
         title = {FindingClass.DOUBLE_FREE: "Second free",
                  FindingClass.INVALID_FREE: "Invalid free",
                  FindingClass.MISMATCHED_FREE: "Mismatched free",
-                 FindingClass.PANIC: "Panic", FindingClass.CRASH: "Trap"}.get(u.cls,
-                                                                             "Offending call")
-        views.append(_stack_view(audit, u, "bad", title, "refused or fatal", m.bad_stack,
-                                 u.func))
+                 FindingClass.PANIC: "Panic", FindingClass.CRASH: "Trap",
+                 FindingClass.USE_AFTER_FREE: "Access after free"}.get(u.cls,
+                                                                       "Offending call")
+        note = ("the trapped access, or where the poison check found the write"
+                if u.cls is FindingClass.USE_AFTER_FREE else "refused or fatal")
+        views.append(_stack_view(audit, u, "bad", title, note, m.bad_stack, u.func))
     return views
 
 

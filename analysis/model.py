@@ -199,6 +199,7 @@ class Run:
     nevents: int
     nmalformed: int
     finished_at: str
+    guard: bool = False              # the kernel accepted `guard on` (freed memory unmapped)
 
     @property
     def group(self) -> tuple[str, str, str]:

@@ -256,6 +256,8 @@ def repro_command(run: Run, elf: str, site_func: Optional[str] = None) -> str:
         argv += ["--site", site]
     if run.exec_mode != "fresh":
         argv += ["--mode", run.exec_mode]
+    if run.guard:
+        argv.append("--guard")
     argv += ["--print-log", "--db", "repro.db"]
     return shlex.join(argv)
 

@@ -33,6 +33,8 @@ BAD = [
     (b"z" * 5000, "oversized"),
     (b"ok arm\x00", "non-printable byte"),
     (b"", "empty line"),
+    (b"poison obj 80234100 -4 80001a70 -", "poison: bad field"),
+    (b"poison page 80234100 4 80001a70", "missing field"),
 ]
 
 
