@@ -65,6 +65,8 @@ struct ck {
 	struct ft_vec steps;    /* struct undo_step, per failed op */
 	int64_t live_n[3];
 	int closed;             /* the books were closed (end checkpoint or end) */
+	int guard;              /* the kernel answered `ok guard`: freed memory is unmapped */
+	uint32_t block_lookups; /* freed_block_at scans left (each reads every freed block) */
 	size_t kept;            /* findings kept under FT_FINDINGS_MAX */
 	uint64_t cut[FT_F_COUNT]; /* findings found but not kept, per class */
 	struct ft_finding spare; /* a finding that is not kept is written here */
@@ -409,10 +411,14 @@ static void on_badfree(struct ck *c, uint32_t i)
  * (in guard mode freed memory is unmapped, and a block is the whole pages it spans).
  */
 
+static uint32_t freed_block_at(struct ck *c, uint64_t addr);
+
 static void on_poison(struct ck *c, uint32_t i)
 {
 	struct ft_event *e = ev(c, i);
-	uint32_t *fr = ft_map_get(&c->freed, e->addr, e->cls);
+	uint32_t *exact = ft_map_get(&c->freed, e->addr, e->cls);
+	uint32_t block = exact ? *exact : freed_block_at(c, e->addr + (uint64_t)e->size);
+	uint32_t *fr = block != FT_NONE ? &block : NULL;
 	struct ft_finding *f;
 	char w[160], wf[160];
 
@@ -433,24 +439,26 @@ static void on_poison(struct ck *c, uint32_t i)
 	fev(f, i);
 }
 
-/* 1 when the kernel accepted `guard on` in this run's stream. */
-static int guarded(struct ck *c)
+static void on_ok(struct ck *c, uint32_t i)
 {
-	uint32_t i;
-
-	for (i = 0; i < (uint32_t)c->r->events.len; i++)
-		if (ev(c, i)->kind == FT_K_OK &&
-		    !strcmp(ft_arena_str(&c->r->strs, ev(c, i)->name), "guard"))
-			return 1;
-	return 0;
+	if (!strcmp(ft_arena_str(&c->r->strs, ev(c, i)->name), "guard"))
+		c->guard = 1;
 }
 
-/* The free event of the latest freed (and not reallocated) block holding addr, or FT_NONE. */
+/*
+ * The free event of the latest freed (and not reallocated) block holding addr, or FT_NONE.
+ * A scan of every freed block: a run gets FT_OP_LIVE_MAX of them, so that judging stays
+ * linear whatever the stream holds.
+ */
 static uint32_t freed_block_at(struct ck *c, uint64_t addr)
 {
-	uint64_t page = guarded(c) ? 4096 : 1;
+	uint64_t page = c->guard ? 4096 : 1;
 	uint32_t best = FT_NONE;
 	size_t k;
+
+	if (!c->block_lookups)
+		return FT_NONE;
+	c->block_lookups--;
 
 	for (k = 0; k < c->freed.cap; k++) {
 		uint32_t fi = c->freed.slots[k].val;
@@ -1085,6 +1093,7 @@ static void ck_init(struct ck *c, struct ft_run *r)
 	memset(c, 0, sizeof(*c));
 	c->r = r;
 	c->b = r->b;
+	c->block_lookups = FT_OP_LIVE_MAX;
 	ft_map_init(&c->live);
 	ft_map_init(&c->freed);
 	ft_map_init(&c->refs);
@@ -1128,6 +1137,7 @@ static void judge_event(struct ck *c, uint32_t i)
 	case FT_K_FREE: on_free(c, i); break;
 	case FT_K_BADFREE: on_badfree(c, i); break;
 	case FT_K_POISON: on_poison(c, i); break;
+	case FT_K_OK: on_ok(c, i); break;
 	case FT_K_REF: on_ref(c, i); break;
 	case FT_K_FAULT:
 	case FT_K_OOM: on_fault(c, i); break;

@@ -12,13 +12,16 @@
  * Freed blocks are poisoned. obj.c takes its slabs through page_take_internal(), which is
  * neither recorded nor injectable: the obj_alloc that needed the slab is the fault site.
  * The free lists live in links[], outside the pages, so a free page is never touched: in
- * guard mode (guard.c) free pages are unmapped, and a block is mapped when it is taken.
+ * guard mode (guard.c) free pages are unmapped, and a block is mapped when it is taken. A
+ * page poisoned by a free is checked when it is taken again: a changed byte is a write after
+ * free (a `poison` record).
  */
 #include "kernel.h"
 #include "memlayout.h"
 #include "mem.h"
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
+#include "faultlib/poison.h"
 #include "guard.h"
 
 #define NPAGES ((PHYSTOP - KERNBASE) / PGSIZE)
@@ -37,6 +40,8 @@ struct free_block {
 
 static uint8_t meta[NPAGES];
 static struct free_block free_list[PAGE_MAX_ORDER + 1];   /* list heads (circular) */
+/* pages a free has poisoned since boot, not yet checked (one bit per page) */
+static uint64_t poisoned[NPAGES / 64];
 /* the list node of each free block's head page; only free heads are meaningful */
 static struct free_block links[NPAGES] __attribute__((section(".noinit")));
 static uintptr_t managed_lo;                              /* first page we manage */
@@ -123,8 +128,22 @@ static void *take(unsigned order, unsigned owner)
 	return (void *)pa;
 }
 
+/* A block just taken: every page a free poisoned must still hold the poison (pc, fp: the
+ * allocation's caller, where the check runs). */
+static void check_poison(uintptr_t pa, unsigned order, uintptr_t pc, uintptr_t fp)
+{
+	for (size_t i = pidx(pa), n = 1UL << order; n--; i++, pa += PGSIZE) {
+		if (!(poisoned[i / 64] & (1UL << (i % 64))))
+			continue;
+		poisoned[i / 64] &= ~(1UL << (i % 64));
+		fl_poison_check("page", (void *)pa, PGSIZE, POISON_FREE, pc, fp);
+	}
+}
+
 static void release(uintptr_t pa, unsigned order)
 {
+	for (size_t i = pidx(pa), n = 1UL << order; n--; i++)
+		poisoned[i / 64] |= 1UL << (i % 64);
 	memset((void *)pa, POISON_FREE, PGSIZE << order);
 	guard_set(pa, 1UL << order, false);
 	nfree_pages += 1UL << order;
@@ -198,6 +217,7 @@ void *NOINLINE page_alloc(unsigned order)
 		fl_rec_oom(seq, "page", size, pc, fp);
 		return NULL;
 	}
+	check_poison((uintptr_t)p, order, pc, fp);
 	meta[pidx((uintptr_t)p)] |= M_EVER;
 	live_blocks++;
 	live_bytes += size;
@@ -241,9 +261,13 @@ void NOINLINE page_free(void *ptr)
 	fl_rec_badfree(fl_hook_seq(), bad, "page", p, pc, fp);
 }
 
-void *page_take_internal(unsigned order, uint8_t owner)
+void *NOINLINE page_take_internal(unsigned order, uint8_t owner)
 {
-	return order <= PAGE_MAX_ORDER ? take(order, owner) : NULL;
+	void *p = order <= PAGE_MAX_ORDER ? take(order, owner) : NULL;
+
+	if (p)
+		check_poison((uintptr_t)p, order, CALLER_PC(), MY_FP());
+	return p;
 }
 
 void page_set_owner_internal(void *block, enum page_owner owner)
