@@ -17,6 +17,7 @@
 
 #define NTABLES ((PHYSTOP - KERNBASE) / LEVEL_SIZE(1))
 #define RAM_PTE (PTE_R | PTE_W | PTE_V | PTE_A | PTE_D)
+#define SFENCE_EACH_MAX 16     /* larger blocks: one flush of the whole TLB instead */
 
 bool guard_mode;
 static pte_t tables[NTABLES][512] __attribute__((aligned(4096), section(".noinit")));
@@ -60,13 +61,17 @@ void guard_remove(void)
 
 void guard_set(uint64_t pa, uint64_t npages, bool mapped)
 {
+	bool each = live && npages <= SFENCE_EACH_MAX;
+
 	if (!slots || pa < guarded_lo)
 		return;
-	for (; npages--; pa += PGSIZE) {
+	for (uint64_t n = npages; n--; pa += PGSIZE) {
 		uint64_t i = (pa - KERNBASE) / PGSIZE;
 
 		tables[i / 512][i % 512] = mapped ? PA2PTE(pa) | RAM_PTE : 0;
-		if (live)
+		if (each)
 			sfence_page(pa);
 	}
+	if (live && !each)
+		sfence_vma();
 }
