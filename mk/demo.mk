@@ -36,7 +36,7 @@ DEMO_SCENARIOS ?= $(shell for b in $(subst $(comma), ,$(BUGS)); do \
 DEMO_SRC_ROOT  := --src-root $(BUILD)/bugs/$(BUGS_KEY)/src
 endif
 DEMO_MODE      ?= warm
-# guard mode (freed memory unmapped: reads after free trap) costs ~1.5x per injection
+# guard mode (freed memory unmapped: reads after free trap) costs 1.5-2.3x per injection
 # (`make bench`), so sweeps keep it off by default and the demo turns it on
 DEMO_GUARD ?= --guard
 DEMO_JOBS      ?= $(JOBS)
