@@ -11,9 +11,9 @@ from .unique import RunGroup
 
 # Colour per outcome, worst first; "expected-panic" marks annotated panics apart from real ones.
 COLOURS = {
-    "crash": "#67000d", "panic": "#cb181d", "hang": "#6a51a3", "leak": "#f16913",
-    "unbalanced": "#fdae6b", "swallowed": "#fee391", "expected-panic": "#a1d99b",
-    "handled": "#238b45",
+    "crash": "#67000d", "panic": "#cb181d", "hang": "#6a51a3", "corrupt": "#ae017e",
+    "leak": "#f16913", "unbalanced": "#fdae6b", "swallowed": "#fee391",
+    "expected-panic": "#a1d99b", "handled": "#238b45",
     "completed": "#9ecae1", "infra": "#969696", "unknown": "#000000",
 }
 

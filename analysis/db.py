@@ -9,6 +9,7 @@ with its bad bytes as \\x escapes instead of failing the query.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import os
 import pathlib
 import sqlite3
@@ -216,8 +217,10 @@ class Database:
 
     def runs(self) -> list[Run]:
         classes = self._fault_classes()
-        return [self._run(r, classes) for r in
-                self.conn.execute("SELECT * FROM runs ORDER BY id")]
+        guarded = {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT run FROM events WHERE kind = 'ok' AND name = 'guard'")}
+        return [dataclasses.replace(self._run(r, classes), guard=r["id"] in guarded)
+                for r in self.conn.execute("SELECT * FROM runs ORDER BY id")]
 
     def _fault_classes(self) -> dict[int, str]:
         """Allocator class of each run's first injected fault, in one query."""

@@ -24,7 +24,7 @@ FINGERPRINT_VERSION = "2"
 
 # Which symptom of a root cause leads its title: the most specific first.
 PRIORITY = (FindingClass.CRASH, FindingClass.PANIC, FindingClass.HANG,
-            FindingClass.ERROR_SWALLOWED,
+            FindingClass.USE_AFTER_FREE, FindingClass.ERROR_SWALLOWED,
             FindingClass.DOUBLE_FREE, FindingClass.MISMATCHED_FREE, FindingClass.INVALID_FREE,
             FindingClass.DOUBLE_RELEASE, FindingClass.INVALID_RELEASE,
             FindingClass.REFCOUNT, FindingClass.LEAK, FindingClass.RESOURCE_LEAK,

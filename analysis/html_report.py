@@ -116,6 +116,7 @@ def stack_views(audit: Audit, u: UniqueFinding) -> list[StackView]:
                  FindingClass.DOUBLE_RELEASE: "First release"}.get(u.cls, "Freed")
         note = ("the free that succeeded" if u.cls is FindingClass.DOUBLE_FREE else
                 "the release that succeeded" if u.cls is FindingClass.DOUBLE_RELEASE else
+                "the free before the use" if u.cls is FindingClass.USE_AFTER_FREE else
                 "the free out of order" if u.cls is FindingClass.UNWIND_ORDER else "")
         views.append(_stack_view(audit, u, "free", title, note, m.free_stack,
                                  u.func if u.cls is FindingClass.UNWIND_ORDER else None))
@@ -126,10 +127,12 @@ def stack_views(audit: Audit, u: UniqueFinding) -> list[StackView]:
                  FindingClass.DOUBLE_RELEASE: "Second release",
                  FindingClass.INVALID_RELEASE: "Invalid release",
                  FindingClass.PANIC: "Panic", FindingClass.CRASH: "Trap",
-                 FindingClass.ERROR_SWALLOWED: "Swallowed fault"}.get(u.cls,
-                                                                             "Offending call")
-        views.append(_stack_view(audit, u, "bad", title, "refused or fatal", m.bad_stack,
-                                 u.func))
+                 FindingClass.ERROR_SWALLOWED: "Swallowed fault",
+                 FindingClass.USE_AFTER_FREE: "Access after free"}.get(u.cls,
+                                                                       "Offending call")
+        note = ("the trapped access, or where the poison check found the write"
+                if u.cls is FindingClass.USE_AFTER_FREE else "refused or fatal")
+        views.append(_stack_view(audit, u, "bad", title, note, m.bad_stack, u.func))
     return views
 
 

@@ -11,6 +11,7 @@ class Outcome(enum.Enum):
     CRASH = "crash"
     PANIC = "panic"
     HANG = "hang"
+    CORRUPT = "corrupt"
     LEAK = "leak"
     UNBALANCED = "unbalanced"
     SWALLOWED = "swallowed"
@@ -48,6 +49,7 @@ class FindingClass(enum.Enum):
     RESOURCE_LEAK = "resource-leak"
     DOUBLE_RELEASE = "double-release"
     INVALID_RELEASE = "invalid-release"
+    USE_AFTER_FREE = "use-after-free"
     UNKNOWN = "unknown"
 
     @classmethod
@@ -84,6 +86,7 @@ _CLASS_LABELS = {
     FindingClass.RESOURCE_LEAK: "resource leak",
     FindingClass.DOUBLE_RELEASE: "double release",
     FindingClass.INVALID_RELEASE: "invalid release",
+    FindingClass.USE_AFTER_FREE: "use-after-free",
     FindingClass.UNKNOWN: "finding",
 }
 
@@ -117,6 +120,9 @@ _CLASS_DESCRIPTIONS = {
                                 "at the end checkpoint.",
     FindingClass.DOUBLE_RELEASE: "A resource was released twice.",
     FindingClass.INVALID_RELEASE: "A resource was released that was never acquired.",
+    FindingClass.USE_AFTER_FREE: "Freed memory was written (the allocator's poison check "
+                                 "found it changed) or accessed (in guard mode the access "
+                                 "trapped in a freed block).",
     FindingClass.UNKNOWN: "A finding class this version of the analysis does not know.",
 }
 
@@ -215,6 +221,7 @@ class Run:
     nevents: int
     nmalformed: int
     finished_at: str
+    guard: bool = False              # the kernel accepted `guard on` (freed memory unmapped)
 
     @property
     def group(self) -> tuple[str, str, str]:

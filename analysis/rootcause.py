@@ -317,28 +317,60 @@ def _double_free(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
     to the free part there); when they share none, the first free once the innermost calls
     both share (the destructor at the same line) are set aside: freeing it then was the
     mistake."""
-    a, b = f.free_stack.frames, f.bad_stack.frames
-    if not a or not b:
+    if not f.free_stack.frames or not f.bad_stack.frames:
         return _site(rec, f, f.cls.value)
     events = [rec.by_seq[s] for s in f.events if s in rec.by_seq]
     first = next((e for e in events if e.kind in _GIVES), None)
     again = next((e for e in events if e.kind in ("badfree",) + _GIVES and e is not first),
                  None)
-    both = rec.meeting(first, again, f.free_stack, f.bad_stack) \
-        if first is not None and again is not None else None
-    if both is not None:
-        who = both[0]
-    else:
-        k = 0
-        while k < min(len(a), len(b)) - 1 and a[k].pc == b[k].pc:
-            k += 1
-        who = rec.scope(a[k], b[k] if a[k].func == b[k].func else None)
+    who = _parting(rec, f, first, again)
     one, two = (rec.scope((norm.strip(s) or s.frames)[0]) for s in (f.free_stack, f.bad_stack))
     hit = rec.fault_for(again, f.bad_stack, before=True) if again is not None else None
     verb = "released" if first is not None and first.kind == "rel" else "freed"
     return Blame(who.name, who, f.cls.value,
                  f"{who.name} {verb} it twice: in {one.name}{_where(one)}, then in "
                  f"{two.name}{_where(two)}", fault=hit[0] if hit else None)
+
+
+def _parting(rec: RunRecords, f: RunFinding, first: Optional[Event],
+             again: Optional[Event]) -> Frame:
+    """Where the free (free_stack) and a later touch of the object (bad_stack) part: the
+    activation both came from, else the first frame once the calls both share are set
+    aside."""
+    a, b = f.free_stack.frames, f.bad_stack.frames
+    both = rec.meeting(first, again, f.free_stack, f.bad_stack) \
+        if first is not None and again is not None else None
+    if both is not None:
+        return both[0]
+    k = 0
+    while k < min(len(a), len(b)) - 1 and a[k].pc == b[k].pc:
+        k += 1
+    return rec.scope(a[k], b[k] if a[k].func == b[k].func else None)
+
+
+def _use_after_free(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
+    """A trapped access (guard mode): the function whose one activation freed the object and
+    then touched it, as for a double free. A poison-detected write has no writer's stack:
+    the function that freed the object is named, and the finding says so."""
+    if not f.free_stack.frames:
+        return _site(rec, f, "use-after-free")
+    events = [rec.by_seq[s] for s in f.events if s in rec.by_seq]
+    free = next((e for e in events if e.kind == "free"), None)
+    use = next((e for e in events if e.kind in ("trap", "poison")), None)
+    freer = rec.scope((norm.strip(f.free_stack) or f.free_stack.frames)[0])
+    if use is None or use.kind == "poison" or not f.bad_stack.frames:
+        return Blame(freer.name, freer, "use-after-free",
+                     f"{freer.name} freed it{_where(freer)}; a later write changed its poison",
+                     ambiguous="the poison check sees that freed memory was written, not "
+                               "who wrote it: the function that freed it is named")
+    a, b = f.free_stack.frames, f.bad_stack.frames
+    same = a[0].func == b[0].func and [x.pc for x in a[1:]] == [x.pc for x in b[1:]]
+    who = rec.scope(a[0]) if same else _parting(rec, f, free, use)
+    user = rec.scope(b[0])
+    hit = rec.fault_for(use, f.bad_stack, before=True)
+    return Blame(who.name, who, "use-after-free",
+                 f"{who.name} freed it in {freer.name}{_where(freer)}, then touched it in "
+                 f"{user.name}{_where(user)}", fault=hit[0] if hit else None)
 
 
 def _site(rec: RunRecords, f: RunFinding, rule: str, why: str = "") -> Blame:
@@ -562,6 +594,8 @@ def attribute(db: Database, run: Run, findings: list[RunFinding], norm: Normaliz
             out[f.id] = _swallowed(rec, f, norm)
         elif c is FindingClass.NOT_ATOMIC:
             out[f.id] = _not_atomic(rec, f)
+        elif c is FindingClass.USE_AFTER_FREE:
+            out[f.id] = _use_after_free(rec, f, norm)
         else:
             out[f.id] = _site(rec, f, c.value)
     aimed = {f.addr: out[f.id] for f in findings if f.addr is not None and f.cls in

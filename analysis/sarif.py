@@ -76,8 +76,9 @@ def _stacks(u: UniqueFinding) -> list[tuple[str, Stack]]:
     named = [("the injected fault", m.run.fault_stack), ("the allocation", m.alloc_stack),
              ("the first free" if u.cls is FindingClass.DOUBLE_FREE else "the free",
               m.free_stack),
-             ("the offending call" if u.cls not in (FindingClass.PANIC, FindingClass.CRASH)
-              else "the panic/trap", m.bad_stack)]
+             ("the panic/trap" if u.cls in (FindingClass.PANIC, FindingClass.CRASH) else
+              "the access after the free" if u.cls is FindingClass.USE_AFTER_FREE else
+              "the offending call", m.bad_stack)]
     return [(name, s) for name, s in named if s.frames]
 
 

@@ -257,6 +257,8 @@ def repro_command(run: Run, elf: str, site_func: Optional[str] = None) -> str:
         argv += ["--site", site]
     if run.exec_mode != "fresh":
         argv += ["--mode", run.exec_mode]
+    if run.guard:
+        argv.append("--guard")
     argv += ["--print-log", "--db", "repro.db"]
     return shlex.join(argv)
 
@@ -360,7 +362,8 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
     next_id = -1
     for run in runs:
         cls = _OUTCOME_CLASS.get(run.outcome)
-        if cls is None or run.expected_panic or (run.id, cls) in have:
+        if cls is None or run.expected_panic or (run.id, cls) in have or \
+                (run.id, FindingClass.USE_AFTER_FREE) in have:   # a trap in freed memory
             continue
         made = _synthesize(db, run, next_id)
         next_id -= 1

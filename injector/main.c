@@ -28,7 +28,7 @@ static const char usage_text[] =
 	"  injector scenarios --kernel ELF\n"
 	"  injector floor --kernel NULL-ELF [--count N] [--timeout SEC]\n"
 	"  injector boot  --kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset|warm]\n"
-	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
+	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet] [--guard]\n"
 	"                [--no-sandbox] [--uart-limit BYTES[K|M|G]]\n"
 	"exit status: 0 no findings, 1 findings (sweep: unique findings after suppressions,\n"
 	"             as `python3 -m analysis findings` counts them), 2 usage or\n"
@@ -124,7 +124,7 @@ static void join_command(struct opts *o, int argc, char **argv)
 }
 
 enum { O_KERNEL = 256, O_DB, O_SCENARIO, O_FAIL, O_PERSIST, O_BOTH, O_CLASS, O_SITE,
-       O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT,
+       O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT, O_GUARD,
        O_ICOUNT, O_QUIET, O_COUNT, O_CONSOLEFD, O_SERIAL, O_SUPPRESSIONS, O_PROFILE,
        O_NOANALYSIS, O_HELP, O_NOSANDBOX, O_UARTLIMIT };
 
@@ -145,6 +145,7 @@ static const struct option longopts[] = {
 	{ "print-log", no_argument, NULL, O_PRINTLOG },
 	{ "qemu", required_argument, NULL, O_QEMU },
 	{ "src-root", required_argument, NULL, O_SRCROOT },
+	{ "guard", no_argument, NULL, O_GUARD },
 	{ "no-icount", no_argument, NULL, O_NOICOUNT },
 	{ "icount", no_argument, NULL, O_ICOUNT },
 	{ "quiet", no_argument, NULL, O_QUIET },
@@ -246,6 +247,7 @@ static int parse_opt(struct opts *o, int c, int li, char **argv)
 	case O_PRINTLOG: o->print_log = 1; break;
 	case O_QEMU: o->qemu = optarg; break;
 	case O_SRCROOT: o->src_root = optarg; break;
+	case O_GUARD: o->guard = 1; break;
 	case O_NOICOUNT: o->icount = 0; break;
 	case O_ICOUNT: o->icount = 1; break;
 	case O_QUIET: o->quiet = 1; break;

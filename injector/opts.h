@@ -19,6 +19,7 @@ struct opts {
 	int console_fd;       /* `boot`: the caller's end of the console */
 	double timeout;
 	int persist, both, by_site, print_log, icount, quiet, no_analysis;
+	int guard;            /* --guard: freed memory unmapped in the kernel (guard mode) */
 	int sandbox;          /* 0: --no-sandbox */
 	long long file_max;   /* --uart-limit */
 	struct qemu_bin qbin; /* --qemu, resolved once */

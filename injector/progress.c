@@ -21,7 +21,7 @@ double now_s(void)
 
 int outcome_is_finding(enum ft_outcome o)
 {
-	return o == FT_CRASH || o == FT_PANIC || o == FT_HANG || o == FT_LEAK ||
+	return o == FT_CRASH || o == FT_PANIC || o == FT_HANG || o == FT_CORRUPT || o == FT_LEAK ||
 	       o == FT_UNBALANCED || o == FT_SWALLOWED;
 }
 

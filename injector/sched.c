@@ -331,7 +331,7 @@ static void first_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
-static int build_commands(const struct worker *w, char *buf, size_t len)
+static int build_commands(const struct worker *w, int guard, char *buf, size_t len)
 {
 	const struct job *j = &w->job;
 	const struct series *se = j->s;
@@ -339,11 +339,15 @@ static int build_commands(const struct worker *w, char *buf, size_t len)
 	int r;
 
 	buf[0] = 0;
+	if (guard) {
+		pos = strlen("guard on\n");
+		memcpy(buf, "guard on\n", pos + 1);
+	}
 	if (!j->reference) {
-		r = snprintf(buf, len, "arm %ld %s", j->n, se->fault_mode);
-		if (r < 0 || (size_t)r >= len)
+		r = snprintf(buf + pos, len - pos, "arm %ld %s", j->n, se->fault_mode);
+		if (r < 0 || (size_t)r >= len - pos)
 			return -1;
-		pos = (size_t)r;
+		pos += (size_t)r;
 		if (se->class_filter[0]) {
 			r = snprintf(buf + pos, len - pos, " class=%s", se->class_filter);
 			if (r < 0 || (size_t)r >= len - pos)
@@ -554,7 +558,7 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 	/* The hello (and anything after it) is already buffered: give it to the run. */
 	ft_run_feed(w->run, w->log.p, w->log.len);
 	w->state = W_RUN;
-	n = build_commands(w, cmd, sizeof cmd);
+	n = build_commands(w, cfg->guard, cmd, sizeof cmd);
 	if (n < 0 || qemu_send(&w->q, cmd, (size_t)n) < 0) {
 		int st;
 

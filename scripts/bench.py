@@ -235,6 +235,7 @@ def main():
         rows = {}
         configs = [(m, j, ()) for m in MODES for j in (1, 2)]
         configs += [(m, 2, ("--no-icount",)) for m in ("reset", "warm")]
+        configs += [("reset", 1, ("--guard",))]
         # The fresh -j 1 sweep is bracketed by floor measurements and judged against their
         # mean: on a shared machine the speed drifts, and this ratio is a target.
         fl0, fl0_cpu = floor(injector, null_elf, a.floor_count)
@@ -297,6 +298,11 @@ def main():
                   f"kernel.elf ({pw:.2f} ms wall, {pc:.2f} ms CPU)")
         else:
             print(f"{'coverage per injection':44s} not measured: {cov_kernel} missing")
+        plain, guard = (rows["reset", 1, x][1] / rows["reset", 1, x][0] * 1e3
+                        for x in ((), ("--guard",)))
+        print(f"{'guard mode per injection (reset, -j 1)':44s} {guard:8.2f} ms wall"
+              f"  = {guard / plain:5.2f}x plain ({plain:.2f} ms); sweeps keep it off by"
+              f" default, `make demo` turns it on")
         fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
         fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
         reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]

@@ -211,3 +211,47 @@ def test_double_release_names_the_function_whose_two_paths_released_it(tmp_path)
     (f,) = audit_of(b).findings
     assert f.func == "proc_wait"
     assert f.title.startswith("double release in proc_wait")
+
+
+def mmap_run(tmp_path):
+    """A run in a build that also has the mmap teardown's functions."""
+    b = DbBuilder(tmp_path / "r.db")
+    funcs = {**FUNCS, **{name: ("sample-kernel/mmap.c", 10 + 20 * i, 16) for i, name in
+                         enumerate(("mmap_map", "region_free", "region_next",
+                                    "mmap_release_all", "proc_release_user", "cmd_loop"))}}
+    return b, RunWriter(b, b.build("r00t02", funcs=funcs), None, "mmap", 3)
+
+
+def test_access_after_free_names_the_activation_that_freed_and_came_back(tmp_path):
+    b, w = mmap_run(tmp_path)
+    w.op_begin("mmap", ("scenario_proc", 8))
+    region = [("mmap_release_all", 4), ("proc_release_user", 2), *DRIVER]
+    w.alloc("obj", PAGE, ("mmap_map", 3), [("mmap_map", 3), *DRIVER], size=64)
+    free_stack = [("region_free", 3), *region]
+    free = w.free("obj", PAGE, ("region_free", 3), free_stack)
+    access = [("region_next", 1), ("mmap_release_all", 6), ("proc_release_user", 2), *DRIVER]
+    trap = w.trap(13, ("region_next", 1), PAGE + 8, access)
+    w.finding("use-after-free", "region_next", "read after free", [free, trap],
+              alloc=[("mmap_map", 3), *DRIVER], free=free_stack, bad=access, addr=PAGE,
+              site=("region_next", 1))
+    w.write("crash", ended=False)
+    (f,) = audit_of(b).findings
+    assert f.title == "use-after-free in mmap_release_all"
+    assert not f.blame.ambiguous
+
+
+def test_write_found_by_the_poison_check_names_the_freer_and_says_the_writer_is_unknown(
+        tmp_path):
+    b, w = mmap_run(tmp_path)
+    w.op_begin("proc", ("scenario_proc", 8))
+    w.alloc("obj", PAGE, ("proc_create", 2), [("proc_create", 2), *DRIVER], size=64)
+    free_stack = [("proc_create", 9), *DRIVER]
+    free = w.free("obj", PAGE, ("proc_create", 9), free_stack)
+    poison = w.log("poison")
+    w.finding("use-after-free", "proc_create", "write after free", [free, poison],
+              alloc=[("proc_create", 2), *DRIVER], free=free_stack,
+              bad=[("cmd_loop", 4)], addr=PAGE, site=("proc_create", 9))
+    w.write("corrupt")
+    (f,) = audit_of(b).findings
+    assert f.title == "use-after-free in proc_create"
+    assert "not who wrote it" in f.blame.ambiguous

@@ -23,7 +23,7 @@ NAMES = sorted(p.stem for p in BUGS.glob("*.patch"))
 # disagreeing with its records: a broken port, not a bug a patch to the kernel seeds)
 CLASSES = {"leak", "double-free", "invalid-free", "mismatched-free", "unbalanced-unwind",
            "unwind-order", "refcount", "panic", "crash", "hang", "error-swallowed",
-           "not-atomic", "resource-leak"}
+           "not-atomic", "resource-leak", "use-after-free"}
 
 
 def expect(name):
@@ -33,7 +33,8 @@ def expect(name):
 def sweep_specs(e):
     """The injector sweep options of an .expect's sweeps, and the timeout of each."""
     return [(sweep_argv(s["scenario"], s.get("site", ""), s.get("fault", "once"),
-                        s.get("max_n")), s.get("timeout")) for s in e["sweeps"]]
+                        s.get("max_n")) + (["--guard"] if s.get("guard") else []),
+             s.get("timeout")) for s in e["sweeps"]]
 
 
 @dataclasses.dataclass
@@ -55,6 +56,20 @@ class Outcome_:
 
 
 def sweep_and_audit(elf, specs, db):
+    """Guard-mode sweeps go to a database of their own: a run's key does not say whether
+    guard mode was on, so one database would take a guard sweep's runs as done."""
+    guarded = [(a, t) for a, t in specs if "--guard" in a]
+    plain = [(a, t) for a, t in specs if "--guard" not in a]
+    found, infra = [], 0
+    for part, path in ((plain, db), (guarded, db.with_suffix(".guard.db"))):
+        if part:
+            f, i = sweep_and_audit_one(elf, part, path)
+            found += f
+            infra += i
+    return found, infra
+
+
+def sweep_and_audit_one(elf, specs, db):
     host = Host(injector=BUILD / "injector", jobs=2)
     for argv, timeout in specs:
         run = host.command("sweep", elf, db, *argv)

@@ -110,16 +110,17 @@ def machines(stdout):
     return int(w[1]), int(w[4]), int(w[6])
 
 
-def test_clean_kernel_sweeps_end_by_themselves_and_fresh_reset_and_warm_agree(inj):
-    r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2")
+@pytest.mark.parametrize("guard", [(), ("--guard",)], ids=["plain", "guard-mode"])
+def test_clean_kernel_sweeps_end_by_themselves_and_fresh_reset_and_warm_agree(inj, guard):
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2", *guard)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "findings: 0" in r.stdout
-    r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "-j", "2")
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "-j", "2", *guard)
     assert r.returncode == 0, r.stdout + r.stderr
     executed = int(r.stdout.split("runs: ")[1].split()[0])
     # every clean run is followed by a warm restart, never by a machine reset
     assert machines(r.stdout) == (2, 0, executed)
-    r = inj("sweep", "--scenario", "boot,vm", "--mode", "fresh", "-j", "2")
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "fresh", "-j", "2", *guard)
     assert r.returncode == 0, r.stdout + r.stderr
     db = inj.db()
     for scenario in ("boot", "vm"):
@@ -141,6 +142,7 @@ def test_clean_kernel_sweeps_end_by_themselves_and_fresh_reset_and_warm_agree(in
     for (log,) in rows(db, "SELECT raw_log FROM runs"):
         with open(log) as f:
             assert f.readline().startswith("hello faultline 1 ")
+            assert (f.readline() == "ok guard\n") == bool(guard)
 
 
 def test_warm_mode_resets_the_machine_after_every_run_that_was_not_clean(inj):

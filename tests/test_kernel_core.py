@@ -198,6 +198,20 @@ def test_double_free_is_refused_and_reported(kernel):
     summarize(recs)
 
 
+def test_guard_mode_is_turned_on_before_a_run_and_only_then(kernel):
+    assert kernel.command("guard off") == ("err", "guard", "bad-argument")
+    assert kernel.command("guard on") == ("ok", "guard")
+    assert records_of(kernel.run("vm"), "result") == [["result", "vm", "0"]]
+    assert kernel.command("guard on") == ("err", "guard", "need-reset")
+
+
+def test_double_free_of_a_quarantined_object_is_refused_in_guard_mode_too(kernel):
+    assert kernel.command("guard on") == ("ok", "guard")
+    recs = kernel.run("test-doublefree")
+    assert not records_of(recs, "trap")
+    assert [(b[2], b[3]) for b in records_of(recs, "badfree")] == [("double", "obj")]
+
+
 def test_free_through_the_wrong_allocator_is_refused_both_ways(kernel):
     recs = kernel.run("test-wrongfree")
     objs = {a[2]: a[3] for a in records_of(within_op(recs, "test-wrongfree"), "alloc")}

@@ -327,6 +327,8 @@ def test_success_changes_and_unanswered_state_records_are_not_judged(audit):
     bad = rows(db, "SELECT m.reason FROM malformed m JOIN runs r ON r.id = m.run "
                    "WHERE r.n = 4")
     assert [b["reason"] for b in bad] == ["state: neither begin nor end"]
+
+
 # ---- resources that are not memory (acq/rel records) -------------------------------------
 
 def test_resource_still_held_at_the_end_checkpoint_is_a_resource_leak(audit):
@@ -371,3 +373,38 @@ def test_release_never_acquired_is_invalid_and_kinds_do_not_mix(audit):
     assert stack(db, fs[0]["bad_stack"]) == "80005010,80006020"
     assert run_row(db, 4)["nmalformed"] == 2
     assert run_row(db, 4)["outcome"] == "unbalanced"
+
+
+# ---- use-after-free (tests/data/tracer-use-after-free.log) ---------------------------
+
+def assert_alloc_free_and_access_stacks(db, f, access):
+    assert stack(db, f["alloc_stack"]) == "80003010,80006010"
+    assert stack(db, f["free_stack"]) == "80005010,80006020"
+    assert stack(db, f["bad_stack"]) == access
+
+
+def test_poison_record_is_a_write_after_free_with_alloc_free_and_check_stacks(audit):
+    db, p = audit(DATA / "tracer-use-after-free.log")
+    assert p.returncode == 1
+    f = only(findings(db, 1), "use-after-free")
+    assert f["message"].startswith("write after free: byte 8 of obj object 80100000")
+    assert f["func"] == "proc_free"            # the free's site: the writer is unknown
+    assert_alloc_free_and_access_stacks(db, f, "80006030")
+    assert run_row(db, 1)["outcome"] == "corrupt"
+
+
+def test_guard_mode_trap_on_a_freed_objects_page_is_a_read_after_free_not_a_crash(audit):
+    db, _ = audit(DATA / "tracer-use-after-free.log")
+    f = only(findings(db, 2), "use-after-free")
+    assert [x["class"] for x in findings(db, 2)] == ["use-after-free"]
+    assert f["message"].startswith("read after free: read of 80100ff8 at proc_alloc+0x10")
+    assert f["func"] == "proc_alloc"           # the access
+    assert_alloc_free_and_access_stacks(db, f, "80004010,80006040")
+    assert run_row(db, 2)["outcome"] == "crash"
+
+
+def test_without_guard_mode_only_the_freed_bytes_count_and_a_store_is_a_write(audit):
+    db, _ = audit(DATA / "tracer-use-after-free.log")
+    assert [x["class"] for x in findings(db, 3)] == ["crash"]   # same page, past the object
+    f = only(findings(db, 4), "use-after-free")
+    assert f["message"].startswith("write after free: write of 80100078")

@@ -40,6 +40,8 @@ BAD = [
     (b"acq pid 7 80001a54", "missing field"),
     (b"rel pid 7G 80001a70 -", "acq/rel: bad field"),
     (b"acq pid 7 80001a54 1,2,3,4,5,6,7,8,9", "acq/rel: bad backtrace"),
+    (b"poison obj 80234100 -4 80001a70 -", "poison: bad field"),
+    (b"poison page 80234100 4 80001a70", "missing field"),
 ]
 
 

@@ -27,6 +27,7 @@ static const char *const fclass_names[FT_F_COUNT] = {
 	[FT_F_NOT_ATOMIC] = "not-atomic",
 	[FT_F_RESOURCE_LEAK] = "resource-leak", [FT_F_DOUBLE_RELEASE] = "double-release",
 	[FT_F_INVALID_RELEASE] = "invalid-release",
+	[FT_F_USE_AFTER_FREE] = "use-after-free",
 };
 
 const char *ft_fclass_name(enum ft_fclass c)
@@ -73,6 +74,8 @@ struct ck {
 	struct ft_vec promises; /* struct promise, innermost last */
 	int64_t live_n[3];
 	int closed;             /* the books were closed (end checkpoint or end) */
+	int guard;              /* the kernel answered `ok guard`: freed memory is unmapped */
+	uint32_t block_lookups; /* freed_block_at scans left (each reads every freed block) */
 	size_t kept;            /* findings kept under FT_FINDINGS_MAX */
 	uint64_t cut[FT_F_COUNT]; /* findings found but not kept, per class */
 	struct ft_finding spare; /* a finding that is not kept is written here */
@@ -307,22 +310,27 @@ static int other_class(int cls)
 	return cls == FT_CL_PAGE ? FT_CL_OBJ : FT_CL_PAGE;
 }
 
+/* The free and allocation stacks (and the object) of a finding about a freed object. */
+static void freed_history(struct ck *c, struct ft_finding *f, uint32_t free_ev)
+{
+	f->free_stack = ev(c, free_ev)->stack;
+	fev(f, free_ev);
+	if (c->pair[free_ev] != FT_NONE) {
+		struct ft_event *a = ev(c, c->pair[free_ev]);
+
+		f->alloc_stack = a->stack;
+		object(f, a->addr, a->size, 1);
+		fev(f, c->pair[free_ev]);
+	}
+}
+
 /* Fill the stacks of a double free from the host's records of the first free. */
 static void double_free_history(struct ck *c, struct ft_finding *f, uint64_t addr, int cls)
 {
 	uint32_t *first = ft_map_get(&c->freed, addr, cls);
 
-	if (!first)
-		return;
-	f->free_stack = ev(c, *first)->stack;
-	fev(f, *first);
-	if (c->pair[*first] != FT_NONE) {
-		struct ft_event *a = ev(c, c->pair[*first]);
-
-		f->alloc_stack = a->stack;
-		object(f, addr, a->size, 1);
-		fev(f, c->pair[*first]);
-	}
+	if (first)
+		freed_history(c, f, *first);
 }
 
 static void mismatch_history(struct ck *c, struct ft_finding *f, uint64_t addr, int cls)
@@ -413,6 +421,115 @@ static void on_badfree(struct ck *c, uint32_t i)
 	else if (e->sub == FT_BAD_MISMATCH)
 		mismatch_history(c, f, e->addr, e->cls);
 	bad_free_site(c, f, i);
+}
+
+/* ---- use-after-free ----------------------------------------------------------------- */
+
+/*
+ * Two kinds of evidence. A `poison` record: the allocator found a freed object's poison
+ * changed when it left the quarantine, a write after free whose writer is unknown. A `trap`
+ * whose stval lies in a block freed earlier in the run: the access itself, read or write
+ * (in guard mode freed memory is unmapped, and a block is the whole pages it spans).
+ */
+
+static uint32_t freed_block_at(struct ck *c, uint64_t addr);
+
+static void on_poison(struct ck *c, uint32_t i)
+{
+	struct ft_event *e = ev(c, i);
+	uint32_t *exact = ft_map_get(&c->freed, e->addr, e->cls);
+	uint32_t block = exact ? *exact : freed_block_at(c, e->addr + (uint64_t)e->size);
+	uint32_t *fr = block != FT_NONE ? &block : NULL;
+	struct ft_finding *f;
+	char w[160], wf[160];
+
+	f = finding(c, FT_F_USE_AFTER_FREE, i, "write after free: byte %" PRId64 " of %s object %"
+		    PRIx64 " changed after its free%s%s; found by the poison check at %s",
+		    e->size, ft_class_name(e->cls), e->addr, fr ? " at " : "",
+		    fr ? where(c, ev(c, *fr)->pc, wf, sizeof(wf)) : "",
+		    where(c, e->pc, w, sizeof(w)));
+	if (fr) {
+		freed_history(c, f, *fr);
+		site(c, f, ev(c, *fr)->pc);
+	} else {
+		site(c, f, e->pc);
+		object(f, e->addr, 0, 0);
+	}
+	f->bad_stack = e->stack;
+	set_op(c, f, e->op);
+	fev(f, i);
+}
+
+static void on_ok(struct ck *c, uint32_t i)
+{
+	if (!strcmp(ft_arena_str(&c->r->strs, ev(c, i)->name), "guard"))
+		c->guard = 1;
+}
+
+/*
+ * The free event of the latest freed (and not reallocated) block holding addr, or FT_NONE.
+ * A scan of every freed block: a run gets FT_OP_LIVE_MAX of them, so that judging stays
+ * linear whatever the stream holds.
+ */
+static uint32_t freed_block_at(struct ck *c, uint64_t addr)
+{
+	uint64_t page = c->guard ? 4096 : 1;
+	uint32_t best = FT_NONE;
+	size_t k;
+
+	if (!c->block_lookups)
+		return FT_NONE;
+	c->block_lookups--;
+
+	for (k = 0; k < c->freed.cap; k++) {
+		uint32_t fi = c->freed.slots[k].val;
+		uint64_t lo, span;
+
+		if (!c->freed.slots[k].used || c->pair[fi] == FT_NONE)
+			continue;
+		lo = ev(c, fi)->addr & ~(page - 1);
+		span = (ev(c, fi)->addr - lo + (uint64_t)ev(c, c->pair[fi])->size + page - 1) &
+		       ~(page - 1);
+		if (addr >= lo && addr - lo < span && (best == FT_NONE || fi > best))
+			best = fi;
+	}
+	return best;
+}
+
+static const char *access_kind(uint64_t scause)
+{
+	switch (scause) {
+	case 5: case 13: return "read";
+	case 7: case 15: return "write";
+	case 1: case 12: return "execute";
+	default: return "access";
+	}
+}
+
+/* A trap in freed memory: a use-after-free finding in place of the crash. 1 if it was. */
+static int trap_after_free(struct ck *c, struct ft_event *t)
+{
+	uint32_t fr = freed_block_at(c, t->addr);
+	struct ft_finding *f;
+	char w[160], wf[160];
+
+	if (fr == FT_NONE)
+		return 0;
+	f = finding(c, FT_F_USE_AFTER_FREE, c->r->trap_ev, "%s after free: %s of %" PRIx64
+		    " at %s (scause %" PRIx64 "), in the %s object %" PRIx64 " freed at %s",
+		    access_kind((uint64_t)t->size), access_kind((uint64_t)t->size), t->addr,
+		    where(c, t->pc, w, sizeof(w)), (uint64_t)t->size,
+		    ft_class_name(ev(c, fr)->cls), ev(c, fr)->addr,
+		    where(c, ev(c, fr)->pc, wf, sizeof(wf)));
+	freed_history(c, f, fr);
+	f->func = ft_build_sym_name(c->b, ft_build_func_at(c->b, t->pc));
+	f->pc = t->pc;
+	f->has_pc = 1;
+	f->bad_stack = t->stack;
+	set_op(c, f, t->op);
+	fev(f, c->r->trap_ev);
+	fev(f, c->r->first_fault);
+	return 1;
 }
 
 /* ---- refcounts ---------------------------------------------------------------------- */
@@ -1128,7 +1245,7 @@ static void ending_findings(struct ck *c, const struct ft_run_end *how)
 	struct ft_finding *f;
 	char w[160];
 
-	if (r->trap_ev != FT_NONE) {
+	if (r->trap_ev != FT_NONE && !trap_after_free(c, ev(c, r->trap_ev))) {
 		struct ft_event *t = ev(c, r->trap_ev);
 		const struct ft_sym *s = ft_build_func_at(c->b, t->pc);
 
@@ -1233,6 +1350,8 @@ static void decide(struct ck *c, const struct ft_run_end *how)
 		r->infra_reason = r->reason_buf;
 	} else if (!r->saw_end)
 		r->outcome = FT_CRASH;
+	else if (found[FT_F_USE_AFTER_FREE])
+		r->outcome = FT_CORRUPT;
 	else if (leak)
 		r->outcome = FT_LEAK;
 	else if (error)
@@ -1279,6 +1398,7 @@ static void ck_init(struct ck *c, struct ft_run *r)
 	memset(c, 0, sizeof(*c));
 	c->r = r;
 	c->b = r->b;
+	c->block_lookups = FT_OP_LIVE_MAX;
 	ft_map_init(&c->live);
 	ft_map_init(&c->freed);
 	ft_map_init(&c->held);
@@ -1329,6 +1449,8 @@ static void judge_event(struct ck *c, uint32_t i)
 	case FT_K_ALLOC: on_alloc(c, i); break;
 	case FT_K_FREE: on_free(c, i); break;
 	case FT_K_BADFREE: on_badfree(c, i); break;
+	case FT_K_POISON: on_poison(c, i); break;
+	case FT_K_OK: on_ok(c, i); break;
 	case FT_K_REF: on_ref(c, i); break;
 	case FT_K_ACQ: on_acq(c, i); break;
 	case FT_K_REL: on_rel(c, i); break;

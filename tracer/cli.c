@@ -72,7 +72,7 @@ static const char *base_name(const char *path)
 
 static int is_bug(enum ft_outcome o)
 {
-	return o == FT_CRASH || o == FT_PANIC || o == FT_HANG || o == FT_LEAK ||
+	return o == FT_CRASH || o == FT_PANIC || o == FT_HANG || o == FT_CORRUPT || o == FT_LEAK ||
 	       o == FT_UNBALANCED || o == FT_SWALLOWED;
 }
 

@@ -14,6 +14,7 @@ static const char *const kind_names[FT_K_COUNT] = {
 	[FT_K_STATE] = "state",
 	[FT_K_ACQ] = "acq", [FT_K_REL] = "rel",
 	[FT_K_COV] = "cov",
+	[FT_K_POISON] = "poison",
 };
 
 const char *ft_kind_name(enum ft_kind k)
@@ -293,6 +294,7 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 	case FT_K_STATE: want = 6; break;
 	case FT_K_ACQ: case FT_K_REL: want = 5; break;
 	case FT_K_COV: want = 3; break;
+	case FT_K_POISON: want = 6; break;
 	default: FAIL("unknown record type");
 	}
 	nt = split(line, len, tok, want, rest);
@@ -487,6 +489,13 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 		if (r->pc > UINT64_MAX - 16 * tok[2].n / 2)
 			FAIL("cov: past the address space");
 		r->text = tok[2];
+		break;
+	case FT_K_POISON:
+		if (parse_class(tok[1], &r->cls) < 0 || parse_hex(tok[2], &r->addr) < 0 ||
+		    parse_udec(tok[3], &r->size) < 0 || parse_hex(tok[4], &r->pc) < 0)
+			FAIL("poison: bad field");
+		if (parse_bt(tok[5], r) < 0)
+			FAIL("poison: bad backtrace");
 		break;
 	default:
 		FAIL("unknown record type");

@@ -23,6 +23,7 @@ enum ft_kind {
 	FT_K_STATE,
 	FT_K_ACQ, FT_K_REL,
 	FT_K_COV,
+	FT_K_POISON,
 	FT_K_COUNT
 };
 const char *ft_kind_name(enum ft_kind k);
@@ -51,9 +52,9 @@ struct ft_rec {
 	int sub;           /* badfree kind, ref verb, ckpt kind, panic kind, state begin/end */
 	int64_t kseq;      /* allocator records: the kernel's attempt counter */
 	int64_t id;        /* op+/op-: op id */
-	uint64_t addr;     /* alloc/free/badfree: object; ref: obj; trap: stval; state: digest;
-			    * acq/rel: id */
-	int64_t size;      /* alloc/fault/oom */
+	uint64_t addr;     /* alloc/free/badfree/poison: object; ref: obj; trap: stval;
+			    * state: digest; acq/rel: id */
+	int64_t size;      /* alloc/fault/oom; poison: offset of the changed byte */
 	uint64_t pc;       /* caller pc; op+ pc; ref pc; panic pc; trap sepc; recover pc;
 			    * state pc; cov first slot */
 	int64_t rc;        /* op- rc, result rc, ref count, hello version, state rc */

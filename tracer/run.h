@@ -66,6 +66,7 @@ enum ft_fclass {
 	FT_F_ERROR_SWALLOWED,
 	FT_F_NOT_ATOMIC,
 	FT_F_RESOURCE_LEAK, FT_F_DOUBLE_RELEASE, FT_F_INVALID_RELEASE,
+	FT_F_USE_AFTER_FREE,
 	FT_F_COUNT
 };
 const char *ft_fclass_name(enum ft_fclass c);

@@ -87,8 +87,9 @@ struct ft_db {
 static const sqlite3_module evtab_module; /* ft_run_events, defined with insert_events */
 
 static const char *const outcome_names[FT_NOUTCOME] = {
-	[FT_CRASH] = "crash", [FT_PANIC] = "panic", [FT_HANG] = "hang", [FT_LEAK] = "leak",
-	[FT_UNBALANCED] = "unbalanced", [FT_SWALLOWED] = "swallowed", [FT_HANDLED] = "handled",
+	[FT_CRASH] = "crash", [FT_PANIC] = "panic", [FT_HANG] = "hang", [FT_CORRUPT] = "corrupt",
+	[FT_LEAK] = "leak", [FT_UNBALANCED] = "unbalanced", [FT_SWALLOWED] = "swallowed",
+	[FT_HANDLED] = "handled",
 	[FT_COMPLETED] = "completed", [FT_INFRA] = "infra",
 };
 
@@ -847,6 +848,7 @@ static const uint8_t event_cols[FT_K_COUNT] = {
 	[FT_K_RECOVER] = C_PC,
 	[FT_K_STATE] = C_ADDR | C_PC | C_RC,
 	[FT_K_ACQ] = C_ADDR | C_PC, [FT_K_REL] = C_ADDR | C_PC,
+	[FT_K_POISON] = C_ADDR | C_SIZE | C_PC,
 };
 
 /*

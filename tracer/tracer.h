@@ -23,6 +23,7 @@ enum ft_outcome {
 	FT_CRASH,
 	FT_PANIC,
 	FT_HANG,
+	FT_CORRUPT,
 	FT_LEAK,
 	FT_UNBALANCED,
 	FT_SWALLOWED,

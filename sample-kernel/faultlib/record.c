@@ -465,3 +465,14 @@ void fl_rec_log(const char *text)
 	put_text(text && *text ? text : "-");
 	emit();
 }
+
+void fl_rec_poison(const char *cls, uintptr_t obj, size_t offset, uintptr_t pc, uintptr_t fp)
+{
+	begin("poison");
+	f_tok(cls);
+	f_hex(obj);
+	f_udec(offset);
+	f_hex(pc);
+	put_bt(fp);
+	emit();
+}

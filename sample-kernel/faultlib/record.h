@@ -84,5 +84,7 @@ void fl_rec_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, u
 void fl_rec_cov(uintptr_t pc, const uint8_t *bits, size_t n);
 void fl_rec_end(bool fired, unsigned long attempts, unsigned long faults);
 void fl_rec_log(const char *text);
+/* a freed object's poison changed at offset (poison.c checks; pc, fp: the check's context) */
+void fl_rec_poison(const char *cls, uintptr_t obj, size_t offset, uintptr_t pc, uintptr_t fp);
 
 #endif

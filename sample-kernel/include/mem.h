@@ -18,6 +18,7 @@ void  page_init(void);             /* at boot, before any run: hand all free RAM
 void *obj_alloc(size_t size);      /* NULL on failure */
 void  obj_free(void *p);
 void  obj_init(void);             /* at boot: lay out the size classes */
+void  obj_quarantine_drain(void); /* end of a run: check and free every quarantined object */
 
 struct mem_stats {
 	unsigned long page_live, page_bytes;
@@ -34,7 +35,11 @@ void page_stats(unsigned long *live, unsigned long *bytes);   /* live page_alloc
 void *page_take_internal(unsigned order, uint8_t owner);
 void  page_give_internal(void *p);
 /* which allocator owns the block holding p, and its head and order (page.c) */
-enum page_owner { OWN_NONE, OWN_PAGE, OWN_SLAB, OWN_BIG, OWN_FREE, OWN_KERNEL };
+enum page_owner { OWN_NONE, OWN_PAGE, OWN_SLAB, OWN_BIG, OWN_FREE, OWN_KERNEL, OWN_HELD };
 enum page_owner page_owner_of(uintptr_t p, uintptr_t *head, unsigned *order);
+/* obj.c's quarantine: a large object's block is OWN_HELD while it waits there (page.c) */
+void page_set_owner_internal(void *block, enum page_owner owner);
+/* guard mode: unmap every free block (page.c), when the guarded map is installed */
+void page_unmap_free(void);
 
 #endif

@@ -10,18 +10,29 @@
  * page allocator unless it is its class's only empty slab (kept as a cache). obj_free checks
  * the pointer against the slab (or block) it lies in and emits badfree instead of touching
  * anything when it is already free, not an object start, or owned by the page allocator.
+ *
+ * Quarantine: a freed object is poisoned and held back from reuse in a FIFO of QUARANTINE
+ * objects (a static ring: no allocation); it stays "used" in its slab (and a large object's
+ * block is OWN_HELD), so a second free is still a double free. The oldest leaves the ring
+ * when a newer one needs its place, and every one leaves at the end of a run (before `ckpt
+ * end`); leaving, its poison is checked: a changed byte is a write after free, reported in a
+ * `poison` record. In guard mode (guard.c) every object gets a block of its own, unmapped
+ * while it waits in the quarantine, so any access to it traps.
  */
 #include "kernel.h"
 #include "memlayout.h"
 #include "mem.h"
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
+#include "faultlib/poison.h"
+#include "guard.h"
 
 #define SLAB_MAGIC   0x51ab51abU
 #define BIG_MAGIC    0xb16b16b1U
 #define POISON_OBJ   0x6b
 #define MAX_PER_SLAB 256
 #define BIG_HDR      64            /* a large object starts this far into its block */
+#define QUARANTINE   64            /* freed objects held back from reuse */
 
 struct slab {
 	uint32_t magic;
@@ -29,6 +40,7 @@ struct slab {
 	uint16_t nfree;
 	struct slab *next, *prev;      /* partial list of the class */
 	uint64_t used[MAX_PER_SLAB / 64];
+	uint64_t held[MAX_PER_SLAB / 64];  /* freed, waiting in the quarantine (still used) */
 	uint16_t size[];               /* requested size of each object */
 };
 
@@ -54,6 +66,8 @@ static struct size_class classes[] = {
 };
 
 static unsigned long live_objs, live_bytes;
+static void *quarantine[QUARANTINE];      /* freed objects, oldest at quar_head */
+static unsigned quar_head, quar_len;
 
 /* Lay out each class: as many objects as fit after the header and size table. */
 static void classes_init(void)
@@ -152,7 +166,7 @@ void *NOINLINE obj_alloc(size_t size)
 {
 	uintptr_t pc = CALLER_PC(), fp = MY_FP();
 	unsigned long seq;
-	struct size_class *k = class_for(size);
+	struct size_class *k = guard_mode ? NULL : class_for(size);
 	void *p;
 
 	if (fl_hook_attempt(FL_CLASS_OBJ, pc, &seq)) {
@@ -211,7 +225,7 @@ static const char *obj_check(uintptr_t p, struct slab **sp, unsigned *ip, struct
 		    (off - k->first) / k->size >= k->nobj)
 			return "invalid";
 		unsigned i = (unsigned)((off - k->first) / k->size);
-		if (!(s->used[i / 64] & (1UL << (i % 64))))
+		if (!(s->used[i / 64] & (1UL << (i % 64))) || (s->held[i / 64] & (1UL << (i % 64))))
 			return "double";
 		*sp = s;
 		*ip = i;
@@ -224,11 +238,71 @@ static const char *obj_check(uintptr_t p, struct slab **sp, unsigned *ip, struct
 		*bp = b;
 		return NULL;
 	}
+	case OWN_HELD:
+		return p == head + BIG_HDR ? "double" : "invalid";
 	case OWN_PAGE:
 		return "mismatch";
 	default:
 		return "invalid";
 	}
+}
+
+/* The oldest object leaves the quarantine: its poison is checked (pc, fp: the context the
+ * check runs in), then it is freed for real. */
+static void quarantine_release(uintptr_t pc, uintptr_t fp)
+{
+	uintptr_t p = (uintptr_t)quarantine[quar_head], head;
+	unsigned order;
+
+	quar_head = (quar_head + 1) % QUARANTINE;
+	quar_len--;
+	if (page_owner_of(p, &head, &order) == OWN_HELD) {
+		struct big *b = (struct big *)head;
+
+		guard_set(head, 1UL << order, true);
+		fl_poison_check("obj", (void *)p, b->size, POISON_OBJ, pc, fp);
+		page_set_owner_internal(b, OWN_BIG);
+		page_give_internal(b);
+	} else {
+		struct slab *s = (struct slab *)head;
+		struct size_class *k = &classes[s->cls];
+		unsigned i = (unsigned)((p - head - k->first) / k->size);
+
+		fl_poison_check("obj", (void *)p, k->size, POISON_OBJ, pc, fp);
+		s->held[i / 64] &= ~(1UL << (i % 64));
+		slab_free(s, i);
+	}
+}
+
+/* Poison a freed object and hold it back from reuse; returns its requested size. */
+static size_t quarantine_add(void *ptr, struct slab *s, unsigned i, struct big *b,
+			     uintptr_t pc, uintptr_t fp)
+{
+	size_t size;
+
+	if (s) {
+		size = s->size[i];
+		memset(ptr, POISON_OBJ, classes[s->cls].size);
+		s->held[i / 64] |= 1UL << (i % 64);
+	} else {
+		size = b->size;
+		memset(ptr, POISON_OBJ, size);
+		page_set_owner_internal(b, OWN_HELD);
+		guard_set((uintptr_t)b, 1UL << b->order, false);
+	}
+	if (quar_len == QUARANTINE)
+		quarantine_release(pc, fp);
+	quarantine[(quar_head + quar_len++) % QUARANTINE] = ptr;
+	return size;
+}
+
+/* Empty the quarantine, checking each object's poison (the end of a run). */
+void NOINLINE obj_quarantine_drain(void)
+{
+	uintptr_t pc = CALLER_PC(), fp = MY_FP();
+
+	while (quar_len)
+		quarantine_release(pc, fp);
 }
 
 /* Free an object (NULL: nothing). A pointer that is not a live object is refused: badfree. */
@@ -248,12 +322,7 @@ void NOINLINE obj_free(void *ptr)
 		fl_rec_badfree(fl_hook_seq(), bad, "obj", p, pc, fp);
 		return;
 	}
-	if (s) {
-		size = slab_free(s, i);
-	} else {
-		size = b->size;
-		page_give_internal(b);      /* poisons the whole block */
-	}
+	size = quarantine_add(ptr, s, i, b, pc, fp);
 	live_objs--;
 	live_bytes -= size;
 	fl_rec_free(fl_hook_seq(), "obj", p, pc, fp);

@@ -11,12 +11,18 @@
  * or badfree when the pointer is not a live page_alloc block (nothing is touched then).
  * Freed blocks are poisoned. obj.c takes its slabs through page_take_internal(), which is
  * neither recorded nor injectable: the obj_alloc that needed the slab is the fault site.
+ * The free lists live in links[], outside the pages, so a free page is never touched: in
+ * guard mode (guard.c) free pages are unmapped, and a block is mapped when it is taken. A
+ * page poisoned by a free is checked when it is taken again: a changed byte is a write after
+ * free (a `poison` record).
  */
 #include "kernel.h"
 #include "memlayout.h"
 #include "mem.h"
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
+#include "faultlib/poison.h"
+#include "guard.h"
 
 #define NPAGES ((PHYSTOP - KERNBASE) / PGSIZE)
 #define POISON_FREE 0x5a
@@ -34,6 +40,10 @@ struct free_block {
 
 static uint8_t meta[NPAGES];
 static struct free_block free_list[PAGE_MAX_ORDER + 1];   /* list heads (circular) */
+/* pages a free has poisoned since boot, not yet checked (one bit per page) */
+static uint64_t poisoned[NPAGES / 64];
+/* the list node of each free block's head page; only free heads are meaningful */
+static struct free_block links[NPAGES] __attribute__((section(".noinit")));
 static uintptr_t managed_lo;                              /* first page we manage */
 static unsigned long nfree_pages;
 static unsigned long live_blocks, live_bytes;
@@ -51,9 +61,14 @@ static void set_meta(uintptr_t pa, uint8_t m)
 	meta[pidx(pa)] = (uint8_t)((meta[pidx(pa)] & M_EVER) | m);
 }
 
+static uintptr_t link_pa(const struct free_block *b)
+{
+	return KERNBASE + (uintptr_t)(b - links) * PGSIZE;
+}
+
 static void list_add(unsigned order, uintptr_t pa)
 {
-	struct free_block *b = (struct free_block *)pa, *h = &free_list[order];
+	struct free_block *b = &links[pidx(pa)], *h = &free_list[order];
 
 	b->next = h->next;
 	b->prev = h;
@@ -63,7 +78,7 @@ static void list_add(unsigned order, uintptr_t pa)
 
 static void list_del(uintptr_t pa)
 {
-	struct free_block *b = (struct free_block *)pa;
+	struct free_block *b = &links[pidx(pa)];
 
 	b->prev->next = b->next;
 	b->next->prev = b->prev;
@@ -99,7 +114,7 @@ static void *take(unsigned order, unsigned owner)
 		k++;
 	if (k > PAGE_MAX_ORDER)
 		return NULL;
-	uintptr_t pa = (uintptr_t)free_list[k].next;
+	uintptr_t pa = link_pa(free_list[k].next);
 	list_del(pa);
 	while (k > order) {      /* split: the upper half goes back on the list below */
 		k--;
@@ -109,14 +124,37 @@ static void *take(unsigned order, unsigned owner)
 	}
 	set_meta(pa, MK(owner, order));
 	nfree_pages -= 1UL << order;
+	guard_set(pa, 1UL << order, true);
 	return (void *)pa;
+}
+
+/* A block just taken: every page a free poisoned must still hold the poison (pc, fp: the
+ * allocation's caller, where the check runs). */
+static void check_poison(uintptr_t pa, unsigned order, uintptr_t pc, uintptr_t fp)
+{
+	for (size_t i = pidx(pa), n = 1UL << order; n--; i++, pa += PGSIZE) {
+		if (!(poisoned[i / 64] & (1UL << (i % 64))))
+			continue;
+		poisoned[i / 64] &= ~(1UL << (i % 64));
+		fl_poison_check("page", (void *)pa, PGSIZE, POISON_FREE, pc, fp);
+	}
 }
 
 static void release(uintptr_t pa, unsigned order)
 {
+	for (size_t i = pidx(pa), n = 1UL << order; n--; i++)
+		poisoned[i / 64] |= 1UL << (i % 64);
 	memset((void *)pa, POISON_FREE, PGSIZE << order);
+	guard_set(pa, 1UL << order, false);
 	nfree_pages += 1UL << order;
 	give(pa, order);
+}
+
+void page_unmap_free(void)
+{
+	for (unsigned k = 0; k <= PAGE_MAX_ORDER; k++)
+		for (struct free_block *b = free_list[k].next; b != &free_list[k]; b = b->next)
+			guard_set(link_pa(b), 1UL << k, false);
 }
 
 void page_init(void)
@@ -179,6 +217,7 @@ void *NOINLINE page_alloc(unsigned order)
 		fl_rec_oom(seq, "page", size, pc, fp);
 		return NULL;
 	}
+	check_poison((uintptr_t)p, order, pc, fp);
 	meta[pidx((uintptr_t)p)] |= M_EVER;
 	live_blocks++;
 	live_bytes += size;
@@ -208,6 +247,7 @@ void NOINLINE page_free(void *ptr)
 		break;
 	case OWN_SLAB:
 	case OWN_BIG:
+	case OWN_HELD:
 		bad = "mismatch";
 		break;
 	case OWN_FREE:
@@ -221,9 +261,20 @@ void NOINLINE page_free(void *ptr)
 	fl_rec_badfree(fl_hook_seq(), bad, "page", p, pc, fp);
 }
 
-void *page_take_internal(unsigned order, uint8_t owner)
+void *NOINLINE page_take_internal(unsigned order, uint8_t owner)
 {
-	return order <= PAGE_MAX_ORDER ? take(order, owner) : NULL;
+	void *p = order <= PAGE_MAX_ORDER ? take(order, owner) : NULL;
+
+	if (p)
+		check_poison((uintptr_t)p, order, CALLER_PC(), MY_FP());
+	return p;
+}
+
+void page_set_owner_internal(void *block, enum page_owner owner)
+{
+	uintptr_t pa = (uintptr_t)block;
+
+	set_meta(pa, MK(owner, M_ORDER(meta[pidx(pa)])));
 }
 
 void page_give_internal(void *p)

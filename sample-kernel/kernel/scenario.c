@@ -15,6 +15,7 @@
 #include "faultlib/hook.h"
 #include "faultlib/record.h"
 #include "restart.h"
+#include "guard.h"
 
 extern const struct scenario scenarios_start[], scenarios_end[];
 
@@ -84,6 +85,7 @@ static void run(const struct scenario *s)
 		rc = op_end(id, s->fn());
 		kernel_fini();
 	}
+	obj_quarantine_drain();
 	ckpt("end");
 	fl_rec_result(s->name, rc);
 	end_run();
@@ -137,6 +139,13 @@ static void command(char *line)
 			fl_rec_err("arm", reason);
 		else
 			fl_rec_ok("arm");
+	} else if (!strcmp(line, "guard")) {
+		if (state != READY || strcmp(args, "on"))
+			fl_rec_err("guard", state != READY ? "need-reset" : "bad-argument");
+		else {
+			guard_mode = true;
+			fl_rec_ok("guard");
+		}
 	} else if (!strcmp(line, "run")) {
 		if (state != READY)
 			fl_rec_err("run", "need-reset");

@@ -14,6 +14,7 @@
 #include "memlayout.h"
 #include "mem.h"
 #include "vm.h"
+#include "guard.h"
 
 pagetable_t kernel_pagetable;
 
@@ -356,8 +357,9 @@ extern char image_start[], etext[], trampoline[];
 
 /*
  * The kvm init step: build the kernel page table (devices and the PLIC, kernel text read-only and
- * executable, the rest of RAM read-write in 2 MiB pages where aligned, the trampoline page
- * when the kernel has one) and turn paging on. Returns 0 or the failing step's error
+ * executable, the rest of RAM read-write in 2 MiB pages where aligned, in guard mode in 4 KiB
+ * pages of guard.c's with free memory left out, the trampoline page when the kernel has one)
+ * and turn paging on. Returns 0 or the failing step's error
  * (-ENOMEM; -EINVAL/-EEXIST only for a broken memory layout); on failure every table is
  * freed and paging stays off. On success the table is kernel_pagetable's, freed by kvm_fini.
  */
@@ -382,6 +384,8 @@ int kvm_init(void)
 	    (text_end > (uintptr_t)trampoline &&
 	     (rc = vm_map(pt, TRAMPOLINE, (uintptr_t)trampoline, PGSIZE, PTE_R | PTE_X))))
 		goto out_destroy;
+	if (guard_mode)
+		guard_install(pt, huge);
 	kernel_pagetable = pt;
 	sfence_vma();
 	csr_write(satp, MAKE_SATP(pt));
@@ -400,6 +404,7 @@ void kvm_fini(void)
 		return;
 	csr_write(satp, 0);
 	sfence_vma();
+	guard_remove();
 	vm_destroy(kernel_pagetable);
 	kernel_pagetable = NULL;
 }
