@@ -19,12 +19,6 @@ double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int outcome_is_finding(enum ft_outcome o)
-{
-	return o == FT_CRASH || o == FT_PANIC || o == FT_HANG || o == FT_CORRUPT || o == FT_LEAK ||
-	       o == FT_UNBALANCED || o == FT_SWALLOWED;
-}
-
 void stats_init(struct stats *st, int tty)
 {
 	memset(st, 0, sizeof *st);
@@ -63,7 +57,7 @@ void stats_record(struct stats *st, enum ft_outcome o, uint64_t fault_pc, int ex
 		st->executed++;
 	else
 		st->skipped++;
-	if (outcome_is_finding(o))
+	if (ft_outcome_is_finding(o))
 		st->findings++;
 	if (o == FT_INFRA)
 		st->infra++;

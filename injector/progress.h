@@ -23,8 +23,6 @@ struct stats {
 	int drawn;                   /* a progress line is on screen */
 };
 
-int outcome_is_finding(enum ft_outcome o);
-
 void stats_init(struct stats *st, int tty);
 void stats_free(struct stats *st);
 /* A run finished (executed = 1) or was found already done (executed = 0). */

@@ -35,7 +35,7 @@ void report_on_result(void *vctx, const struct job *j, const struct ft_run_resul
 	c->have_last = 1;
 	j->s->t_done = now_s();
 	snprintf(c->last_log, sizeof c->last_log, "%s", log ? log : "");
-	if (outcome_is_finding(r->outcome) && c->nshown < MAX_SHOWN) {
+	if (ft_outcome_is_finding(r->outcome) && c->nshown < MAX_SHOWN) {
 		struct shown *s = &c->shown[c->nshown++];
 
 		job_key(c->plan, j, &s->key);
@@ -105,7 +105,7 @@ int report_run(struct ctx *c)
 	fflush(stdout);
 	if (r->outcome == FT_INFRA)
 		return EXIT_USAGE;
-	return outcome_is_finding(r->outcome) ? EXIT_FINDINGS : 0;
+	return ft_outcome_is_finding(r->outcome) ? EXIT_FINDINGS : 0;
 }
 
 /*

@@ -70,12 +70,6 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static int is_bug(enum ft_outcome o)
-{
-	return o == FT_CRASH || o == FT_PANIC || o == FT_HANG || o == FT_CORRUPT || o == FT_LEAK ||
-	       o == FT_UNBALANCED || o == FT_SWALLOWED;
-}
-
 struct tally {
 	int runs, infra, bugs;
 };
@@ -139,7 +133,7 @@ static int audit_log(struct ft_db *db, int64_t build, const struct ft_cli_opts *
 		}
 		t->runs++;
 		t->infra += res.outcome == FT_INFRA;
-		t->bugs += is_bug(res.outcome);
+		t->bugs += ft_outcome_is_finding(res.outcome);
 		if (!o->quiet)
 			ft_store_print_run(db, res.run_id, path, k, stdout);
 		start = stop;

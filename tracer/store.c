@@ -98,6 +98,11 @@ const char *ft_outcome_name(enum ft_outcome o)
 	return (unsigned)o < FT_NOUTCOME ? outcome_names[o] : "?";
 }
 
+int ft_outcome_is_finding(enum ft_outcome o)
+{
+	return o < FT_HANDLED;
+}
+
 static enum ft_outcome outcome_of(const char *s)
 {
 	int o;

@@ -33,6 +33,8 @@ enum ft_outcome {
 	FT_NOUTCOME
 };
 const char *ft_outcome_name(enum ft_outcome o);
+/* 1 for an outcome that is a kernel finding: every one worse than handled. */
+int ft_outcome_is_finding(enum ft_outcome o);
 
 /* What identifies a run for resume: the same key run twice is done once. */
 struct ft_run_key {
