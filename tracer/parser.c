@@ -3,25 +3,6 @@
 
 #include <string.h>
 
-static const char *const kind_names[FT_K_COUNT] = {
-	[FT_K_HELLO] = "hello", [FT_K_OK] = "ok", [FT_K_ERR] = "err", [FT_K_RUN] = "run",
-	[FT_K_CKPT] = "ckpt", [FT_K_ALLOC] = "alloc", [FT_K_FREE] = "free",
-	[FT_K_FAULT] = "fault", [FT_K_OOM] = "oom", [FT_K_BADFREE] = "badfree",
-	[FT_K_OPBEGIN] = "op+", [FT_K_OPEND] = "op-", [FT_K_REF] = "ref",
-	[FT_K_RESULT] = "result", [FT_K_PANIC] = "panic", [FT_K_TRAP] = "trap",
-	[FT_K_END] = "end", [FT_K_LOG] = "log",
-	[FT_K_RECOVER] = "recover",
-	[FT_K_STATE] = "state",
-	[FT_K_ACQ] = "acq", [FT_K_REL] = "rel",
-	[FT_K_COV] = "cov",
-	[FT_K_POISON] = "poison",
-};
-
-const char *ft_kind_name(enum ft_kind k)
-{
-	return (unsigned)k < FT_K_COUNT ? kind_names[k] : "?";
-}
-
 const char *ft_class_name(int cls)
 {
 	return cls == FT_CL_PAGE ? "page" : cls == FT_CL_OBJ ? "obj" : NULL;
@@ -238,23 +219,313 @@ static int parse_addr_rc_pc(const struct ft_str *t, struct ft_rec *r)
 	       parse_hex(t[2], &r->pc) < 0 ? -1 : 0;
 }
 
+#define FAIL(why) do { *reason = (why); return -1; } while (0)
+
+static int rec_hello(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (!tok_is(tok[1], "faultline"))
+		FAIL("hello: not faultline");
+	if (parse_udec(tok[2], &r->rc) < 0)
+		FAIL("hello: bad version");
+	if (!all_hex(tok[3]))
+		FAIL("hello: bad build id");
+	r->name = tok[3];
+	return 0;
+}
+
+static int rec_name(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	(void)reason; /* cannot fail */
+	r->name = tok[1];
+	return 0;
+}
+
+static int rec_err(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	(void)reason; /* cannot fail */
+	r->name = tok[1];
+	r->text = tok[2];
+	return 0;
+}
+
+static int rec_ckpt(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	int i;
+
+	if (tok_is(tok[1], "baseline"))
+		r->sub = FT_CKPT_BASELINE;
+	else if (tok_is(tok[1], "end"))
+		r->sub = FT_CKPT_END;
+	else
+		FAIL("ckpt: unknown kind");
+	for (i = 0; i < 4; i++)
+		if (parse_udec(tok[2 + i], &r->num[i]) < 0)
+			FAIL("ckpt: bad number");
+	r->name = tok[1];
+	r->text.p = tok[2].p;
+	r->text.n = (size_t)(tok[5].p + tok[5].n - tok[2].p);
+	return 0;
+}
+
+static int rec_alloc(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
+	    parse_hex(tok[3], &r->addr) < 0 || parse_udec(tok[4], &r->size) < 0 ||
+	    parse_hex(tok[5], &r->pc) < 0)
+		FAIL("alloc: bad field");
+	if (parse_bt(tok[6], r) < 0)
+		FAIL("alloc: bad backtrace");
+	return 0;
+}
+
+static int rec_free(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
+	    parse_hex(tok[3], &r->addr) < 0 || parse_hex(tok[4], &r->pc) < 0)
+		FAIL("free: bad field");
+	if (parse_bt(tok[5], r) < 0)
+		FAIL("free: bad backtrace");
+	return 0;
+}
+
+static int rec_failure(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
+	    parse_udec(tok[3], &r->size) < 0 || parse_hex(tok[4], &r->pc) < 0)
+		FAIL("fault/oom: bad field");
+	if (parse_bt(tok[5], r) < 0)
+		FAIL("fault/oom: bad backtrace");
+	return 0;
+}
+
+static int rec_badfree(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (tok_is(tok[2], "double"))
+		r->sub = FT_BAD_DOUBLE;
+	else if (tok_is(tok[2], "invalid"))
+		r->sub = FT_BAD_INVALID;
+	else if (tok_is(tok[2], "mismatch"))
+		r->sub = FT_BAD_MISMATCH;
+	else
+		FAIL("badfree: unknown kind");
+	if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[3], &r->cls) < 0 ||
+	    parse_hex(tok[4], &r->addr) < 0 || parse_hex(tok[5], &r->pc) < 0)
+		FAIL("badfree: bad field");
+	if (parse_bt(tok[6], r) < 0)
+		FAIL("badfree: bad backtrace");
+	r->name = tok[2];
+	return 0;
+}
+
+static int rec_op_begin(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_dec(tok[1], 1, &r->id) < 0 || parse_hex(tok[3], &r->pc) < 0)
+		FAIL("op+: bad field");
+	r->name = tok[2];
+	return 0;
+}
+
+static int rec_op_end(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_dec(tok[1], 1, &r->id) < 0 || parse_dec(tok[2], 1, &r->rc) < 0)
+		FAIL("op-: bad field");
+	return 0;
+}
+
+static int rec_ref(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (tok_is(tok[1], "new"))
+		r->sub = FT_REF_NEW;
+	else if (tok_is(tok[1], "get"))
+		r->sub = FT_REF_GET;
+	else if (tok_is(tok[1], "put"))
+		r->sub = FT_REF_PUT;
+	else
+		FAIL("ref: unknown verb");
+	if (parse_addr_rc_pc(tok + 3, r) < 0)
+		FAIL("ref: bad field");
+	r->name = tok[2];
+	r->text = tok[1];
+	return 0;
+}
+
+static int rec_result(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_dec(tok[2], 1, &r->rc) < 0)
+		FAIL("result: bad rc");
+	r->name = tok[1];
+	return 0;
+}
+
+static int rec_panic(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (tok_is(tok[1], "expected"))
+		r->sub = FT_PANIC_EXPECTED;
+	else if (tok_is(tok[1], "unexpected"))
+		r->sub = FT_PANIC_UNEXPECTED;
+	else
+		FAIL("panic: unknown kind");
+	if (parse_hex(tok[2], &r->pc) < 0)
+		FAIL("panic: bad pc");
+	if (parse_bt(tok[3], r) < 0)
+		FAIL("panic: bad backtrace");
+	r->name = tok[1];
+	r->text = tok[4];
+	return 0;
+}
+
+static int rec_trap(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	uint64_t scause;
+
+	if (parse_hex(tok[1], &scause) < 0 || parse_hex(tok[2], &r->pc) < 0 ||
+	    parse_hex(tok[3], &r->addr) < 0)
+		FAIL("trap: bad field");
+	if (parse_bt(tok[4], r) < 0)
+		FAIL("trap: bad backtrace");
+	r->num[0] = (int64_t)scause;
+	r->text.p = tok[1].p;
+	r->text.n = (size_t)(tok[3].p + tok[3].n - tok[1].p);
+	return 0;
+}
+
+static int rec_end(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if ((!tok_is(tok[1], "0") && !tok_is(tok[1], "1")) ||
+	    parse_udec(tok[2], &r->num[1]) < 0 || parse_udec(tok[3], &r->num[2]) < 0)
+		FAIL("end: bad field");
+	r->num[0] = tok[1].p[0] - '0';
+	r->text.p = tok[1].p;
+	r->text.n = (size_t)(tok[3].p + tok[3].n - tok[1].p);
+	return 0;
+}
+
+static int rec_log(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	(void)reason; /* cannot fail */
+	r->text = tok[1];
+	return 0;
+}
+
+static int rec_recover(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_hex(tok[1], &r->pc) < 0)
+		FAIL("recover: bad pc");
+	if (parse_bt(tok[2], r) < 0)
+		FAIL("recover: bad backtrace");
+	return 0;
+}
+
+static int rec_state(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (tok_is(tok[1], "begin"))
+		r->sub = FT_STATE_BEGIN;
+	else if (tok_is(tok[1], "end"))
+		r->sub = FT_STATE_END;
+	else
+		FAIL("state: neither begin nor end");
+	if (parse_addr_rc_pc(tok + 3, r) < 0)
+		FAIL("state: bad field");
+	r->name = tok[2];
+	return 0;
+}
+
+static int rec_resource(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_hex(tok[2], &r->addr) < 0 || parse_hex(tok[3], &r->pc) < 0)
+		FAIL("acq/rel: bad field");
+	if (parse_bt(tok[4], r) < 0)
+		FAIL("acq/rel: bad backtrace");
+	r->name = tok[1];
+	return 0;
+}
+
+static int rec_cov(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_hex(tok[1], &r->pc) < 0 || (r->pc & 1))
+		FAIL("cov: bad pc");
+	if (!all_hex(tok[2]) || tok[2].n % 2)
+		FAIL("cov: bad bitmap");
+	if (tok[2].n / 2 > FT_COV_BYTES_MAX)
+		FAIL("cov: bitmap too long");
+	if (r->pc > UINT64_MAX - 16 * tok[2].n / 2)
+		FAIL("cov: past the address space");
+	r->text = tok[2];
+	return 0;
+}
+
+static int rec_poison(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_class(tok[1], &r->cls) < 0 || parse_hex(tok[2], &r->addr) < 0 ||
+	    parse_udec(tok[3], &r->size) < 0 || parse_hex(tok[4], &r->pc) < 0)
+		FAIL("poison: bad field");
+	if (parse_bt(tok[5], r) < 0)
+		FAIL("poison: bad backtrace");
+	return 0;
+}
+
+/*
+ * One record type: its name (the line's first token), how many tokens its line has (the
+ * name included), whether the last one takes the rest of the line verbatim (free text,
+ * which may be empty or hold spaces), and the function that reads the fields into r.
+ */
+struct layout {
+	const char *name;
+	int nfields;
+	int rest;
+	int (*parse)(const struct ft_str *tok, struct ft_rec *r, const char **reason);
+};
+
+/* The record layouts (docs/protocol.md §4), the one place they are declared. */
+static const struct layout layouts[FT_K_COUNT] = {
+	[FT_K_HELLO] = { "hello", 4, 0, rec_hello },
+	[FT_K_OK] = { "ok", 2, 0, rec_name },
+	[FT_K_ERR] = { "err", 3, 0, rec_err },
+	[FT_K_RUN] = { "run", 2, 0, rec_name },
+	[FT_K_CKPT] = { "ckpt", 6, 0, rec_ckpt },
+	[FT_K_ALLOC] = { "alloc", 7, 0, rec_alloc },
+	[FT_K_FREE] = { "free", 6, 0, rec_free },
+	[FT_K_FAULT] = { "fault", 6, 0, rec_failure },
+	[FT_K_OOM] = { "oom", 6, 0, rec_failure },
+	[FT_K_BADFREE] = { "badfree", 7, 0, rec_badfree },
+	[FT_K_OPBEGIN] = { "op+", 4, 0, rec_op_begin },
+	[FT_K_OPEND] = { "op-", 3, 0, rec_op_end },
+	[FT_K_REF] = { "ref", 6, 0, rec_ref },
+	[FT_K_RESULT] = { "result", 3, 0, rec_result },
+	[FT_K_PANIC] = { "panic", 5, 1, rec_panic },
+	[FT_K_TRAP] = { "trap", 5, 0, rec_trap },
+	[FT_K_END] = { "end", 4, 0, rec_end },
+	[FT_K_LOG] = { "log", 2, 1, rec_log },
+	[FT_K_RECOVER] = { "recover", 3, 0, rec_recover },
+	[FT_K_STATE] = { "state", 6, 0, rec_state },
+	[FT_K_ACQ] = { "acq", 5, 0, rec_resource },
+	[FT_K_REL] = { "rel", 5, 0, rec_resource },
+	[FT_K_COV] = { "cov", 3, 0, rec_cov },
+	[FT_K_POISON] = { "poison", 6, 0, rec_poison },
+};
+
+const char *ft_kind_name(enum ft_kind k)
+{
+	return (unsigned)k < FT_K_COUNT ? layouts[k].name : "?";
+}
+
 static enum ft_kind kind_of(struct ft_str t)
 {
 	int k;
 
 	for (k = 0; k < FT_K_COUNT; k++)
-		if (kind_names[k][0] == t.p[0] && tok_is_n(t, kind_names[k], strlen(kind_names[k])))
+		if (layouts[k].name[0] == t.p[0] &&
+		    tok_is_n(t, layouts[k].name, strlen(layouts[k].name)))
 			return (enum ft_kind)k;
 	return FT_K_COUNT;
 }
 
-#define FAIL(why) do { *reason = (why); return -1; } while (0)
-
 int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char **reason)
 {
-	struct ft_str tok[8];
+	struct ft_str tok[8], first = { line, 0 };
+	const struct layout *l;
 	size_t i;
-	int nt, want, rest = 0;
+	int nt;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
@@ -265,240 +536,23 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 	if (len == 0)
 		FAIL("empty line");
 	memset(r, 0, sizeof(*r));
-	{
-		struct ft_str first = { line, 0 };
-
-		while (first.n < len && line[first.n] != ' ')
-			first.n++;
-		r->kind = kind_of(first);
-	}
-	switch (r->kind) {
-	case FT_K_HELLO: want = 4; break;
-	case FT_K_OK: want = 2; break;
-	case FT_K_ERR: want = 3; break;
-	case FT_K_RUN: want = 2; break;
-	case FT_K_CKPT: want = 6; break;
-	case FT_K_ALLOC: want = 7; break;
-	case FT_K_FREE: want = 6; break;
-	case FT_K_FAULT: case FT_K_OOM: want = 6; break;
-	case FT_K_BADFREE: want = 7; break;
-	case FT_K_OPBEGIN: want = 4; break;
-	case FT_K_OPEND: want = 3; break;
-	case FT_K_REF: want = 6; break;
-	case FT_K_RESULT: want = 3; break;
-	case FT_K_PANIC: want = 5; rest = 1; break;
-	case FT_K_TRAP: want = 5; break;
-	case FT_K_END: want = 4; break;
-	case FT_K_LOG: want = 2; rest = 1; break;
-	case FT_K_RECOVER: want = 3; break;
-	case FT_K_STATE: want = 6; break;
-	case FT_K_ACQ: case FT_K_REL: want = 5; break;
-	case FT_K_COV: want = 3; break;
-	case FT_K_POISON: want = 6; break;
-	default: FAIL("unknown record type");
-	}
-	nt = split(line, len, tok, want, rest);
+	while (first.n < len && line[first.n] != ' ')
+		first.n++;
+	r->kind = kind_of(first);
+	if (r->kind == FT_K_COUNT)
+		FAIL("unknown record type");
+	l = &layouts[r->kind];
+	nt = split(line, len, tok, l->nfields, l->rest);
 	if (nt < 0)
 		FAIL("empty field (double or trailing space)");
-	if (rest && nt == want - 1 && r->kind == FT_K_LOG) {
-		tok[1].p = line + len; /* "log" alone: empty text */
-		tok[1].n = 0;
-		nt = want;
+	if (l->rest && nt == l->nfields - 1) {
+		tok[nt].p = line + len; /* the record's free text is empty */
+		tok[nt].n = 0;
+		nt++;
 	}
-	if (rest && nt == want - 1 && r->kind == FT_K_PANIC) {
-		tok[4].p = line + len;
-		tok[4].n = 0;
-		nt = want;
-	}
-	if (nt < want)
+	if (nt < l->nfields)
 		FAIL("missing field");
-	if (nt > want)
+	if (nt > l->nfields)
 		FAIL("extra field");
-
-	switch (r->kind) {
-	case FT_K_HELLO:
-		if (!tok_is(tok[1], "faultline"))
-			FAIL("hello: not faultline");
-		if (parse_udec(tok[2], &r->rc) < 0)
-			FAIL("hello: bad version");
-		if (!all_hex(tok[3]))
-			FAIL("hello: bad build id");
-		r->name = tok[3];
-		break;
-	case FT_K_OK:
-		r->name = tok[1];
-		break;
-	case FT_K_ERR:
-		r->name = tok[1];
-		r->text = tok[2];
-		break;
-	case FT_K_RUN:
-		r->name = tok[1];
-		break;
-	case FT_K_CKPT:
-		if (tok_is(tok[1], "baseline"))
-			r->sub = FT_CKPT_BASELINE;
-		else if (tok_is(tok[1], "end"))
-			r->sub = FT_CKPT_END;
-		else
-			FAIL("ckpt: unknown kind");
-		for (i = 0; i < 4; i++)
-			if (parse_udec(tok[2 + i], &r->num[i]) < 0)
-				FAIL("ckpt: bad number");
-		r->name = tok[1];
-		r->text.p = tok[2].p;
-		r->text.n = (size_t)(line + len - tok[2].p);
-		break;
-	case FT_K_ALLOC:
-		if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
-		    parse_hex(tok[3], &r->addr) < 0 || parse_udec(tok[4], &r->size) < 0 ||
-		    parse_hex(tok[5], &r->pc) < 0)
-			FAIL("alloc: bad field");
-		if (parse_bt(tok[6], r) < 0)
-			FAIL("alloc: bad backtrace");
-		break;
-	case FT_K_FREE:
-		if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
-		    parse_hex(tok[3], &r->addr) < 0 || parse_hex(tok[4], &r->pc) < 0)
-			FAIL("free: bad field");
-		if (parse_bt(tok[5], r) < 0)
-			FAIL("free: bad backtrace");
-		break;
-	case FT_K_FAULT:
-	case FT_K_OOM:
-		if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
-		    parse_udec(tok[3], &r->size) < 0 || parse_hex(tok[4], &r->pc) < 0)
-			FAIL("fault/oom: bad field");
-		if (parse_bt(tok[5], r) < 0)
-			FAIL("fault/oom: bad backtrace");
-		break;
-	case FT_K_BADFREE:
-		if (tok_is(tok[2], "double"))
-			r->sub = FT_BAD_DOUBLE;
-		else if (tok_is(tok[2], "invalid"))
-			r->sub = FT_BAD_INVALID;
-		else if (tok_is(tok[2], "mismatch"))
-			r->sub = FT_BAD_MISMATCH;
-		else
-			FAIL("badfree: unknown kind");
-		if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[3], &r->cls) < 0 ||
-		    parse_hex(tok[4], &r->addr) < 0 || parse_hex(tok[5], &r->pc) < 0)
-			FAIL("badfree: bad field");
-		if (parse_bt(tok[6], r) < 0)
-			FAIL("badfree: bad backtrace");
-		r->name = tok[2];
-		break;
-	case FT_K_OPBEGIN:
-		if (parse_dec(tok[1], 1, &r->id) < 0 || parse_hex(tok[3], &r->pc) < 0)
-			FAIL("op+: bad field");
-		r->name = tok[2];
-		break;
-	case FT_K_OPEND:
-		if (parse_dec(tok[1], 1, &r->id) < 0 || parse_dec(tok[2], 1, &r->rc) < 0)
-			FAIL("op-: bad field");
-		break;
-	case FT_K_REF:
-		if (tok_is(tok[1], "new"))
-			r->sub = FT_REF_NEW;
-		else if (tok_is(tok[1], "get"))
-			r->sub = FT_REF_GET;
-		else if (tok_is(tok[1], "put"))
-			r->sub = FT_REF_PUT;
-		else
-			FAIL("ref: unknown verb");
-		if (parse_addr_rc_pc(tok + 3, r) < 0)
-			FAIL("ref: bad field");
-		r->name = tok[2];
-		r->text = tok[1];
-		break;
-	case FT_K_RESULT:
-		if (parse_dec(tok[2], 1, &r->rc) < 0)
-			FAIL("result: bad rc");
-		r->name = tok[1];
-		break;
-	case FT_K_PANIC:
-		if (tok_is(tok[1], "expected"))
-			r->sub = FT_PANIC_EXPECTED;
-		else if (tok_is(tok[1], "unexpected"))
-			r->sub = FT_PANIC_UNEXPECTED;
-		else
-			FAIL("panic: unknown kind");
-		if (parse_hex(tok[2], &r->pc) < 0)
-			FAIL("panic: bad pc");
-		if (parse_bt(tok[3], r) < 0)
-			FAIL("panic: bad backtrace");
-		r->name = tok[1];
-		r->text = tok[4];
-		break;
-	case FT_K_TRAP: {
-		uint64_t scause;
-
-		if (parse_hex(tok[1], &scause) < 0 || parse_hex(tok[2], &r->pc) < 0 ||
-		    parse_hex(tok[3], &r->addr) < 0)
-			FAIL("trap: bad field");
-		if (parse_bt(tok[4], r) < 0)
-			FAIL("trap: bad backtrace");
-		r->num[0] = (int64_t)scause;
-		r->text.p = tok[1].p;
-		r->text.n = (size_t)(tok[3].p + tok[3].n - tok[1].p);
-		break;
-	}
-	case FT_K_END:
-		if ((!tok_is(tok[1], "0") && !tok_is(tok[1], "1")) ||
-		    parse_udec(tok[2], &r->num[1]) < 0 || parse_udec(tok[3], &r->num[2]) < 0)
-			FAIL("end: bad field");
-		r->num[0] = tok[1].p[0] - '0';
-		r->text.p = tok[1].p;
-		r->text.n = (size_t)(line + len - tok[1].p);
-		break;
-	case FT_K_LOG:
-		r->text = tok[1];
-		break;
-	case FT_K_RECOVER:
-		if (parse_hex(tok[1], &r->pc) < 0)
-			FAIL("recover: bad pc");
-		if (parse_bt(tok[2], r) < 0)
-			FAIL("recover: bad backtrace");
-		break;
-	case FT_K_STATE:
-		if (tok_is(tok[1], "begin"))
-			r->sub = FT_STATE_BEGIN;
-		else if (tok_is(tok[1], "end"))
-			r->sub = FT_STATE_END;
-		else
-			FAIL("state: neither begin nor end");
-		if (parse_addr_rc_pc(tok + 3, r) < 0)
-			FAIL("state: bad field");
-		r->name = tok[2];
-		break;
-	case FT_K_ACQ:
-	case FT_K_REL:
-		if (parse_hex(tok[2], &r->addr) < 0 || parse_hex(tok[3], &r->pc) < 0)
-			FAIL("acq/rel: bad field");
-		if (parse_bt(tok[4], r) < 0)
-			FAIL("acq/rel: bad backtrace");
-		r->name = tok[1];
-		break;
-	case FT_K_COV:
-		if (parse_hex(tok[1], &r->pc) < 0 || (r->pc & 1))
-			FAIL("cov: bad pc");
-		if (!all_hex(tok[2]) || tok[2].n % 2)
-			FAIL("cov: bad bitmap");
-		if (tok[2].n / 2 > FT_COV_BYTES_MAX)
-			FAIL("cov: bitmap too long");
-		if (r->pc > UINT64_MAX - 16 * tok[2].n / 2)
-			FAIL("cov: past the address space");
-		r->text = tok[2];
-		break;
-	case FT_K_POISON:
-		if (parse_class(tok[1], &r->cls) < 0 || parse_hex(tok[2], &r->addr) < 0 ||
-		    parse_udec(tok[3], &r->size) < 0 || parse_hex(tok[4], &r->pc) < 0)
-			FAIL("poison: bad field");
-		if (parse_bt(tok[5], r) < 0)
-			FAIL("poison: bad backtrace");
-		break;
-	default:
-		FAIL("unknown record type");
-	}
-	return 0;
+	return l->parse(tok, r, reason);
 }
