@@ -57,6 +57,7 @@ struct parse {
 	struct profile *p;
 	int line;
 	int section_line;    /* of the last [section] header */
+	int err_line;        /* of the error in err */
 	bool indented;       /* the line starts with blanks: a continuation for libinih */
 	char *err;
 	size_t errlen;
@@ -68,6 +69,7 @@ static int fail(struct parse *ps, const char *fmt, ...)
 	int n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->p->path, ps->line);
 	va_list ap;
 
+	ps->err_line = ps->line;
 	va_start(ap, fmt);
 	if (n >= 0 && (size_t)n < ps->errlen)
 		vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
@@ -294,7 +296,9 @@ int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
 	}
 	r = ini_parse_stream(read_line, &ps, store, &ps);
 	fclose(ps.f);
-	if (err[0])
+	/* libinih reads on past a line it cannot parse (r, also a line store() refused): the
+	 * first error is the one told */
+	if (err[0] && (r <= 0 || ps.err_line <= r))
 		return -1;
 	if (r) {
 		snprintf(err, errlen, "%s:%d: not a [section], key = value, or an indented "

@@ -83,7 +83,8 @@ def test_docs_list_every_key_both_parsers_read(tmp_path):
     ("# the kernel\n[kernal]\nelf = k.elf\n", 2, "unknown section [kernal]"),
     ("[sweep]\nmode = warm\nmode = reset\n", 3, "'mode' given twice in [sweep]"),
     ("elf = k.elf\n", 1, "a key before any [section]"),
-    ("[sweep]\nscenarios boot\n", 2, "not a [section], key = value, or an indented continuation"),
+    ("[sweep]\nscenarios boot\nbogus = 1\n", 2,
+     "not a [section], key = value, or an indented continuation"),
     ("[kernel]\nelf = " + "k" * 200 + "\n", 2, "line longer than 196 characters"),
 ])
 def test_both_parsers_refuse_a_broken_profile_naming_file_and_line(tmp_path, text, line,
