@@ -2,9 +2,14 @@
 directory, and the CI recipe in docs/ci/ whose commands really build, sweep and report."""
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import yaml
 
 from conftest import BUILD, DATA, ROOT
 from test_analysis_fixtures import sample_db
@@ -61,3 +66,61 @@ def test_python_m_analysis_runs_from_any_directory_with_the_checkout_on_pythonpa
     p = out_of([sys.executable, "-m", "analysis", "summary", "--db", "s.db"], cwd=tmp_path,
                env=env)
     assert p.returncode == 0 and "proc" in p.stdout
+
+
+CI = ROOT / "docs" / "ci"
+GITHUB_OUT = "${{ env.OUT }}"
+
+
+def github_recipe():
+    """The sweep job of docs/ci/github.yml: its env, its shell commands (one per `run` step)
+    and the files its upload steps take."""
+    job = yaml.safe_load((CI / "github.yml").read_text())["jobs"]["sweep"]
+    steps = job["steps"]
+    uploads = [path for s in steps if s.get("uses", "").split("@")[0] in
+               ("github/codeql-action/upload-sarif", "actions/upload-artifact")
+               for path in (s["with"].get("sarif_file") or s["with"]["path"]).splitlines()]
+    assert all(s.get("if") == "always()" for s in steps if "with" in s), \
+        "results must be uploaded when the findings step fails the job"
+    return job["env"], [s["run"] for s in steps if "run" in s], uploads
+
+
+def gitlab_recipe():
+    job = yaml.safe_load((CI / "gitlab-ci.yml").read_text())["faultline"]
+    artifacts = job["artifacts"]
+    assert artifacts["when"] == "always"
+    assert artifacts["reports"]["junit"] in artifacts["paths"]
+    return job["variables"], job["script"], artifacts["paths"]
+
+
+def test_github_and_gitlab_recipes_run_the_same_commands_and_keep_the_same_files():
+    gh_env, gh_commands, gh_uploads = github_recipe()
+    gl_env, gl_commands, gl_uploads = gitlab_recipe()
+    assert gh_env == gl_env
+    assert [c.strip() for c in gh_commands] == [c.strip() for c in gl_commands]
+    assert {p.replace(GITHUB_OUT, "$OUT") for p in gh_uploads} == set(gl_uploads)
+    assert {"$OUT/faultline.sarif", "$OUT/junit.xml"} <= set(gl_uploads)
+
+
+def test_ci_recipe_builds_sweeps_and_leaves_valid_sarif_and_junit_when_findings_fail_it(
+        tmp_path):
+    """The recipe's commands as CI runs them (bash -eo pipefail, the recipe's env), on the
+    sample kernel's seeded leak: the findings step fails the job, the outputs are there."""
+    env, commands, uploads = github_recipe()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))} | env
+    env |= {"SCENARIOS": "test-leak", "OUT": str(tmp_path / "out")}
+    codes = [subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", c],
+                            cwd=ROOT, env=env, capture_output=True, timeout=300).returncode
+             for c in commands]
+    assert codes == [0] * (len(commands) - 1) + [1]
+    files = {pathlib.Path(p.replace(GITHUB_OUT, env["OUT"])) for p in uploads}
+    assert all(f.is_file() for f in files)
+    sarif = json.loads((tmp_path / "out" / "faultline.sarif").read_text())
+    schema = json.loads((DATA / "sarif-2.1.0.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(sarif)
+    assert [r["locations"][0]["logicalLocations"][0]["name"]
+            for r in sarif["runs"][0]["results"]] == ["scen_test_leak"]
+    junit = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    cases = list(junit.iter("testcase"))
+    assert junit.tag == "testsuites" and cases
+    assert all(c.find("failure") is not None for c in cases), "test-leak leaks in every mode"
