@@ -19,14 +19,16 @@ def out_of(argv, cwd=None, **kw):
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120, **kw)
 
 
-def test_tracer_and_analysis_print_the_same_version_from_the_version_file():
+def test_tracer_analysis_and_faultline_print_the_version_file_and_the_commit():
     number = (ROOT / "VERSION").read_text().strip()
     head = out_of(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"]).stdout.strip()
     tracer = out_of([str(BUILD / "tracer"), "--version"])
     analysis = out_of([sys.executable, "-m", "analysis", "--version"], cwd=ROOT)
-    assert tracer.returncode == 0 and analysis.returncode == 0
+    faultline = out_of([str(BUILD / "faultline"), "--version"])
+    assert tracer.returncode == analysis.returncode == faultline.returncode == 0
     assert tracer.stdout.startswith(f"tracer {number} (git {head}")
     assert analysis.stdout.startswith(f"analysis {number} (git {head}")
+    assert faultline.stdout == analysis.stdout.replace("analysis", "faultline", 1)
 
 
 def test_faultline_help_lists_the_commands_of_every_tool(tmp_path):
@@ -37,10 +39,18 @@ def test_faultline_help_lists_the_commands_of_every_tool(tmp_path):
         assert f"\n  {command} " in p.stdout
 
 
-def test_faultline_refuses_an_unknown_command_with_its_help(tmp_path):
-    p = out_of([str(BUILD / "faultline"), "sweeep"], cwd=tmp_path)
+def test_faultline_refuses_a_missing_or_unknown_command_with_its_help(tmp_path):
+    for argv, why in (([], "missing command"), (["sweeep"], "unknown command 'sweeep'")):
+        p = out_of([str(BUILD / "faultline")] + argv, cwd=tmp_path)
+        assert p.returncode == 2 and not p.stdout
+        assert why in p.stderr and "commands:" in p.stderr
+
+
+def test_faultline_names_a_tool_that_is_not_built(tmp_path):
+    env = dict(os.environ, FAULTLINE_BUILD=str(tmp_path))
+    p = out_of([str(ROOT / "scripts" / "faultline"), "sweep", "--help"], cwd=tmp_path, env=env)
     assert p.returncode == 2
-    assert "unknown command 'sweeep'" in p.stderr and "commands:" in p.stderr
+    assert p.stderr == f"faultline: {tmp_path}/injector is missing: run `make` in {ROOT}\n"
 
 
 def test_faultline_reaches_injector_tracer_and_analysis_from_another_directory(tmp_path):
