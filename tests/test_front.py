@@ -14,6 +14,10 @@ import yaml
 from conftest import BUILD, DATA, ROOT
 from test_analysis_fixtures import sample_db
 
+from analysis import sarif, suppressions
+from analysis.db import Database
+from analysis.unique import analyze
+
 
 def out_of(argv, cwd=None, **kw):
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120, **kw)
@@ -80,6 +84,23 @@ def test_python_m_analysis_runs_from_any_directory_with_the_checkout_on_pythonpa
 
 CI = ROOT / "docs" / "ci"
 GITHUB_OUT = "${{ env.OUT }}"
+# SARIF 2.1.0's object definitions for what faultline writes (the specification's property
+# names, required properties and value constraints), as a JSON Schema
+SARIF_SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((DATA / "sarif-2.1.0.schema.json").read_text()))
+
+
+def test_sarif_of_every_finding_shape_passes_the_schema_and_a_broken_one_does_not(tmp_path):
+    """Suppressions, code flows, stacks and related locations from the sample database."""
+    with Database(sample_db(tmp_path / "s.db")) as db:
+        log = sarif.sarif_log(analyze(db, suppressions.parse("leak:proc_create\n")))
+    SARIF_SCHEMA.validate(log)
+    result = log["runs"][0]["results"][0]
+    result["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
+    result["levle"] = "error"
+    errors = sorted(e.message for e in SARIF_SCHEMA.iter_errors(log))
+    assert errors == ["0 is less than the minimum of 1",
+                      "Additional properties are not allowed ('levle' was unexpected)"]
 
 
 def github_recipe():
@@ -119,15 +140,15 @@ def test_ci_recipe_builds_sweeps_and_leaves_valid_sarif_and_junit_when_findings_
     env, commands, uploads = github_recipe()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))} | env
     env |= {"SCENARIOS": "test-leak", "OUT": str(tmp_path / "out")}
-    codes = [subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", c],
-                            cwd=ROOT, env=env, capture_output=True, timeout=300).returncode
+    steps = [subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", c],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
              for c in commands]
-    assert codes == [0] * (len(commands) - 1) + [1]
+    assert [p.returncode for p in steps] == [0] * (len(commands) - 1) + [1], \
+        [p.stdout[-2000:] + p.stderr[-2000:] for p in steps]
     files = {pathlib.Path(p.replace(GITHUB_OUT, env["OUT"])) for p in uploads}
     assert all(f.is_file() for f in files)
     sarif = json.loads((tmp_path / "out" / "faultline.sarif").read_text())
-    schema = json.loads((DATA / "sarif-2.1.0.schema.json").read_text())
-    jsonschema.Draft202012Validator(schema).validate(sarif)
+    SARIF_SCHEMA.validate(sarif)
     assert [r["locations"][0]["logicalLocations"][0]["name"]
             for r in sarif["runs"][0]["results"]] == ["scen_test_leak"]
     junit = ET.parse(tmp_path / "out" / "junit.xml").getroot()
