@@ -69,8 +69,8 @@ def _common(p: argparse.ArgumentParser, suppress: bool = True) -> None:
                    help="where the kernel sources are now, if not at the recorded src_root")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python3 -m analysis",
+def parser(prog: str = "python3 -m analysis") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog,
                                 description="Report faultline sweeps: unique findings, "
                                             "HTML report, JSON, SARIF, JUnit.")
     p.add_argument("--version", action=PrintVersion)
@@ -155,11 +155,11 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Optional[Sequence[str]] = None, prog: str = "python3 -m analysis") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     predicate = bool(argv) and argv[0] == "bisect-run"
     try:
-        args = parser().parse_args(argv)
+        args = parser(prog).parse_args(argv)
     except SystemExit as e:
         # git bisect run takes 1..127 (but 125) as "bad": a usage error must stop it instead
         if predicate and e.code:

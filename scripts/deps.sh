@@ -8,6 +8,7 @@ libsqlite3-dev sqlite3 libdw-dev libelf-dev libinih-dev python3 python3-pytest p
 python3-hypothesis python3-pytest-xdist git patch lcov
 clang libclang-rt-14-dev llvm"  # libFuzzer, ASan/UBSan runtimes, llvm-symbolizer (build/fuzz/)
 [ "${FAULTLINE_BROWSER_TESTS:-1}" = 1 ] && PKGS="$PKGS chromium"
+PKGS="$PKGS python3-yaml python3-jsonschema"  # the CI recipe's test: its YAML, SARIF's schema
 
 missing=""
 for p in $PKGS; do
