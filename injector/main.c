@@ -19,9 +19,9 @@
 static const char usage_text[] =
 	"usage:\n"
 	"  injector run   --kernel ELF --scenario S --fail N [--persist] [--class page|obj]\n"
-	"                 [--site FUNC] [--mode fresh|reset|warm] [--timeout SEC] [--print-log]\n"
-	"                 --db FILE\n"
-	"  injector sweep --kernel ELF --scenario S[,S...]|all [--mode fresh|reset|warm]\n"
+	"                 [--site FUNC] [--mode fresh|reset|warm|snapshot] [--timeout SEC]\n"
+	"                 [--print-log] --db FILE\n"
+	"  injector sweep --kernel ELF --scenario S[,S...]|all [--mode fresh|reset|warm|snapshot]\n"
 	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj]\n"
 	"                 [-j J] [--timeout SEC] [--max-n N] [--suppressions FILE]\n"
 	"                 [--profile FILE] [--no-analysis] --db FILE\n"
@@ -228,8 +228,8 @@ static int parse_opt(struct opts *o, int c, int li, char **argv)
 	case O_BYSITE: o->by_site = 1; break;
 	case O_MODE:
 		if (strcmp(optarg, "fresh") && strcmp(optarg, "reset") &&
-		    strcmp(optarg, "warm"))
-			return usage("--mode is fresh, reset or warm, not '%s'", optarg);
+		    strcmp(optarg, "warm") && strcmp(optarg, "snapshot"))
+			return usage("--mode is fresh, reset, warm or snapshot, not '%s'", optarg);
 		o->mode = optarg;
 		break;
 	case 'j':

@@ -67,6 +67,7 @@ struct qemu_cfg {
 	int sandbox;           /* 1: -sandbox on,... (seccomp) */
 	double timeout_s;      /* the per-run timeout, which bounds a one-run QEMU's CPU time */
 	long long file_max;    /* RLIMIT_FSIZE: the largest UART log or stderr QEMU may write */
+	const char *overlay;   /* snapshot mode: the scratch qcow2 (qmp.h), monitor on fd 4 */
 };
 
 /*
@@ -81,6 +82,7 @@ struct qemu_proc {
 	pid_t pid;   /* 0 when no process */
 	int fd;      /* host end of the console socketpair, nonblocking; -1 when closed */
 	int pidfd;   /* readable once the process has exited; -1 if unavailable */
+	int qmp;     /* host end of the monitor socketpair (snapshot mode); -1 when none */
 };
 
 /*
