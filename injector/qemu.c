@@ -41,7 +41,6 @@ struct bounds {
 struct qemu_argv {
 	const char *argv[ARGV_MAX];
 	char device[QEMU_SLOTS][QEMU_DEVICE_MAX + 64];
-	char overlay[2 * PATH_MAX + 128];
 };
 
 /*
@@ -69,28 +68,16 @@ static int add_slots(const struct qemu_machine *m, struct qemu_argv *a, int n)
 	return n;
 }
 
-/*
- * Snapshot mode: the monitor on its socketpair (fd QMP_FD) and the scratch overlay, a block
- * node of its own that holds the snapshot (a comma in its path is doubled for QEMU).
- */
-static int add_monitor(const struct qemu_cfg *cfg, struct qemu_argv *a, int n)
+/* Snapshot mode: the monitor on its socketpair and the scratch overlay (qmp.h). */
+static int add_monitor(struct qemu_argv *a, int n)
 {
-	size_t k = (size_t)snprintf(a->overlay, sizeof a->overlay, "driver=qcow2,node-name="
-				    QMP_NODE ",file.driver=file,file.cache.no-flush=on,"
-				    "file.filename=");
-
-	for (const char *p = cfg->overlay; *p && k + 3 < sizeof a->overlay; p++) {
-		if (*p == ',')
-			a->overlay[k++] = ',';
-		a->overlay[k++] = *p;
-	}
-	a->overlay[k] = 0;
 	a->argv[n++] = "-chardev";
 	a->argv[n++] = "socket,id=qmp,fd=" STR(QMP_FD);
 	a->argv[n++] = "-mon";
 	a->argv[n++] = "chardev=qmp,mode=control";
 	a->argv[n++] = "-blockdev";
-	a->argv[n++] = a->overlay;
+	a->argv[n++] = "driver=qcow2,node-name=" QMP_NODE ",file.driver=file,"
+		       "file.filename=/proc/self/fd/" STR(QMP_OVERLAY_FD);
 	return n;
 }
 
@@ -136,8 +123,8 @@ static int build_argv(const struct qemu_cfg *cfg, const char *serial, struct qem
 	n = add_slots(m, a, n);
 	for (int i = 0; i < m->nargs; i++)
 		argv[n++] = m->arg[i];
-	if (cfg->overlay)
-		n = add_monitor(cfg, a, n);
+	if (cfg->overlay_fd > 0)
+		n = add_monitor(a, n);
 	argv[n++] = "-serial";
 	argv[n++] = serial;
 	argv[n++] = "-kernel";
@@ -208,7 +195,7 @@ static void exec_confined(const char **argv, const struct bounds *b, int keep_fd
  */
 static int place_fds(const int *fds, int nfds)
 {
-	int high[2];
+	int high[3];
 
 	for (int i = 0; i < nfds; i++)
 		if ((high[i] = fcntl(fds[i], F_DUPFD, CONSOLE_FD + nfds)) < 0)
@@ -221,7 +208,7 @@ static int place_fds(const int *fds, int nfds)
 
 /*
  * In the child, between fork and exec: only async-signal-safe calls. stdout and stderr go
- * to out_fd, the console and the monitor (fds, at most 2) to fd 3 and 4. Never returns.
+ * to out_fd, the console, monitor and overlay (fds, at most 3) to fd 3, 4, 5. Never returns.
  */
 static void child_exec(const char **argv, const struct bounds *b, const int *fds, int nfds,
 		       int out_fd, pid_t parent)
@@ -401,8 +388,9 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 	struct qemu_argv a;
 	struct bounds b;
 	char serial[4200];
-	/* [0] the console, [1] the monitor (snapshot mode) */
-	int host[2] = { -1, -1 }, guest[2] = { -1, -1 }, nfds = cfg->overlay ? 2 : 1, errfd;
+	/* [0] the console, [1] the monitor, [2] the overlay (snapshot mode) */
+	int host[3] = { -1, -1, -1 }, guest[3] = { -1, -1, cfg->overlay_fd }, errfd;
+	int npairs = cfg->overlay_fd > 0 ? 2 : 1, nfds = cfg->overlay_fd > 0 ? 3 : 1;
 	pid_t pid = -1;
 
 	*out = (struct qemu_proc){ .fd = -1, .qmp = -1, .pidfd = -1 };
@@ -417,7 +405,7 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 		snprintf(err, errlen, "%s: %s", err_log, strerror(errno));
 		return -1;
 	}
-	for (int i = 0; i < nfds; i++) {
+	for (int i = 0; i < npairs; i++) {
 		int sv[2];
 
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -427,9 +415,9 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 		host[i] = sv[0];
 		guest[i] = sv[1];
 	}
-	if (guest[nfds - 1] >= 0)
+	if (guest[npairs - 1] >= 0)
 		pid = spawn(a.argv, &b, guest, nfds, errfd, err, errlen);
-	for (int i = 0; i < nfds; i++)
+	for (int i = 0; i < npairs; i++)
 		if (guest[i] >= 0)
 			close(guest[i]);
 	close(errfd);

@@ -67,7 +67,7 @@ struct qemu_cfg {
 	int sandbox;           /* 1: -sandbox on,... (seccomp) */
 	double timeout_s;      /* the per-run timeout, which bounds a one-run QEMU's CPU time */
 	long long file_max;    /* RLIMIT_FSIZE: the largest UART log or stderr QEMU may write */
-	const char *overlay;   /* snapshot mode: the scratch qcow2 (qmp.h), monitor on fd 4 */
+	int overlay_fd;        /* snapshot mode: the scratch qcow2 (qmp.h); 0 (stdin) for none */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,9 +58,10 @@ static int wait_readable(int fd, double deadline)
 	}
 }
 
-int qmp_overlay_create(const char *path, char *err, size_t errlen)
+/* Run qemu-img to make the memfd fd an empty qcow2 (the memfd is its fd 3). 0 or -1. */
+static int qemu_img_create(int fd, char *err, size_t errlen)
 {
-	char *const argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", (char *)path,
+	char *const argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "/proc/self/fd/3",
 			       IMG_SIZE, NULL };
 	posix_spawn_file_actions_t fa;
 	char out[IMG_OUT_MAX + 1];
@@ -72,6 +74,7 @@ int qmp_overlay_create(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, 3);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
@@ -103,8 +106,23 @@ int qmp_overlay_create(const char *path, char *err, size_t errlen)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	printable(out, out, sizeof out);
-	snprintf(err, errlen, "qemu-img create %s failed: %s", path, out[0] ? out : "no output");
+	snprintf(err, errlen, "qemu-img create failed: %s", out[0] ? out : "no output");
 	return -1;
+}
+
+int qmp_overlay_create(char *err, size_t errlen)
+{
+	int fd = memfd_create("faultline-snapshot", MFD_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if (qemu_img_create(fd, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int send_line(struct qmp *m, const char *cmd, char *err, size_t errlen)

@@ -78,7 +78,6 @@ struct worker {
 
 	/* snapshot mode */
 	struct qmp mon;        /* the QEMU's monitor */
-	char overlay[4096];    /* the scratch qcow2 holding its snapshot */
 	int saved;             /* the snapshot is taken */
 	struct logbuf hello;   /* the stream from hello to the snapshot: every run's start */
 	long restores;
@@ -605,19 +604,21 @@ static void spawn_qemu(struct sched *s, struct worker *w)
 			 w->idx);
 	snprintf(w->err_path, sizeof w->err_path, "%s/worker%d.stderr", cfg->store->logs,
 		 w->idx);
-	if (cfg->snapshot) {
-		snprintf(w->overlay, sizeof w->overlay, "%s/worker%d.qcow2", cfg->store->logs, w->idx);
-		qc.overlay = w->overlay;
-		w->saved = 0;
-		w->marker[0] = 0;
-		w->mon.len = 0;
-	}
-	if ((cfg->snapshot && qmp_overlay_create(w->overlay, err, sizeof err) < 0) ||
+	w->saved = 0;
+	w->marker[0] = 0;
+	w->mon.len = 0;
+	/* snapshot mode: the overlay is QEMU's alone, gone with it */
+	qc.overlay_fd = cfg->snapshot ? qmp_overlay_create(err, sizeof err) : 0;
+	if (qc.overlay_fd < 0 ||
 	    qemu_spawn(&qc, w->uart_path, w->err_path, &w->q, err, sizeof err) < 0) {
+		if (qc.overlay_fd > 0)
+			close(qc.overlay_fd);
 		w->state = W_EMPTY;
 		boot_failed(s, w, err);
 		return;
 	}
+	if (qc.overlay_fd > 0)
+		close(qc.overlay_fd);
 	w->mon.fd = w->q.qmp;
 	w->state = W_BOOT;
 	w->restarting = 0;
@@ -706,14 +707,12 @@ static void restore_machine(struct sched *s, struct worker *w)
 
 /*
  * Snapshot mode, the first hello of this QEMU: save the machine as it is (it waits for
- * commands), and keep what it said as the start of every run's stream. The overlay is
- * unlinked first: QEMU holds it open, and nothing is left behind whatever ends it.
+ * commands), and keep what it said as the start of every run's stream.
  */
 static int take_snapshot(struct sched *s, struct worker *w)
 {
 	char err[512];
 
-	unlink(w->overlay);
 	if (qmp_start(&w->mon, BOOT_TIMEOUT_S, err, sizeof err) < 0 ||
 	    qmp_save(&w->mon, SNAP_TAG, BOOT_TIMEOUT_S, err, sizeof err) < 0) {
 		worker_kill(s, w, NULL);
@@ -1006,8 +1005,6 @@ static void stop_all(struct sched *s)
 
 		if (w->q.pid > 0)
 			worker_kill(s, w, NULL);
-		if (w->overlay[0])
-			unlink(w->overlay);
 		if (w->active) {
 			struct job j = w->job;
 
