@@ -56,6 +56,8 @@ struct parse {
 	FILE *f;
 	struct profile *p;
 	int line;
+	int section_line;    /* of the last [section] header */
+	int err_line;        /* of the error in err */
 	bool indented;       /* the line starts with blanks: a continuation for libinih */
 	char *err;
 	size_t errlen;
@@ -67,6 +69,7 @@ static int fail(struct parse *ps, const char *fmt, ...)
 	int n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->p->path, ps->line);
 	va_list ap;
 
+	ps->err_line = ps->line;
 	va_start(ap, fmt);
 	if (n >= 0 && (size_t)n < ps->errlen)
 		vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
@@ -89,6 +92,8 @@ static char *read_line(char *str, int num, void *stream)
 		return NULL;
 	}
 	ps->indented = str[0] == ' ' || str[0] == '\t';
+	if (str[strspn(str, " \t")] == '[')
+		ps->section_line = ps->line;
 	return str;
 }
 
@@ -116,8 +121,10 @@ static int store(void *user, const char *section, const char *name, const char *
 	if (k == PK_COUNT) {
 		for (k = 0; k < PK_COUNT && strcmp(keys[k].section, section); k++)
 			;
-		if (k == PK_COUNT)
+		if (k == PK_COUNT) {
+			ps->line = ps->section_line;
 			return fail(ps, "unknown section [%s]", section);
+		}
 		return fail(ps, "unknown key '%s' in [%s]", name, section);
 	}
 	v = &ps->p->v[k];
@@ -162,17 +169,25 @@ static bool is_word(const char *s, bool dash)
 	return true;
 }
 
-/* Split the value of k into at most max words in out; -1 with a reason when it will not. */
+/* Split the value of k into at most max words in out (pointing into a copy that lives as
+ * long as the process); -1 with a reason when it will not. */
 static int words(struct parse *ps, enum profile_key k, const char **out, int max, int *n)
 {
-	char where[PATH_MAX + 64], *save, *w;
+	char where[PATH_MAX + 64], *save, *w, *text = strdup(ps->p->v[k].text);
 
 	*n = 0;
-	for (w = strtok_r(ps->p->v[k].text, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+	if (!text) {
+		snprintf(ps->err, ps->errlen, "out of memory");
+		return -1;
+	}
+	for (w = strtok_r(text, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		if (*n == max || !is_word(w, k == PK_ARGS)) {
 			profile_where(ps->p, k, where, sizeof where);
-			snprintf(ps->err, ps->errlen, "%s: %s", where, *n == max ?
-				 "too many values (docs/profile.md)" : "not a QEMU option value");
+			if (*n == max)
+				snprintf(ps->err, ps->errlen, "%s takes at most %d values", where, max);
+			else
+				snprintf(ps->err, ps->errlen, "%s wants QEMU arguments, not '%s'",
+					 where, w);
 			return -1;
 		}
 		out[(*n)++] = w;
@@ -188,7 +203,7 @@ static int word(struct parse *ps, enum profile_key k, const char **out)
 	if (words(ps, k, out, 1, &n) < 0 || n != 1) {
 		char where[PATH_MAX + 64];
 
-		snprintf(ps->err, ps->errlen, "%s: wants one value, not '%s'",
+		snprintf(ps->err, ps->errlen, "%s wants one value, not '%s'",
 			 profile_where(ps->p, k, where, sizeof where), ps->p->v[k].text);
 		return -1;
 	}
@@ -255,7 +270,7 @@ static int machine(struct parse *ps)
 		k = PK_VIRTIO;
 	}
 	if (bad) {
-		snprintf(ps->err, ps->errlen, "%s: %s, not '%s'",
+		snprintf(ps->err, ps->errlen, "%s %s, not '%s'",
 			 profile_where(ps->p, k, where, sizeof where), bad, v[k].text ?: "");
 		return -1;
 	}
@@ -281,7 +296,9 @@ int profile_load(const char *path, struct profile *p, char *err, size_t errlen)
 	}
 	r = ini_parse_stream(read_line, &ps, store, &ps);
 	fclose(ps.f);
-	if (err[0])
+	/* libinih reads on past a line it cannot parse (r, also a line store() refused): the
+	 * first error is the one told */
+	if (err[0] && (r <= 0 || ps.err_line <= r))
 		return -1;
 	if (r) {
 		snprintf(err, errlen, "%s:%d: not a [section], key = value, or an indented "

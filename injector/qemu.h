@@ -20,7 +20,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Address space of one QEMU: VmPeak measured 1.43 GiB (1 GiB of it the TCG code buffer). */
+/* Address space of one QEMU with 128 MiB of guest RAM: VmPeak measured 1.43 GiB (1 GiB of
+ * it the TCG code buffer); a machine with more RAM gets the difference on top. */
 #define QEMU_AS_MAX (2ULL << 30)
 /* CPU seconds of a QEMU that serves one run (fresh): the run's timeout twice, plus boot. */
 #define QEMU_CPU_RUN_S(timeout_s) (2 * (timeout_s) + 30)
@@ -66,6 +67,7 @@ struct qemu_cfg {
 	int icount;            /* 1: -icount shift=0,sleep=off (deterministic guest time) */
 	int sandbox;           /* 1: -sandbox on,... (seccomp) */
 	double timeout_s;      /* the per-run timeout, which bounds a one-run QEMU's CPU time */
+	double boot_timeout_s; /* QEMU start (or reset) to hello */
 	long long file_max;    /* RLIMIT_FSIZE: the largest UART log or stderr QEMU may write */
 	int overlay_fd;        /* snapshot mode: the scratch qcow2 (qmp.h); 0 (stdin) for none */
 };

@@ -32,9 +32,8 @@
 #define READ_CHUNK 65536
 #define LOG_FLUSH (4u << 20)      /* write a run's log out once it holds this much */
 #define EXIT_GRACE_S 5.0          /* after `end`, how long QEMU may take to exit */
-#define BOOT_TIMEOUT_S 10.0       /* QEMU start (or reset) to hello */
-#define STR2(x) #x
-#define STR(x) STR2(x)
+#define UART_TAIL_LINES 20        /* of a kernel that never said hello, in the error */
+#define UART_TAIL_BYTES 2048
 #define MAX_INFRA_STREAK 4        /* infra results in a row before giving up */
 #define MAX_BOOT_FAILURES 3       /* QEMUs in a row that never said hello */
 #define MAX_PCS (1u << 22)        /* call sites kept from one reference run */
@@ -346,6 +345,38 @@ static void first_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
+/* The last lines of the UART log at path (at most UART_TAIL_LINES and UART_TAIL_BYTES), each
+ * indented, bytes other than printable ASCII shown as '?'; "" when it is empty. */
+static void uart_tail(const char *path, char *buf, size_t len)
+{
+	char raw[UART_TAIL_BYTES];
+	FILE *f = fopen(path, "re");
+	size_t n, start, pos = 0;
+	int lines = 0;
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	if (fseek(f, -(long)sizeof raw, SEEK_END) < 0)
+		rewind(f);
+	n = fread(raw, 1, sizeof raw, f);
+	fclose(f);
+	while (n && (raw[n - 1] == '\n' || raw[n - 1] == '\r'))
+		n--;
+	for (start = n; start > 0; start--)
+		if (raw[start - 1] == '\n' && ++lines == UART_TAIL_LINES)
+			break;
+	for (size_t i = start; i < n && pos + 6 < len; i++) {
+		unsigned char ch = (unsigned char)raw[i];
+
+		if (i == start || ch == '\n')
+			pos += (size_t)snprintf(buf + pos, len - pos, "\n    ");
+		if (ch != '\n' && ch != '\r')
+			buf[pos++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	buf[pos < len ? pos : len - 1] = 0;
+}
+
 static int build_commands(const struct worker *w, int guard, char *buf, size_t len)
 {
 	const struct job *j = &w->job;
@@ -519,14 +550,17 @@ static void refuse_job(struct sched *s, struct worker *w)
  */
 static void boot_failed(struct sched *s, struct worker *w, const char *why)
 {
-	char line[400];
+	char line[400], tail[UART_TAIL_BYTES + 4 * UART_TAIL_LINES + 8];
 
 	s->cfg->stats->restarts++;
 	if (++s->boot_failures < MAX_BOOT_FAILURES || s->fatal)
 		return;
 	first_line(w->err_path, line, sizeof line);
-	snprintf(s->err, s->errlen, "QEMU failed to boot the kernel %d times in a row: %s%s%s",
-		 s->boot_failures, why, line[0] ? ": " : "", line);
+	uart_tail(w->uart_path, tail, sizeof tail);
+	snprintf(s->err, s->errlen, "QEMU failed to boot the kernel %d times in a row: %s%s%s%s%s",
+		 s->boot_failures, why, line[0] ? ": " : "", line,
+		 tail[0] ? "; the kernel's last UART lines:" : "; the kernel wrote nothing on its UART",
+		 tail);
 	s->fatal = 1;
 }
 
@@ -622,7 +656,7 @@ static void spawn_qemu(struct sched *s, struct worker *w)
 	w->mon.fd = w->q.qmp;
 	w->state = W_BOOT;
 	w->restarting = 0;
-	w->deadline = now_s() + BOOT_TIMEOUT_S;
+	w->deadline = now_s() + s->cfg->qemu.boot_timeout_s;
 	s->cfg->stats->spawns++;
 }
 
@@ -677,7 +711,7 @@ static void restart_machine(struct sched *s, struct worker *w, int warm)
 	s->cfg->stats->resets += !warm;
 	s->cfg->stats->warm += warm;
 	w->state = W_BOOT;
-	w->deadline = now_s() + BOOT_TIMEOUT_S;
+	w->deadline = now_s() + s->cfg->qemu.boot_timeout_s;
 }
 
 /*
@@ -694,7 +728,7 @@ static void restore_machine(struct sched *s, struct worker *w)
 	w->restores++;
 	snprintf(cmd, sizeof cmd, "resync-%ld\n", w->restores);
 	snprintf(w->marker, sizeof w->marker, "err resync-%ld ", w->restores);
-	if (qmp_load(&w->mon, SNAP_TAG, BOOT_TIMEOUT_S, err, sizeof err) < 0 ||
+	if (qmp_load(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0 ||
 	    qemu_send(&w->q, cmd, strlen(cmd)) < 0) {
 		worker_kill(s, w, NULL);
 		s->cfg->stats->restarts++;
@@ -702,7 +736,7 @@ static void restore_machine(struct sched *s, struct worker *w)
 	}
 	s->cfg->stats->restores++;
 	w->state = W_BOOT;
-	w->deadline = now_s() + BOOT_TIMEOUT_S;
+	w->deadline = now_s() + s->cfg->qemu.boot_timeout_s;
 }
 
 /*
@@ -713,8 +747,8 @@ static int take_snapshot(struct sched *s, struct worker *w)
 {
 	char err[512];
 
-	if (qmp_start(&w->mon, BOOT_TIMEOUT_S, err, sizeof err) < 0 ||
-	    qmp_save(&w->mon, SNAP_TAG, BOOT_TIMEOUT_S, err, sizeof err) < 0) {
+	if (qmp_start(&w->mon, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0 ||
+	    qmp_save(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0) {
 		worker_kill(s, w, NULL);
 		boot_failed(s, w, err);
 		return -1;
@@ -875,10 +909,14 @@ static void on_timeout(struct sched *s, struct worker *w)
 		worker_kill(s, w, &st);
 		on_qemu_exit(s, w, st);
 		return;
-	case W_BOOT:
+	case W_BOOT: {
+		char why[64];
+
 		worker_kill(s, w, NULL);
-		boot_failed(s, w, "no hello within " STR(BOOT_TIMEOUT_S) " s");
+		snprintf(why, sizeof why, "no hello within %g s", s->cfg->qemu.boot_timeout_s);
+		boot_failed(s, w, why);
 		return;
+	}
 	default:
 		return;
 	}
