@@ -23,7 +23,7 @@ from .suppressions import load
 from .text import visible
 from .unique import Audit, UniqueFinding
 
-MODES = ("fresh", "reset", "warm")
+MODES = ("fresh", "reset", "warm", "snapshot")
 FAULTS = ("once", "persist")
 
 

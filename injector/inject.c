@@ -250,6 +250,7 @@ int inject(struct opts *o)
 	cfg.qemu = o->qcfg;
 	cfg.qemu.kernel = st.kernel;
 	cfg.warm = !strcmp(o->mode, "warm");
+	cfg.snapshot = !strcmp(o->mode, "snapshot");
 	cfg.guard = o->guard;
 	cfg.workers = (int)o->jobs;
 	cfg.timeout_s = o->timeout;

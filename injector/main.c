@@ -23,9 +23,10 @@ static const struct command {
 	const char *name, *options;
 } commands[] = {
 	{ "run", "--kernel ELF --scenario S --fail N [--persist|--fault once|persist]\n"
-		 "       [--class page|obj] [--site FUNC] [--mode fresh|reset|warm]\n"
+		 "       [--class page|obj] [--site FUNC] [--mode fresh|reset|warm|snapshot]\n"
 		 "       [--timeout SEC] [--print-log] --db FILE" },
-	{ "sweep", "--kernel ELF --scenario S[,S...]|all [--mode fresh|reset|warm]\n"
+	{ "sweep", "--kernel ELF --scenario S[,S...]|all\n"
+		   "       [--mode fresh|reset|warm|snapshot]\n"
 		   "       [--persist|--both|--fault once|persist|both] [--site FUNC] [--by-site]\n"
 		   "       [--class page|obj] [-j J] [--timeout SEC] [--max-n N]\n"
 		   "       [--suppressions FILE] [--no-analysis] --db FILE" },
@@ -277,8 +278,8 @@ static int parse_opt(struct opts *o, int c, int li, const char *arg, char **argv
 	case O_BYSITE: o->by_site = 1; break;
 	case O_MODE:
 		if (strcmp(arg, "fresh") && strcmp(arg, "reset") &&
-		    strcmp(arg, "warm"))
-			return usage("--mode is fresh, reset or warm, not '%s'", arg);
+		    strcmp(arg, "warm") && strcmp(arg, "snapshot"))
+			return usage("--mode is fresh, reset, warm or snapshot, not '%s'", arg);
 		o->mode = arg;
 		break;
 	case 'j':

@@ -127,8 +127,8 @@ void summary_print(FILE *f, const struct stats *st, const struct plan *p)
 			fprintf(f, "not finished (last N done: %ld)\n", s->last_n);
 	}
 	if (st->spawns)
-		fprintf(f, "machines: %ld QEMU started, %ld resets, %ld warm restarts\n",
-			st->spawns, st->resets, st->warm);
+		fprintf(f, "machines: %ld QEMU started, %ld resets, %ld warm restarts, %ld "
+			"snapshot restores\n", st->spawns, st->resets, st->warm, st->restores);
 	fprintf(f, "unique fault sites: %zu\n", st->nsites);
 	fprintf(f, "runs with findings: %ld   time: %.3fs   %.1f injections/s\n", st->findings, el,
 		el > 0 ? (double)st->executed / el : 0.0);

@@ -15,6 +15,7 @@ struct stats {
 	long outcomes[FT_NOUTCOME];  /* over executed and skipped runs */
 	long executed, skipped, retried, findings, infra, restarts;
 	long spawns, resets, warm;     /* QEMUs started; machine resets and warm restarts */
+	long restores;                 /* snapshot restores */
 	long inflight;
 	uint64_t *sites;             /* distinct pcs of injected faults (executed runs) */
 	size_t nsites, capsites;

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "qemu.h"
+#include "qmp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +24,10 @@
 #include <unistd.h>
 
 #define CONSOLE_FD 3
-/* the fixed arguments, 6 for each slot and 2 for each drive, the extra ones */
-#define ARGV_MAX (40 + 6 * QEMU_SLOTS + 2 * QEMU_DRIVES_MAX + QEMU_ARGS_MAX)
+#define STR2(x) #x
+#define STR(x) STR2(x)
+/* the fixed arguments (6 of them snapshot mode's), 6 for each slot and 2 for each drive, the extra ones */
+#define ARGV_MAX (46 + 6 * QEMU_SLOTS + 2 * QEMU_DRIVES_MAX + QEMU_ARGS_MAX)
 #define SANDBOX "on,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 #define PROBE_TIMEOUT_MS 10000
 #define PROBE_OUT_MAX 4096
@@ -62,6 +65,19 @@ static int add_slots(const struct qemu_machine *m, struct qemu_argv *a, int n)
 			a->argv[n++] = "virtserialport,chardev=c0";
 		}
 	}
+	return n;
+}
+
+/* Snapshot mode: the monitor on its socketpair and the scratch overlay (qmp.h). */
+static int add_monitor(struct qemu_argv *a, int n)
+{
+	a->argv[n++] = "-chardev";
+	a->argv[n++] = "socket,id=qmp,fd=" STR(QMP_FD);
+	a->argv[n++] = "-mon";
+	a->argv[n++] = "chardev=qmp,mode=control";
+	a->argv[n++] = "-blockdev";
+	a->argv[n++] = "driver=qcow2,node-name=" QMP_NODE ",file.driver=file,"
+		       "file.filename=/proc/self/fd/" STR(QMP_OVERLAY_FD);
 	return n;
 }
 
@@ -107,6 +123,8 @@ static int build_argv(const struct qemu_cfg *cfg, const char *serial, struct qem
 	n = add_slots(m, a, n);
 	for (int i = 0; i < m->nargs; i++)
 		argv[n++] = m->arg[i];
+	if (cfg->overlay_fd > 0)
+		n = add_monitor(a, n);
 	argv[n++] = "-serial";
 	argv[n++] = serial;
 	argv[n++] = "-kernel";
@@ -186,11 +204,28 @@ static void exec_confined(const char **argv, const struct bounds *b, int keep_fd
 }
 
 /*
- * In the child, between fork and exec: only async-signal-safe calls. stdout and stderr go
- * to out_fd, the console (if sock >= 0) to fd 3. Never returns.
+ * Move fds[i] to fd CONSOLE_FD + i, inherited by the exec, whatever numbers they had
+ * (through copies above them, which exec_confined closes). Async-signal-safe.
  */
-static void child_exec(const char **argv, const struct bounds *b, int sock, int out_fd,
-		       pid_t parent)
+static int place_fds(const int *fds, int nfds)
+{
+	int high[3];
+
+	for (int i = 0; i < nfds; i++)
+		if ((high[i] = fcntl(fds[i], F_DUPFD, CONSOLE_FD + nfds)) < 0)
+			return -1;
+	for (int i = 0; i < nfds; i++)
+		if (dup2(high[i], CONSOLE_FD + i) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * In the child, between fork and exec: only async-signal-safe calls. stdout and stderr go
+ * to out_fd, the console, monitor and overlay (fds, at most 3) to fd 3, 4, 5. Never returns.
+ */
+static void child_exec(const char **argv, const struct bounds *b, const int *fds, int nfds,
+		       int out_fd, pid_t parent)
 {
 	static const char msg[] = "faultline: cannot execute qemu\n";
 	sigset_t none;
@@ -205,26 +240,22 @@ static void child_exec(const char **argv, const struct bounds *b, int sock, int 
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 		_exit(127);
-	if (sock == CONSOLE_FD) {
-		if (fcntl(sock, F_SETFD, 0) < 0)
-			_exit(127);
-	} else if (sock >= 0 && dup2(sock, CONSOLE_FD) < 0) {
+	if (place_fds(fds, nfds) < 0)
 		_exit(127);
-	}
-	exec_confined(argv, b, sock >= 0 ? CONSOLE_FD : 2);
+	exec_confined(argv, b, nfds ? CONSOLE_FD + nfds - 1 : 2);
 	r = write(2, msg, sizeof msg - 1);
 	(void)r;
 	_exit(127);
 }
 
 /* Fork a child that becomes argv (see child_exec): its pid, or -1 with a reason in err. */
-static pid_t spawn(const char **argv, const struct bounds *b, int sock, int out_fd, char *err,
-		   size_t errlen)
+static pid_t spawn(const char **argv, const struct bounds *b, const int *fds, int nfds,
+		   int out_fd, char *err, size_t errlen)
 {
 	pid_t parent = getpid(), pid = fork();
 
 	if (pid == 0)
-		child_exec(argv, b, sock, out_fd, parent);
+		child_exec(argv, b, fds, nfds, out_fd, parent);
 	if (pid < 0)
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 	return pid;
@@ -331,7 +362,7 @@ static int probe(const char *path, int sandbox, char *line, size_t linelen, char
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	pid = spawn(sandbox ? argv : plain, NULL, -1, p[1], err, errlen);
+	pid = spawn(sandbox ? argv : plain, NULL, NULL, 0, p[1], err, errlen);
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
@@ -371,9 +402,12 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 	struct qemu_argv a;
 	struct bounds b;
 	char serial[4200];
-	int sv[2], errfd;
-	pid_t pid;
+	/* [0] the console, [1] the monitor, [2] the overlay (snapshot mode) */
+	int host[3] = { -1, -1, -1 }, guest[3] = { -1, -1, cfg->overlay_fd }, errfd;
+	int npairs = cfg->overlay_fd > 0 ? 2 : 1, nfds = cfg->overlay_fd > 0 ? 3 : 1;
+	pid_t pid = -1;
 
+	*out = (struct qemu_proc){ .fd = -1, .qmp = -1, .pidfd = -1 };
 	if ((size_t)snprintf(serial, sizeof serial, "file:%s", uart_log) >= sizeof serial) {
 		snprintf(err, errlen, "uart log path too long");
 		return -1;
@@ -385,29 +419,33 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 		snprintf(err, errlen, "%s: %s", err_log, strerror(errno));
 		return -1;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		snprintf(err, errlen, "socketpair: %s", strerror(errno));
-		close(errfd);
-		return -1;
+	for (int i = 0; i < npairs; i++) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+			snprintf(err, errlen, "socketpair: %s", strerror(errno));
+			break;
+		}
+		host[i] = sv[0];
+		guest[i] = sv[1];
 	}
-	pid = spawn(a.argv, &b, sv[1], errfd, err, errlen);
-	close(sv[1]);
+	if (guest[npairs - 1] >= 0)
+		pid = spawn(a.argv, &b, guest, nfds, errfd, err, errlen);
+	for (int i = 0; i < npairs; i++)
+		if (guest[i] >= 0)
+			close(guest[i]);
 	close(errfd);
+	*out = (struct qemu_proc){ .pid = pid > 0 ? pid : 0, .fd = host[0], .qmp = host[1],
+				   .pidfd = -1 };
 	if (pid < 0) {
-		close(sv[0]);
-		return -1;
-	}
-	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "fcntl: %s", strerror(errno));
-		close(sv[0]);
-		out->pid = pid;
-		out->fd = -1;
-		out->pidfd = -1;
 		qemu_kill(out);
 		return -1;
 	}
-	out->pid = pid;
-	out->fd = sv[0];
+	if (fcntl(host[0], F_SETFL, O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		qemu_kill(out);
+		return -1;
+	}
 	out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	return 0;
 }
@@ -471,7 +509,10 @@ static void forget(struct qemu_proc *q)
 	qemu_close_console(q);
 	if (q->pidfd >= 0)
 		close(q->pidfd);
+	if (q->qmp >= 0)
+		close(q->qmp);
 	q->pidfd = -1;
+	q->qmp = -1;
 	q->pid = 0;
 }
 

@@ -69,6 +69,7 @@ struct qemu_cfg {
 	double timeout_s;      /* the per-run timeout, which bounds a one-run QEMU's CPU time */
 	double boot_timeout_s; /* QEMU start (or reset) to hello */
 	long long file_max;    /* RLIMIT_FSIZE: the largest UART log or stderr QEMU may write */
+	int overlay_fd;        /* snapshot mode: the scratch qcow2 (qmp.h); 0 (stdin) for none */
 };
 
 /*
@@ -83,6 +84,7 @@ struct qemu_proc {
 	pid_t pid;   /* 0 when no process */
 	int fd;      /* host end of the console socketpair, nonblocking; -1 when closed */
 	int pidfd;   /* readable once the process has exited; -1 if unavailable */
+	int qmp;     /* host end of the monitor socketpair (snapshot mode); -1 when none */
 };
 
 /*

@@ -7,12 +7,17 @@
  *                       reset: send `reset`, store, BOOT
  *                       warm: store, then `restart` if the run was clean, else `reset`; BOOT
  *   BOOT --hello--> READY --job--> RUN (commands sent after the new hello)
+ *                       snapshot: restore the snapshot, send a marker, store; BOOT
  *   BOOT --`err restart`--> send `reset`, BOOT (the kernel would not restart warm)
+ *   BOOT --first hello (snapshot mode)--> save the snapshot, READY
+ *   BOOT --the marker's answer (snapshot mode)--> READY, the stream as it was at the snapshot
  *   RUN --timeout--> kill, store as hang        RUN --EOF--> EXIT (reap, then store)
+ *   RUN --timeout (snapshot mode)--> store as hang, restore, BOOT
  * A QEMU that breaks in reset mode is killed and the worker goes back to EMPTY.
  */
 #define _GNU_SOURCE
 #include "sched.h"
+#include "qmp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +38,7 @@
 #define MAX_BOOT_FAILURES 3       /* QEMUs in a row that never said hello */
 #define MAX_PCS (1u << 22)        /* call sites kept from one reference run */
 #define MAX_PENDING 8             /* judged runs waiting to be written, at most */
+#define SNAP_TAG "hello"          /* snapshot mode: the machine as it said hello */
 
 enum wstate { W_EMPTY, W_RUN, W_EXIT, W_BOOT, W_READY };
 
@@ -68,6 +74,13 @@ struct worker {
 
 	uint64_t *pcs;         /* reference run: caller pc of every matching attempt */
 	size_t npcs, cappcs;
+
+	/* snapshot mode */
+	struct qmp mon;        /* the QEMU's monitor */
+	int saved;             /* the snapshot is taken */
+	struct logbuf hello;   /* the stream from hello to the snapshot: every run's start */
+	long restores;
+	char marker[48];       /* after a restore: the answer that ends the old run's bytes */
 };
 
 /*
@@ -259,6 +272,8 @@ static int scan_line(struct worker *w, const char *l, size_t n)
 {
 	if (n && l[n - 1] == '\r')
 		n--;
+	if (w->state == W_BOOT && w->marker[0])
+		return memmem(l, n, w->marker, strlen(w->marker)) != NULL;
 	if (w->state == W_BOOT)
 		return (n >= 6 && !memcmp(l, "hello ", 6)) ||
 		       (w->restarting && n >= 12 && !memcmp(l, "err restart ", 12));
@@ -608,6 +623,7 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 static void spawn_qemu(struct sched *s, struct worker *w)
 {
 	const struct sched_cfg *cfg = s->cfg;
+	struct qemu_cfg qc = cfg->qemu;
 	char err[512];
 
 	log_reset(&w->log);
@@ -622,11 +638,22 @@ static void spawn_qemu(struct sched *s, struct worker *w)
 			 w->idx);
 	snprintf(w->err_path, sizeof w->err_path, "%s/worker%d.stderr", cfg->store->logs,
 		 w->idx);
-	if (qemu_spawn(&cfg->qemu, w->uart_path, w->err_path, &w->q, err, sizeof err) < 0) {
+	w->saved = 0;
+	w->marker[0] = 0;
+	w->mon.len = 0;
+	/* snapshot mode: the overlay is QEMU's alone, gone with it */
+	qc.overlay_fd = cfg->snapshot ? qmp_overlay_create(err, sizeof err) : 0;
+	if (qc.overlay_fd < 0 ||
+	    qemu_spawn(&qc, w->uart_path, w->err_path, &w->q, err, sizeof err) < 0) {
+		if (qc.overlay_fd > 0)
+			close(qc.overlay_fd);
 		w->state = W_EMPTY;
 		boot_failed(s, w, err);
 		return;
 	}
+	if (qc.overlay_fd > 0)
+		close(qc.overlay_fd);
+	w->mon.fd = w->q.qmp;
 	w->state = W_BOOT;
 	w->restarting = 0;
 	w->deadline = now_s() + s->cfg->qemu.boot_timeout_s;
@@ -646,6 +673,7 @@ static void retire(struct sched *s, struct worker *w)
 		w->q.pid = 0;
 		w->q.fd = -1;
 		w->q.pidfd = -1;
+		w->q.qmp = -1;
 	} else {
 		qemu_kill(&w->q);
 	}
@@ -686,6 +714,51 @@ static void restart_machine(struct sched *s, struct worker *w, int warm)
 	w->deadline = now_s() + s->cfg->qemu.boot_timeout_s;
 }
 
+/*
+ * Snapshot mode: put the machine back to the snapshot taken at its hello, then send a
+ * command it does not know, unique to this restore. Its answer is the first thing the
+ * restored machine says: what comes before it is the old run's, still in the socket.
+ */
+static void restore_machine(struct sched *s, struct worker *w)
+{
+	char err[512], cmd[48];
+
+	w->linelen = 0;
+	w->longline = 0;
+	w->restores++;
+	snprintf(cmd, sizeof cmd, "resync-%ld\n", w->restores);
+	snprintf(w->marker, sizeof w->marker, "err resync-%ld ", w->restores);
+	if (qmp_load(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0 ||
+	    qemu_send(&w->q, cmd, strlen(cmd)) < 0) {
+		worker_kill(s, w, NULL);
+		s->cfg->stats->restarts++;
+		return;
+	}
+	s->cfg->stats->restores++;
+	w->state = W_BOOT;
+	w->deadline = now_s() + s->cfg->qemu.boot_timeout_s;
+}
+
+/*
+ * Snapshot mode, the first hello of this QEMU: save the machine as it is (it waits for
+ * commands), and keep what it said as the start of every run's stream.
+ */
+static int take_snapshot(struct sched *s, struct worker *w)
+{
+	char err[512];
+
+	if (qmp_start(&w->mon, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0 ||
+	    qmp_save(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0) {
+		worker_kill(s, w, NULL);
+		boot_failed(s, w, err);
+		return -1;
+	}
+	w->saved = 1;
+	log_reset(&w->hello);
+	log_append(&w->hello, w->log.p, w->log.len, NULL);
+	return 0;
+}
+
 /* The run saw its end record: everything the run says has been said. */
 static void on_end(struct sched *s, struct worker *w)
 {
@@ -698,6 +771,11 @@ static void on_end(struct sched *s, struct worker *w)
 		qemu_send(&w->q, "quit\n", 5);
 		finish_job(s, w, FT_END_EXITED, -1, NULL);
 		retire(s, w);
+		return;
+	}
+	if (s->cfg->snapshot) {
+		restore_machine(s, w);
+		finish_job(s, w, FT_END_EXITED, -1, NULL);
 		return;
 	}
 	if (!s->cfg->warm) {
@@ -778,7 +856,7 @@ static void on_bytes(struct sched *s, struct worker *w, const char *p, size_t n)
 		at = scan_chunk(w, p, n);
 		if (at < 0)
 			return;
-		if (w->line[0] == 'e') {          /* `err restart ...`: reset instead */
+		if (w->restarting && w->line[0] == 'e') {   /* `err restart ...`: reset instead */
 			w->line[w->linelen] = 0;
 			restart_refused(s, w);
 			if (w->state == W_BOOT)
@@ -788,10 +866,17 @@ static void on_bytes(struct sched *s, struct worker *w, const char *p, size_t n)
 		w->restarting = 0;
 		/* The run's stream starts at hello; what the old run said after `end` is gone. */
 		log_reset(&w->log);
-		log_append(&w->log, w->line, w->linelen, NULL);
-		log_append(&w->log, "\n", 1, NULL);
+		if (w->marker[0]) {
+			log_append(&w->log, w->hello.p, w->hello.len, NULL);
+		} else {
+			log_append(&w->log, w->line, w->linelen, NULL);
+			log_append(&w->log, "\n", 1, NULL);
+		}
 		log_append(&w->log, p + at, n - (size_t)at, NULL);
 		w->linelen = 0;
+		w->marker[0] = 0;
+		if (s->cfg->snapshot && !w->saved && take_snapshot(s, w) < 0)
+			return;
 		w->state = W_READY;
 		s->boot_failures = 0;
 		return;
@@ -809,6 +894,11 @@ static void on_timeout(struct sched *s, struct worker *w)
 
 	switch (w->state) {
 	case W_RUN:
+		if (s->cfg->snapshot) {
+			finish_job(s, w, FT_END_TIMEOUT, -1, NULL);
+			restore_machine(s, w);
+			return;
+		}
 		worker_kill(s, w, &st);
 		if (ft_run_saw_hello(w->run, NULL, 0))
 			finish_job(s, w, FT_END_TIMEOUT, st, NULL);
@@ -1004,7 +1094,9 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 		s.w[i].q.pid = 0;
 		s.w[i].q.fd = -1;
 		s.w[i].q.pidfd = -1;
+		s.w[i].q.qmp = -1;
 		s.w[i].log.fd = -1;
+		s.w[i].hello.fd = -1;
 	}
 
 	for (;;) {
@@ -1120,6 +1212,7 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 	progress_clear(cfg->stats);
 	for (int i = 0; i < s.nw; i++) {
 		free(s.w[i].log.p);
+		free(s.w[i].hello.p);
 		free(s.w[i].pcs);
 	}
 	free(s.w);

@@ -16,6 +16,7 @@
 struct sched_cfg {
 	struct qemu_cfg qemu;     /* reset_mode: one QEMU per worker (reset and warm modes) */
 	int warm;                 /* after a clean run, `restart` the kernel instead of `reset` */
+	int snapshot;             /* snapshot at hello, restored before every run (qmp.h) */
 	int guard;                /* `guard on` before every run: freed memory unmapped */
 	int workers;              /* parallel QEMU processes */
 	double timeout_s;         /* per run, from dispatch to the end record */

@@ -73,3 +73,18 @@ $(BUILD)/null.elf: $(KDIR)/null/null.S
 -include $(KOBJS:.o=.d) $(KCOVOBJS:.o=.d)
 
 ALL_TARGETS += $(BUILD)/kernel.elf $(BUILD)/kernel-cov.elf $(BUILD)/null.elf
+
+# $(BUILD)/kernel-slow.elf: the same kernel spinning BOOT_DELAY_MS of guest time before every
+# hello (start.c), so `make bench` can show what a sweep pays per boot (snapshot vs reset).
+BOOT_DELAY_MS ?= 1000
+KSLOWOBJ := $(BUILD)/sample-kernel-slow/start.c.o
+
+$(KSLOWOBJ): $(KDIR)/kernel/start.c
+	@mkdir -p $(dir $@)
+	$(KCC) $(KCFLAGS) -DBOOT_DELAY_MS=$(BOOT_DELAY_MS) -c -o $@ $<
+
+$(BUILD)/kernel-slow.elf: $(filter-out $(KBUILD)/kernel/start.c.o,$(KOBJS)) $(KSLOWOBJ) \
+		$(KDIR)/kernel.ld
+	$(KCC) $(KCFLAGS) $(KLDFLAGS) -o $@ $(filter %.o,$^) -lgcc
+
+-include $(KSLOWOBJ:.o=.d)

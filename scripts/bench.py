@@ -20,13 +20,18 @@ Measured in one run on this machine:
   resources acq/rel records in the stored runs of a `blk` reset sweep (the scenario that takes
             the most resources): their share of the stream, and what they cost per run at
             the tracer's measured rate
+  snapshot  per-injection cost of the same sweep in snapshot mode (the machine saved at hello,
+            restored before every run), -j 1, as a ratio to warm mode's; and, on
+            build/kernel-slow.elf (a 1 s boot delay), injections/s of snapshot mode (a whole
+            sweep, both fault modes, -j 2) against reset mode (-j 2, capped at --slow-max-n)
   coverage  per-injection cost of the same warm -j 1 sweep of build/kernel-cov.elf (trace-pc
             coverage, its cov records judged and stored) as a ratio to build/kernel.elf,
             the two sweeps alternated round by round so that drift hits both alike
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
->= 1 M events/s; coverage <= 1.3x (else it stays out of build/kernel.elf, as it does now). Every number is printed whether or not its target is met; warm mode is
+>= 1 M events/s; snapshot >= 20x reset with the boot delay, <= 1.5x warm per injection
+without it; coverage <= 1.3x (else it stays out of build/kernel.elf, as it does now). Every number is printed whether or not its target is met; warm mode is
 judged against the 1000/s figure on its own line and never counted as reset.
 """
 import argparse
@@ -42,7 +47,7 @@ import time
 
 SUMMARY = re.compile(r"runs: (\d+) executed")
 EVENTS_PER_RUN = []     # mean stored events per run, one entry per sweep
-MODES = ("fresh", "reset", "warm")
+MODES = ("fresh", "reset", "warm", "snapshot")
 
 
 def children_cpu():
@@ -200,6 +205,18 @@ def resource_records(injector, kernel, workdir):
         con.close()
 
 
+def slow_boot_rates(injector, slow_kernel, scenario, workdir, reset_max_n):
+    """Injections/s of (reset, snapshot) sweeps of the slow-booting kernel, -j 2, both fault
+    modes: reset capped at reset_max_n (every run pays a boot), snapshot a whole sweep (one
+    boot per worker, its snapshot saved once, included)."""
+    rates = []
+    for mode, max_n in (("reset", reset_max_n), ("snapshot", 0)):
+        n, wall, _ = one_sweep(injector, slow_kernel, scenario, mode, 2, workdir, max_n,
+                               ("--both",))
+        rates.append(n / wall)
+    return rates
+
+
 def coverage_cost(injector, kernel, cov_kernel, scenario, workdir, min_s, rounds=3):
     """(plain, coverage) per-injection (wall ms, CPU ms) of warm -j 1 sweeps, alternated."""
     totals = {k: [0, 0.0, 0.0] for k in (kernel, cov_kernel)}
@@ -220,6 +237,8 @@ def main():
     ap.add_argument("--fresh-max-n", type=int, default=150,
                     help="fresh sweeps stop at this N (the cost per injection is what counts)")
     ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--slow-max-n", type=int, default=3,
+                    help="reset sweeps of the slow-booting kernel stop at this N")
     a = ap.parse_args()
     injector = os.path.join(a.build, "injector")
     kernel = os.path.join(a.build, "kernel.elf")
@@ -298,6 +317,24 @@ def main():
                   f"kernel.elf ({pw:.2f} ms wall, {pc:.2f} ms CPU)")
         else:
             print(f"{'coverage per injection':44s} not measured: {cov_kernel} missing")
+        # (wall s, CPU s) per injection, -j 1
+        warm1, snap1 = ((rows[m, 1, ()][1] / rows[m, 1, ()][0],
+                         rows[m, 1, ()][2] / rows[m, 1, ()][0]) for m in ("warm", "snapshot"))
+        snap_vs_warm = snap1[0] / warm1[0]
+        print(f"{'snapshot per injection (' + a.scenario + ', -j 1)':44s} "
+              f"{snap1[0] * 1e3:8.2f} ms wall  {snap1[1] * 1e3:8.2f} ms CPU   = "
+              f"{snap_vs_warm:5.2f}x wall, "
+              f"{snap1[1] / warm1[1]:5.2f}x CPU of warm")
+        slow_kernel = os.path.join(a.build, "kernel-slow.elf")
+        gain = None
+        if os.path.exists(slow_kernel):
+            reset_rate, snap_rate = slow_boot_rates(injector, slow_kernel, a.scenario, work,
+                                                    a.slow_max_n)
+            gain = snap_rate / reset_rate
+            print(f"{'1 s boot delay (kernel-slow.elf, -j 2, both)':44s} {snap_rate:8.2f} /s"
+                  f" snapshot against {reset_rate:.3f} /s reset = {gain:.0f}x")
+        else:
+            print(f"{'1 s boot delay':44s} not measured: {slow_kernel} missing")
         plain, guard = (rows["reset", 1, x][1] / rows["reset", 1, x][0] * 1e3
                         for x in ((), ("--guard",)))
         print(f"{'guard mode per injection (reset, -j 1)':44s} {guard:8.2f} ms wall"
@@ -315,6 +352,11 @@ def main():
               f" ({reset2:.0f}/s)")
         print(f"warm mode against the same 1000/s: {'met' if warm2 >= 1000 else 'NOT met'}"
               f" ({warm2:.0f}/s; warm is not reset: it counts for neither)")
+        if gain is not None:
+            print(f"target snapshot >= 20x reset with a 1 s boot delay: "
+                  f"{'met' if gain >= 20 else 'NOT met'} ({gain:.0f}x)")
+        print(f"target snapshot <= 1.5x warm per injection: "
+              f"{'met' if snap_vs_warm <= 1.5 else 'NOT met'} ({snap_vs_warm:.2f}x wall)")
         if cov is not None:
             print(f"target coverage <= 1.3x per injection: {'met' if cov <= 1.3 else 'NOT met'}"
                   f" ({cov:.2f}x CPU; kernel.elf is built without it while not met)")

@@ -6,6 +6,7 @@ set -u
 PKGS="make gcc libc6-dev qemu-system-misc gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf
 libsqlite3-dev sqlite3 libdw-dev libelf-dev libinih-dev python3 python3-pytest python3-jinja2
 python3-hypothesis python3-pytest-xdist git patch lcov
+qemu-utils libjson-c-dev
 clang libclang-rt-14-dev llvm"  # libFuzzer, ASan/UBSan runtimes, llvm-symbolizer (build/fuzz/)
 [ "${FAULTLINE_BROWSER_TESTS:-1}" = 1 ] && PKGS="$PKGS chromium"
 PKGS="$PKGS python3-yaml python3-jsonschema"  # the CI recipe's test: its YAML, SARIF's schema

@@ -24,7 +24,7 @@ def sweep_with(*opts):
     (["run", "--kernel", "K", "--scenario", "boot", "--fail", "0", "--db", "x.db"],
      "--fail wants a number from 1 to 1000000000, not '0'"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "--mode", "cold", "--db", "x.db"],
-     "--mode is fresh, reset or warm"),
+     "--mode is fresh, reset, warm or snapshot"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "--class", "slab", "--db", "x.db"],
      "--class is page or obj"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "-j", "0", "--db", "x.db"],

@@ -103,18 +103,26 @@ def raw_logs(db, scenario, exec_mode, fault_mode):
     return out
 
 
-def machines(stdout):
-    """(QEMUs started, resets, warm restarts) from a sweep's summary."""
+def machines(stdout, restores=False):
+    """(QEMUs started, resets, warm restarts[, snapshot restores]) from a sweep's summary."""
     line = next(ln for ln in stdout.splitlines() if ln.startswith("machines: "))
     w = line.split()
-    return int(w[1]), int(w[4]), int(w[6])
+    return (int(w[1]), int(w[4]), int(w[6])) + ((int(w[9]),) if restores else ())
 
 
 @pytest.mark.parametrize("guard", [(), ("--guard",)], ids=["plain", "guard-mode"])
-def test_clean_kernel_sweeps_end_by_themselves_and_fresh_reset_and_warm_agree(inj, guard):
+def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard):
     r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2", *guard)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "findings: 0" in r.stdout
+    # snapshot mode (the plain kernel only: a restore costs more than a warm restart)
+    snapshot = () if guard else ("snapshot",)
+    for mode in snapshot:
+        r = inj("sweep", "--scenario", "boot,vm", "--mode", mode, "--both", "-j", "2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        executed = int(r.stdout.split("runs: ")[1].split()[0])
+        # one QEMU per worker, booted once: every run starts from its snapshot
+        assert machines(r.stdout, restores=True) == (2, 0, 0, executed)
     r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "-j", "2", *guard)
     assert r.returncode == 0, r.stdout + r.stderr
     executed = int(r.stdout.split("runs: ")[1].split()[0])
@@ -126,17 +134,19 @@ def test_clean_kernel_sweeps_end_by_themselves_and_fresh_reset_and_warm_agree(in
     for scenario in ("boot", "vm"):
         fresh = series(db, scenario, "fresh", "once")
         k = check_sweep_ended_by_itself(fresh)
-        for mode in ("reset", "warm"):
+        for mode in ("reset", "warm") + snapshot:
             other = series(db, scenario, mode, "once")
             assert check_sweep_ended_by_itself(other) == k
             # same outcome, same fired flag, same attempts, same stream length, for every N
             assert {n: fresh[n] for n in range(1, k + 1)} == {n: other[n] for n in range(1, k + 1)}
             kp = check_sweep_ended_by_itself(series(db, scenario, mode, "persist"))
-        # and byte for byte the same console stream: nothing carries over a warm restart
+        # and byte for byte the same console stream: nothing carries over a warm restart or
+        # a restore, and no byte of the run before a restore leaks into the next
         for fault_mode, base, last in (("once", "fresh", k), ("persist", "reset", kp)):
             want = raw_logs(db, scenario, base, fault_mode)
-            got = raw_logs(db, scenario, "warm", fault_mode)
-            assert all(got[n] == want[n] for n in range(1, last + 1)), (scenario, fault_mode)
+            for mode in ("warm",) + snapshot:
+                got = raw_logs(db, scenario, mode, fault_mode)
+                assert all(got[n] == want[n] for n in range(1, last + 1)), (scenario, mode)
     assert f"sweep vm once: ended at N=" in r.stdout
     # every run's raw console stream is kept
     for (log,) in rows(db, "SELECT raw_log FROM runs"):
@@ -158,6 +168,17 @@ def test_warm_mode_resets_the_machine_after_every_run_that_was_not_clean(inj):
     scribbled = sum(s == "test-scribble" and o == "completed" for s, o in runs)
     assert scribbled == 1
     assert machines(r.stdout) == (1, dirty + scribbled, len(runs) - dirty - scribbled)
+
+
+def test_snapshot_mode_restores_after_a_hang_a_panic_and_a_leak_on_the_same_qemu(inj):
+    # --site mstart counts no allocation: every scenario runs to its end (or hangs) at N=1
+    r = inj("sweep", "--scenario", "test-hang,test-panic,test-leak,boot", "--site", "mstart",
+            "--mode", "snapshot", "--timeout", "1", "-j", "1", "--no-analysis")
+    assert r.returncode == 1, r.stdout + r.stderr
+    runs = dict(rows(inj.db(), "SELECT scenario, outcome FROM runs"))
+    assert runs == {"test-hang": "hang", "test-panic": "panic", "test-leak": "leak",
+                    "boot": "completed"}
+    assert machines(r.stdout, restores=True) == (1, 0, 0, 4)
 
 
 def test_leak_scenario_is_flagged_as_leak_in_its_function(inj):

@@ -201,7 +201,7 @@ def test_the_sample_kernels_profile_names_its_kernel(suite):
      "p.ini:2: [pytest] min_error_coverage wants a percentage from 0 to 100, not 'most'"),
     ({"p.ini": "[sweep\n"}, ["--faultline-profile=p.ini"], "p.ini:1: not a [section]"),
     ({"p.ini": "[sweep]\nmode = cold\n"}, ["--faultline-profile=p.ini"],
-     "mode is one of fresh, reset, warm, not 'cold'"),
+     "mode is one of fresh, reset, warm, snapshot, not 'cold'"),
     ({"s.txt": "leak\n"}, ["--faultline-suppressions=s.txt"], "s.txt"),
     ({}, ["--faultline-scenarios=proc,all"], "'all' or 'none' alone, not 'proc,all'"),
     ({}, ["--faultline-jobs=0"], "--faultline-jobs must be at least 1, not 0"),
