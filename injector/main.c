@@ -15,14 +15,15 @@
 
 #include "kelf.h"
 #include "opts.h"
+#include "parser.h"
 
 static const char usage_text[] =
 	"usage:\n"
-	"  injector run   --kernel ELF --scenario S --fail N [--persist] [--class page|obj]\n"
+	"  injector run   --kernel ELF --scenario S --fail N [--persist] [--class page|obj|io]\n"
 	"                 [--site FUNC] [--mode fresh|reset|warm] [--timeout SEC] [--print-log]\n"
 	"                 --db FILE\n"
 	"  injector sweep --kernel ELF --scenario S[,S...]|all [--mode fresh|reset|warm]\n"
-	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj]\n"
+	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj|io]\n"
 	"                 [-j J] [--timeout SEC] [--max-n N] [--suppressions FILE]\n"
 	"                 [--profile FILE] [--no-analysis] --db FILE\n"
 	"  injector scenarios --kernel ELF\n"
@@ -215,8 +216,8 @@ static int parse_opt(struct opts *o, int c, int li, char **argv)
 	case O_PERSIST: o->persist = 1; break;
 	case O_BOTH: o->both = 1; break;
 	case O_CLASS:
-		if (strcmp(optarg, "page") && strcmp(optarg, "obj"))
-			return usage("--class is page or obj, not '%s'", optarg);
+		if (ft_class_by_name(optarg, strlen(optarg)) == FT_CL_NONE)
+			return usage("--class is page, obj or io, not '%s'", optarg);
 		o->class_filter = optarg;
 		break;
 	case O_SITE:
