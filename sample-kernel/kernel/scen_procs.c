@@ -11,9 +11,29 @@
 #define NHELLO 3
 
 /*
- * proc: create and destroy a process that never runs, then run three at once and reap them.
- * Returns 0, proc_create's or the first spawn's error, a reaped status's error, or -EIO (a
- * wrong exit status).
+ * Fill the process table with processes that never run, until creation is refused. Returns
+ * 0 (refused with -EAGAIN: the table was full), proc_create's other error, or -EIO (no
+ * refusal after NPROC creations). Frees every process it created.
+ */
+static int fill_table(void)
+{
+	struct proc *made[NPROC + 1];
+	int n, rc = 0;
+
+	for (n = 0; n <= NPROC; n++) {
+		rc = proc_create("filler", &made[n]);
+		if (rc)
+			break;
+	}
+	while (n > 0)
+		proc_free(made[--n]);
+	return rc == -EAGAIN ? 0 : rc ? rc : -EIO;
+}
+
+/*
+ * proc: create and destroy a process that never runs, run three at once and reap them, then
+ * fill the process table. Returns 0, proc_create's or the first spawn's error, a reaped
+ * status's error, fill_table's error, or -EIO (a wrong exit status).
  * Leaves no process behind.
  */
 static int scen_proc(void)
@@ -39,7 +59,7 @@ static int scen_proc(void)
 			rc = st < 0 ? st : -EIO;
 	}
 	proc_drain();
-	return rc;
+	return rc ? rc : fill_table();
 }
 SCENARIO("proc", scen_proc);
 
