@@ -64,7 +64,7 @@ def test_blk_takes_and_gives_back_every_kind_of_resource_the_kernel_annotates(ke
     assert len(descs) % 3 == 0 and len({r[2] for r in descs[:3]}) == 3
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS + ["all"])
+@pytest.mark.parametrize("scenario", SCENARIOS + ["proctable", "all"])
 def test_scenario_succeeds_and_returns_to_baseline_on_the_clean_kernel(kernel, scenario):
     recs = clean_run(kernel, scenario)
     fired, attempts, faults = check_run_invariants(recs)
