@@ -141,10 +141,17 @@ def root_fingerprint(family_name: str, func: str, failed_call: str) -> str:
     return hashlib.sha1("\0".join(parts).encode("utf-8", "replace")).hexdigest()[:12]
 
 
+# The fault classes (docs/protocol.md §4), each with what an injected fault of it fails (part
+# of a finding's fingerprint: keep the words). The allocators' classes name the objects
+# alloc and free records track; io (a device check) owns nothing.
+FAULT_CLASSES = {"page": "page allocation", "obj": "obj allocation", "io": "device operation"}
+ALLOCATOR_CLASSES = ("page", "obj")
+
+
 def is_resource(kind: Optional[str]) -> bool:
     """Whether an object kind (rootcause.RunRecords.object_kind) names a resource that is
     not memory: the kind of its acq record rather than an allocator class."""
-    return kind not in (None, "page", "obj")
+    return kind is not None and kind not in ALLOCATOR_CLASSES
 
 
 def _count(n: int, kind: Optional[str]) -> str:

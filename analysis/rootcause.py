@@ -16,7 +16,7 @@ import dataclasses
 from typing import Optional, Sequence
 
 from .db import Database
-from .fingerprint import Normalizer
+from .fingerprint import FAULT_CLASSES, Normalizer
 from .inlines import Inlines
 from .model import EMPTY_STACK, Event, FindingClass, Frame, Run, RunFinding, Stack
 
@@ -547,7 +547,7 @@ def _finish(rec: RunRecords, blame: Blame, norm: Normalizer) -> Blame:
     if not frames:
         return blame
     what = norm.allocator_entry(fstack, frames[0].func) or \
-        f"{blame.fault.cls or ''} allocation".strip()
+        FAULT_CLASSES.get(blame.fault.cls or "", "allocation")
     rcs = {o.name: o.rc for o in sorted(rec.ops.values(), key=lambda o: o.begin)
            if o.end is not None and o.rc is not None and o.rc < 0 and o.end > blame.fault.seq}
     steps = [Step(f"{what} failed in {frames[0].name}", frames[0])]

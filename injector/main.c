@@ -15,6 +15,7 @@
 
 #include "kelf.h"
 #include "opts.h"
+#include "parser.h"
 #include "profile.h"
 #include "version.h"
 
@@ -23,12 +24,12 @@ static const struct command {
 	const char *name, *options;
 } commands[] = {
 	{ "run", "--kernel ELF --scenario S --fail N [--persist|--fault once|persist]\n"
-		 "       [--class page|obj] [--site FUNC] [--mode fresh|reset|warm|snapshot]\n"
+		 "       [--class page|obj|io] [--site FUNC] [--mode fresh|reset|warm|snapshot]\n"
 		 "       [--timeout SEC] [--print-log] --db FILE" },
 	{ "sweep", "--kernel ELF --scenario S[,S...]|all\n"
 		   "       [--mode fresh|reset|warm|snapshot]\n"
 		   "       [--persist|--both|--fault once|persist|both] [--site FUNC] [--by-site]\n"
-		   "       [--class page|obj] [-j J] [--timeout SEC] [--max-n N]\n"
+		   "       [--class page|obj|io] [-j J] [--timeout SEC] [--max-n N]\n"
 		   "       [--suppressions FILE] [--no-analysis] --db FILE" },
 	{ "scenarios", "--kernel ELF" },
 	{ "floor", "--kernel NULL-ELF [--count N] [--timeout SEC]" },
@@ -265,8 +266,8 @@ static int parse_opt(struct opts *o, int c, int li, const char *arg, char **argv
 	case O_BOTH: o->both = 1; break;
 	case O_FAULT: return apply_fault(o, arg);
 	case O_CLASS:
-		if (strcmp(arg, "page") && strcmp(arg, "obj"))
-			return usage("--class is page or obj, not '%s'", arg);
+		if (ft_class_by_name(arg, strlen(arg)) == FT_CL_NONE)
+			return usage("--class is page, obj or io, not '%s'", arg);
 		o->class_filter = arg;
 		break;
 	case O_SITE:

@@ -1,6 +1,7 @@
 """`make demo`, the README's main job: build, sweep every scenario of the sample kernel in
 both fault modes, write the report, and say plainly what was found."""
 import os
+import re
 import sqlite3
 import subprocess
 
@@ -24,7 +25,11 @@ def test_demo_on_the_clean_kernel_sweeps_everything_and_reports_zero_findings(
     r = make_demo(root, tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "0 finding(s)" in r.stdout and "PASS" in r.stdout
-    assert "error paths reached: " in r.stdout
+    # the sample kernel's scenarios reach at least 95% of its error-path lines; the rest
+    # are listed with their reasons in docs/kernel.md ("Coverage")
+    reached, total = map(int, re.search(r"error paths reached: (\d+)/(\d+) lines",
+                                        r.stdout).groups())
+    assert reached >= 0.95 * total, r.stdout[r.stdout.index("error paths reached"):][:2000]
     index = tmp_path / "report" / "index.html"
     assert f"demo: open {index}" in r.stdout
     assert index.read_text().count("<html") == 1

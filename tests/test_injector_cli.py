@@ -26,7 +26,7 @@ def sweep_with(*opts):
     (["sweep", "--kernel", "K", "--scenario", "boot", "--mode", "cold", "--db", "x.db"],
      "--mode is fresh, reset, warm or snapshot"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "--class", "slab", "--db", "x.db"],
-     "--class is page or obj"),
+     "--class is page, obj or io"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "-j", "0", "--db", "x.db"],
      "-j wants a number"),
     (["sweep", "--kernel", "K", "--scenario", "boot", "--timeout", "-1", "--db", "x.db"],

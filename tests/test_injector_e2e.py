@@ -240,15 +240,17 @@ def test_run_prints_site_log_path_repro_and_the_raw_stream(inj):
     assert site in again.stdout
 
 
-def test_by_site_injects_every_call_site_occurrence_of_the_reference_run(inj):
+def test_by_site_injects_every_allocation_site_occurrence_of_the_reference_run(inj):
     r = inj("sweep", "--scenario", "boot", "--by-site", "--mode", "reset")
     assert r.returncode == 0, r.stdout + r.stderr
     db = inj.db()
-    (attempts,), = rows(db, "SELECT attempts FROM runs WHERE fault_mode='none'")
+    # the allocations the reference run recorded (a device check that succeeds leaves none)
+    (allocations,), = rows(db, "SELECT count(*) FROM events e JOIN runs r ON e.run = r.id "
+                               "WHERE r.fault_mode='none' AND e.kind IN ('alloc', 'oom')")
     sites = rows(db, "SELECT site, n, site_lo, site_hi, fired, fault_pc FROM runs "
                      "WHERE site LIKE 'pc:%'")
-    assert len(sites) == attempts > 0
-    assert len({(s[0], s[1]) for s in sites}) == attempts
+    assert len(sites) == allocations > 0
+    assert len({(s[0], s[1]) for s in sites}) == allocations
     for site, n, lo, hi, fired, fault_pc in sites:
         assert hi == lo + 1 and site == f"pc:{lo:x}"
         assert fired == 1 and fault_pc == lo

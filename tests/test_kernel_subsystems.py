@@ -64,12 +64,34 @@ def test_blk_takes_and_gives_back_every_kind_of_resource_the_kernel_annotates(ke
     assert len(descs) % 3 == 0 and len({r[2] for r in descs[:3]}) == 3
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS + ["all"])
+@pytest.mark.parametrize("scenario", SCENARIOS + ["proctable", "all"])
 def test_scenario_succeeds_and_returns_to_baseline_on_the_clean_kernel(kernel, scenario):
     recs = clean_run(kernel, scenario)
     fired, attempts, faults = check_run_invariants(recs)
     assert (fired, faults, result_of(recs)) == (0, 0, 0)
-    assert attempts == len(records_of(recs, "alloc")) + len(records_of(recs, "oom"))
+    # a device check (class io) that passes leaves no record: the blk probe makes four
+    # (features offered, features accepted, queue, status after DRIVER_OK), each request two
+    # (completion, status)
+    io_checks = 4 + 2 * sum(1 for r in records_of(recs, "acq") if r[1] == "blk-req")
+    assert attempts == len(records_of(recs, "alloc")) + len(records_of(recs, "oom")) + io_checks
+
+
+def test_each_device_fault_takes_its_error_path_and_gives_everything_back(kernel):
+    """class io, N = 1, 2, ... on the blk scenario: the device refusing a feature or its
+    queue (-ENODEV), failing at DRIVER_OK, then each request never completing or completing
+    with an error (-EIO). Each run stays balanced (memory, the device claim, descriptors)."""
+    rcs = []
+    for n in range(1, 20):
+        kernel.reset()
+        recs = kernel.run("blk", arm=f"{n} once class=io")
+        fired, _, _ = check_run_invariants(recs)
+        if not fired:
+            break
+        [fault] = records_of(recs, "fault")
+        assert fault[2:4] == ["io", "0"], fault
+        rcs.append(result_of(recs))
+    # the probe's four checks, then two per request: the kernel's two and blktest's two
+    assert rcs == [-19, -19, -19, -5] + [-5] * 8
 
 
 def test_user_programs_report_their_own_checks_passed(kernel):

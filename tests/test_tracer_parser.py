@@ -131,3 +131,18 @@ def test_stream_without_hello_is_infra_and_counts_every_line(build_dir, tmp_path
     run = rows(db, "SELECT * FROM runs")[0]
     assert run["outcome"] == "infra" and run["infra_reason"].startswith("no hello")
     assert run["nmalformed"] == 2 and run["nevents"] == 0
+
+
+def test_io_is_a_fault_class_only_and_no_memory_record_may_name_it(build_dir, tmp_path):
+    """A device fault (class io) is stored as a fault of that class; an allocator record
+    naming io would put a device operation in the memory books, so it is malformed."""
+    data = (HELLO + "run blk\nfault 3 io 0 80001a54 80001a54,80003b10\n"
+            "alloc 4 io 80234000 4096 80001a54 -\nfree 4 io 80234000 80001a70 -\n"
+            "badfree 4 double io 80234000 80001a70 -\npoison io 80234100 4 80001a70 -\n"
+            "fault 5 disk 0 80001a54 -\nresult blk -5\nend 0 5 1\n").encode()
+    db = check_db(build_dir, tmp_path, data)
+    faults = rows(db, "SELECT class, size FROM events WHERE kind = 'fault'")
+    assert [tuple(f) for f in faults] == [("io", 0)]
+    assert [r["reason"] for r in rows(db, "SELECT reason FROM malformed ORDER BY lineno")] == \
+        ["alloc: bad field", "free: bad field", "badfree: bad field", "poison: bad field",
+         "fault/oom: bad field"]

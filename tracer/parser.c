@@ -3,9 +3,27 @@
 
 #include <string.h>
 
+/* every class: its name, and whether it is an allocator's (records about memory name it) */
+static const struct {
+	const char *name;
+	int memory;
+} classes[FT_CL_COUNT] = {
+	[FT_CL_PAGE] = { "page", 1 },
+	[FT_CL_OBJ] = { "obj", 1 },
+	[FT_CL_IO] = { "io", 0 },
+};
+
 const char *ft_class_name(int cls)
 {
-	return cls == FT_CL_PAGE ? "page" : cls == FT_CL_OBJ ? "obj" : NULL;
+	return cls > FT_CL_NONE && cls < FT_CL_COUNT ? classes[cls].name : NULL;
+}
+
+int ft_class_by_name(const char *s, size_t n)
+{
+	for (int c = FT_CL_NONE + 1; c < FT_CL_COUNT; c++)
+		if (strlen(classes[c].name) == n && !memcmp(s, classes[c].name, n))
+			return c;
+	return FT_CL_NONE;
 }
 
 /* ---- line reassembly ---------------------------------------------------------------- */
@@ -177,15 +195,17 @@ static int parse_udec(struct ft_str t, int64_t *out)
 	return parse_dec(t, 0, out);
 }
 
+/* Any class (fault and oom records). */
+static int parse_any_class(struct ft_str t, int *cls)
+{
+	*cls = ft_class_by_name(t.p, t.n);
+	return *cls == FT_CL_NONE ? -1 : 0;
+}
+
+/* An allocator's class (records about memory: alloc, free, badfree, poison). */
 static int parse_class(struct ft_str t, int *cls)
 {
-	if (tok_is(t, "page"))
-		*cls = FT_CL_PAGE;
-	else if (tok_is(t, "obj"))
-		*cls = FT_CL_OBJ;
-	else
-		return -1;
-	return 0;
+	return parse_any_class(t, cls) < 0 || !classes[*cls].memory ? -1 : 0;
 }
 
 static int parse_bt(struct ft_str t, struct ft_rec *r)
@@ -290,7 +310,7 @@ static int rec_free(const struct ft_str *tok, struct ft_rec *r, const char **rea
 
 static int rec_failure(const struct ft_str *tok, struct ft_rec *r, const char **reason)
 {
-	if (parse_udec(tok[1], &r->kseq) < 0 || parse_class(tok[2], &r->cls) < 0 ||
+	if (parse_udec(tok[1], &r->kseq) < 0 || parse_any_class(tok[2], &r->cls) < 0 ||
 	    parse_udec(tok[3], &r->size) < 0 || parse_hex(tok[4], &r->pc) < 0)
 		FAIL("fault/oom: bad field");
 	if (parse_bt(tok[5], r) < 0)

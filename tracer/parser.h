@@ -28,8 +28,15 @@ enum ft_kind {
 };
 const char *ft_kind_name(enum ft_kind k);
 
-enum ft_class { FT_CL_NONE, FT_CL_PAGE, FT_CL_OBJ };
+/*
+ * The fault classes (docs/protocol.md §4). page and obj are allocators: the only classes of
+ * alloc, free, badfree and poison records. io is a device operation: a class of fault and
+ * oom records only.
+ */
+enum ft_class { FT_CL_NONE, FT_CL_PAGE, FT_CL_OBJ, FT_CL_IO, FT_CL_COUNT };
 const char *ft_class_name(int cls);
+/* The class named s (n bytes), or FT_CL_NONE. */
+int ft_class_by_name(const char *s, size_t n);
 
 enum { FT_BAD_DOUBLE, FT_BAD_INVALID, FT_BAD_MISMATCH };   /* badfree sub */
 enum { FT_REF_NEW, FT_REF_GET, FT_REF_PUT };               /* ref sub */

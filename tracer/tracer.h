@@ -41,7 +41,7 @@ struct ft_run_key {
 	const char *scenario;   /* "vm" */
 	const char *exec_mode;  /* "fresh" | "reset" | "warm" */
 	const char *fault_mode; /* "once" | "persist" | "none" (reference run) */
-	const char *class_filter; /* "" | "page" | "obj" */
+	const char *class_filter; /* "" or a class name (parser.h) */
 	const char *site;       /* "" | function name | "pc:<hex>" for a by-site injection */
 	uint64_t site_lo, site_hi; /* 0,0 when no range filter */
 	long n;                 /* countdown armed (0 = not armed) */

@@ -5,6 +5,7 @@
  * fl_hook_run_end(). Parsing is all-or-nothing: a malformed `arm` leaves the state untouched.
  */
 #include "hook.h"
+#include "record.h"
 
 struct arming {
 	bool armed;
@@ -19,9 +20,15 @@ static unsigned long seq;         /* attempts of any class this run */
 static unsigned long counted;     /* attempts that matched the filters */
 static unsigned long faults;
 
+static const char *const class_names[FL_NCLASS] = {
+	[FL_CLASS_PAGE] = "page",
+	[FL_CLASS_OBJ] = "obj",
+	[FL_CLASS_IO] = "io",
+};
+
 const char *fl_class_name(enum fl_class cls)
 {
-	return cls == FL_CLASS_PAGE ? "page" : cls == FL_CLASS_OBJ ? "obj" : "?";
+	return (unsigned)cls < FL_NCLASS ? class_names[cls] : "?";
 }
 
 static bool streq(const char *a, const char *b)
@@ -38,6 +45,15 @@ static bool has_prefix(const char *s, const char *p, const char **rest)
 			return false;
 	*rest = s;
 	return true;
+}
+
+/* The class named s, or -1. */
+static int class_by_name(const char *s)
+{
+	for (int c = 0; c < FL_NCLASS; c++)
+		if (streq(s, class_names[c]))
+			return c;
+	return -1;
 }
 
 /* Parse a whole token as a number in base 10 or 16; false on any junk or overflow. */
@@ -114,11 +130,8 @@ int fl_hook_arm(const char *args, const char **reason)
 			return -1;
 		}
 		if (has_prefix(tok, "class=", &v)) {
-			if (streq(v, "page"))
-				a.cls = FL_CLASS_PAGE;
-			else if (streq(v, "obj"))
-				a.cls = FL_CLASS_OBJ;
-			else {
+			a.cls = class_by_name(v);
+			if (a.cls < 0) {
 				*reason = "bad-class";
 				return -1;
 			}
@@ -168,6 +181,19 @@ bool fl_hook_attempt(enum fl_class cls, uintptr_t pc, unsigned long *seqp)
 		return true;
 	}
 	return false;
+}
+
+/* out of line, so that the fault is blamed on the driver function that asked */
+__attribute__((noinline)) bool fl_io_fails(void)
+{
+	uintptr_t pc = (uintptr_t)__builtin_return_address(0);
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	unsigned long seqno;
+
+	if (!fl_hook_attempt(FL_CLASS_IO, pc, &seqno))
+		return false;
+	fl_rec_fault(seqno, fl_class_name(FL_CLASS_IO), 0, pc, fp);
+	return true;
 }
 
 unsigned long fl_hook_seq(void)

@@ -3,8 +3,10 @@
  *
  * Every allocation attempt of an audited allocator calls fl_hook_attempt() before doing any
  * work; a true answer means "fail this attempt" (the allocator then returns NULL and emits a
- * `fault` record). The host arms the hook with `arm <n> <once|persist> [class=..] [lo= hi=]`
- * (docs/protocol.md §3); fl_hook_run_begin() starts a run's counters and fl_hook_run_end()
+ * `fault` record). A driver asks fl_io_fails() at each point where its device can refuse or
+ * fail (class io, Linux's fail_io): a true answer sends it down its device-error path.
+ * The host arms the hook with `arm <n> <once|persist> [class=..] [lo= hi=]` (docs/protocol.md
+ * §3); fl_hook_run_begin() starts a run's counters and fl_hook_run_end()
  * reports them and disarms, so no arming outlives its run.
  *
  * Ownership: the hook is a single static state; it allocates nothing.
@@ -18,6 +20,7 @@
 enum fl_class {
 	FL_CLASS_PAGE,
 	FL_CLASS_OBJ,
+	FL_CLASS_IO,
 	FL_NCLASS
 };
 
@@ -38,6 +41,15 @@ void fl_hook_run_begin(void);
  * number in *seq and returns true when the armed fault fails this attempt.
  */
 bool fl_hook_attempt(enum fl_class cls, uintptr_t pc, unsigned long *seq);
+
+/*
+ * One attempt of a device operation that can fail: the device accepting the driver's
+ * features or status, a request's completion or its status. Counted with the allocation
+ * attempts (class io). Returns true when the armed fault fails it, after emitting the
+ * `fault` record (class io, size 0) for the caller; the caller then takes the path a real
+ * device failure takes.
+ */
+bool fl_io_fails(void);
 
 /* Attempts so far in this run (the value a `free` record carries). */
 unsigned long fl_hook_seq(void);

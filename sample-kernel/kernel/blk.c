@@ -12,6 +12,11 @@
  * for one request and given back after it ("virtio-desc", by address); a request while the
  * device holds it ("blk-req", by address).
  *
+ * Device errors: every point where the device can refuse or fail (a feature or the queue
+ * refused, FAILED after DRIVER_OK, a request that never completes or completes with an
+ * error status) first asks the fault hook (fl_io_fails, class io), so a sweep drives each
+ * device-error path on a device that works.
+ *
  * Error paths, two styles on purpose:
  *  - blk_probe() is a goto unwind ladder (Linux coding-style §7, aoeblk): one label per
  *    undo step, in reverse order of acquisition, named for what it undoes; the device is
@@ -27,6 +32,7 @@
 #include "virtio.h"
 #include "blk.h"
 #include "cleanup.h"
+#include "faultlib/hook.h"
 #include "faultlib/resource.h"
 
 #define VIRTIO_F_VERSION_1_HI 1       /* feature bit 32: bit 0 of feature word 1 */
@@ -78,8 +84,9 @@ static void reg_write64(const struct blk_dev *dev, unsigned lo_off, uint64_t v)
 }
 
 /*
- * Reset, acknowledge, negotiate VERSION_1 only. Returns 0 or -ENODEV. Allocates nothing; the
- * device is claimed (undo with blk_reset) on every return.
+ * Reset, acknowledge, negotiate VERSION_1 only. Returns 0 or -ENODEV (the device does not
+ * offer VERSION_1 or does not accept it). Allocates nothing; the device is claimed (undo
+ * with blk_reset) on every return.
  */
 static int blk_negotiate(struct blk_dev *dev)
 {
@@ -87,14 +94,14 @@ static int blk_negotiate(struct blk_dev *dev)
 	*reg(dev, MMIO_STATUS) = ST_ACK | ST_DRIVER;
 	fl_res_acquire("virtio-dev", dev->base);
 	*reg(dev, MMIO_DEV_FEAT_SEL) = 1;
-	if (!(*reg(dev, MMIO_DEV_FEAT) & VIRTIO_F_VERSION_1_HI))
+	if (fl_io_fails() || !(*reg(dev, MMIO_DEV_FEAT) & VIRTIO_F_VERSION_1_HI))
 		return -ENODEV;
 	*reg(dev, MMIO_DRV_FEAT_SEL) = 0;
 	*reg(dev, MMIO_DRV_FEAT) = 0;
 	*reg(dev, MMIO_DRV_FEAT_SEL) = 1;
 	*reg(dev, MMIO_DRV_FEAT) = VIRTIO_F_VERSION_1_HI;
 	*reg(dev, MMIO_STATUS) = ST_ACK | ST_DRIVER | ST_FEATURES_OK;
-	if (!(*reg(dev, MMIO_STATUS) & ST_FEATURES_OK))
+	if (fl_io_fails() || !(*reg(dev, MMIO_STATUS) & ST_FEATURES_OK))
 		return -ENODEV;
 	return 0;
 }
@@ -110,7 +117,8 @@ static void blk_reset(struct blk_dev *dev)
 static int blk_queue_enable(struct blk_dev *dev)
 {
 	*reg(dev, MMIO_QUEUE_SEL) = 0;
-	if (*reg(dev, MMIO_QUEUE_READY) || *reg(dev, MMIO_QUEUE_NUM_MAX) < VIRTIO_QSZ)
+	if (fl_io_fails() || *reg(dev, MMIO_QUEUE_READY) ||
+	    *reg(dev, MMIO_QUEUE_NUM_MAX) < VIRTIO_QSZ)
 		return -ENODEV;
 	*reg(dev, MMIO_QUEUE_NUM) = VIRTIO_QSZ;
 	reg_write64(dev, MMIO_QUEUE_DESC, (uintptr_t)dev->ring->desc);
@@ -163,7 +171,7 @@ static NOINLINE int blk_probe(uintptr_t base)
 
 	dev->capacity = *(volatile uint64_t *)(base + MMIO_CONFIG);
 	*reg(dev, MMIO_STATUS) = ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK;
-	if (*reg(dev, MMIO_STATUS) & (ST_NEEDS_RESET | ST_FAILED)) {
+	if (fl_io_fails() || (*reg(dev, MMIO_STATUS) & (ST_NEEDS_RESET | ST_FAILED))) {
 		rc = -EIO;
 		goto out_disable_queue;
 	}
@@ -252,13 +260,29 @@ static void blk_chain_free(struct blk_dev *dev, const uint16_t d[BLK_CHAIN])
 	}
 }
 
-/* Submit req over data on the descriptor chain d and wait for it. 0 or -EIO. */
+/*
+ * Wait until the device has used `want` requests. Returns false when it does not within
+ * BLK_POLL_LIMIT polls, or when the fault hook says it never will (class io).
+ */
+static bool blk_wait_used(const struct blk_ring *q, uint16_t want)
+{
+	if (fl_io_fails())
+		return false;
+	for (unsigned long spins = 0; spins < BLK_POLL_LIMIT; spins++)
+		if (*(const volatile uint16_t *)&q->used.idx == want)
+			return true;
+	return false;
+}
+
+/*
+ * Submit req over data on the descriptor chain d and wait for it. 0 or -EIO (no answer in
+ * time: the device is reset and marked broken; or an error status).
+ */
 static int blk_submit_wait(struct blk_dev *dev, const uint16_t d[BLK_CHAIN],
 			   struct blk_req *req, void *data, uint32_t len, bool write)
 {
 	struct blk_ring *q = dev->ring;
 	uint16_t want = (uint16_t)(dev->last_used + 1);
-	unsigned long spins = 0;
 
 	q->desc[d[0]] = (struct vring_desc){ (uintptr_t)&req->hdr, sizeof(req->hdr),
 					     VRING_DESC_F_NEXT, d[1] };
@@ -273,23 +297,21 @@ static int blk_submit_wait(struct blk_dev *dev, const uint16_t d[BLK_CHAIN],
 	fence();
 	*reg(dev, MMIO_QUEUE_NOTIFY) = 0;
 
-	while (*(volatile uint16_t *)&q->used.idx != want) {
-		if (++spins == BLK_POLL_LIMIT) {
-			/* the device never answered: reset it, so it can no longer touch the
-			 * request's memory once our caller frees it */
-			blk_reset(dev);
-			dev->broken = true;
-			dev->inflight[d[0]] = NULL;
-			fl_res_release("blk-req", (uintptr_t)req);
-			return -EIO;
-		}
+	if (!blk_wait_used(q, want)) {
+		/* the device never answered: reset it, so it can no longer touch the request's
+		 * memory once our caller frees it */
+		blk_reset(dev);
+		dev->broken = true;
+		dev->inflight[d[0]] = NULL;
+		fl_res_release("blk-req", (uintptr_t)req);
+		return -EIO;
 	}
 	fence();
 	dev->last_used = want;
 	dev->inflight[d[0]] = NULL;
 	fl_res_release("blk-req", (uintptr_t)req);
 	*reg(dev, MMIO_INT_ACK) = *reg(dev, MMIO_INT_STATUS);
-	return req->status == BLK_S_OK ? 0 : -EIO;
+	return fl_io_fails() || req->status != BLK_S_OK ? -EIO : 0;
 }
 
 /*

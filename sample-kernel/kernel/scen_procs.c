@@ -1,14 +1,35 @@
 /*
- * scen_procs.c - the scenarios that run user programs: proc, fork, exec, mmap, blk,
- * forkbomb, and `all`. Each leaves no process behind (run_user / proc_drain), and kernel
- * init's teardown frees the process table and the block device afterwards, so the end
- * checkpoint equals the baseline whatever allocation failed.
+ * scen_procs.c - the scenarios of processes and the programs they run: proc, proctable,
+ * fork, exec, mmap, blk, forkbomb, and `all`. Each leaves no process behind (run_user /
+ * proc_drain), and kernel init's teardown frees the process table and the block device
+ * afterwards, so the end checkpoint equals the baseline whatever allocation failed.
  */
 #include "kernel.h"
 #include "proc.h"
 #include "blk.h"
 
 #define NHELLO 3
+
+/*
+ * proctable: fill the process table with processes that never run, until creation is
+ * refused. Returns 0 (refused with -EAGAIN: the table was full), proc_create's other error,
+ * or -EIO (no refusal after NPROC creations). Frees every process it created.
+ */
+static int scen_proctable(void)
+{
+	struct proc *made[NPROC + 1];
+	int n, rc = 0;
+
+	for (n = 0; n <= NPROC; n++) {
+		rc = proc_create("filler", &made[n]);
+		if (rc)
+			break;
+	}
+	while (n > 0)
+		proc_free(made[--n]);
+	return rc == -EAGAIN ? 0 : rc ? rc : -EIO;
+}
+SCENARIO("proctable", scen_proctable);
 
 /*
  * proc: create and destroy a process that never runs, then run three at once and reap them.
@@ -97,8 +118,8 @@ SCENARIO("forkbomb", scen_forkbomb);
  */
 static int scen_all(void)
 {
-	static const char *const names[] = { "vm", "proc", "fork", "exec", "mmap", "blk",
-					     "forkbomb" };
+	static const char *const names[] = { "vm", "proc", "proctable", "fork", "exec", "mmap",
+					     "blk", "forkbomb" };
 	extern const struct scenario scenarios_start[], scenarios_end[];
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {

@@ -1,8 +1,8 @@
 /*
  * scen_vm.c - `vm`: in a fresh address space, map 240 frames scattered over three regions
  * (one crossing a 1 GiB boundary, so several tables at every level are needed), look every
- * page up, copy the space into a second one and check the copy, then unmap both (freeing
- * the frames) and destroy both.
+ * page up, walk a superpage, copy the space into a second one and check the copy, then
+ * unmap both (freeing the frames) and destroy both.
  *
  * Ownership: the scenario owns both page tables and, through their mappings, every frame.
  * Error pattern: a goto ladder that unmaps and destroys, in reverse, whatever exists.
@@ -20,6 +20,10 @@ static const struct region {
 };
 
 #define PERM (PTE_R | PTE_W | PTE_U)
+
+/* a 2 MiB superpage at 64 GiB, over RAM the scenario does not own: the space never runs */
+#define SUPER_VA 0x1000000000UL
+#define SUPER_PA KERNBASE
 
 /* a frame's content names the va it is mapped at, so lookups and copies can be checked */
 static void stamp(uint64_t *frame, uint64_t va)
@@ -85,6 +89,27 @@ static int check_regions(pagetable_t pt, pagetable_t other)
 }
 
 /*
+ * Walks that meet a superpage in pt: a 4 KiB lookup inside it resolves through it, a 4 KiB
+ * map over it is refused (-EEXIST), and a 4 KiB-granular unmap removes it whole. Returns 0,
+ * vm_map_huge's error, or -EIO (a walk came out wrong); nothing stays mapped at SUPER_VA.
+ */
+static int walk_superpage(pagetable_t pt)
+{
+	uint64_t pa;
+	int rc = vm_map_huge(pt, SUPER_VA, SUPER_PA, LEVEL_SIZE(1), PTE_R);
+
+	if (rc)
+		return rc;
+	if (vm_lookup(pt, SUPER_VA + 5 * PGSIZE, &pa) || pa != SUPER_PA + 5 * PGSIZE ||
+	    vm_map(pt, SUPER_VA + PGSIZE, SUPER_PA, PGSIZE, PERM) != -EEXIST)
+		rc = -EIO;
+	vm_unmap(pt, SUPER_VA, LEVEL_SIZE(1) / PGSIZE, false);
+	if (!rc && vm_lookup(pt, SUPER_VA, &pa) != -ENOENT)
+		rc = -EIO;
+	return rc;
+}
+
+/*
  * The scenario body. Returns 0, -ENOMEM, vm_map's or vm_copy's error, or -EIO (a lookup or
  * copy came out wrong). Frees both spaces and every frame on every path.
  */
@@ -100,6 +125,8 @@ static int scen_vm(void)
 	if (rc)
 		goto out_destroy_a;
 	rc = check_regions(a, NULL);
+	if (!rc)
+		rc = walk_superpage(a);
 	if (rc)
 		goto out_unmap_a;
 	b = vm_create();

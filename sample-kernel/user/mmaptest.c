@@ -1,8 +1,8 @@
 /*
  * mmaptest - anonymous mappings: map and touch, merge of an adjacent mapping, split by a
  * partial munmap, private and shared memory across fork, a populated mapping, a fault on a
- * hole that kills the child, a chunk across a page-table boundary, a read-only page, and
- * unmapping everything. Exits 0, an errno, or BAD_RESULT.
+ * hole that kills the child, a region trimmed at either end, a chunk across a page-table
+ * boundary, a read-only page, and unmapping everything. Exits 0, an errno, or BAD_RESULT.
  */
 #include "ulib.h"
 
@@ -33,6 +33,27 @@ static int touch_at(unsigned long addr, unsigned long npages, int prot)
 			q[i * PG] = 1;
 	}
 	return munmap((void *)a, npages * PG);
+}
+
+/*
+ * q maps pages 0-3 and 12-15 as two regions: unmap the first page of the first (its start
+ * moves up) and the last page of the second (its end comes down). Both regions stay, with
+ * the contents of the pages left.
+ */
+static int trim_ends(volatile char *q)
+{
+	int before = mapcount(), rc;
+
+	rc = munmap((void *)q, PG);
+	if (rc)
+		return rc;
+	rc = munmap((void *)(q + 15 * PG), PG);
+	if (rc)
+		return rc;
+	if (mapcount() != before || q[PG] != 1 || q[3 * PG] != 1 || q[12 * PG] != 1 ||
+	    q[14 * PG] != 1)
+		return BAD_RESULT;
+	return 0;
 }
 
 int main(long arg)
@@ -100,6 +121,9 @@ int main(long arg)
 		q[off] = 1;
 	}
 	rc = munmap((void *)(a + 4 * PG), 8 * PG);
+	if (rc)
+		return rc;
+	rc = trim_ends(q);
 	if (rc)
 		return rc;
 
