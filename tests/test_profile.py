@@ -107,7 +107,7 @@ def test_both_parsers_refuse_a_broken_profile_naming_file_and_line(tmp_path, tex
      "[qemu] virtio a slot's device takes no bus="),
     (("qemu", "virtio"), "console " + "none " * 8, "[qemu] virtio takes at most 8 values"),
     (("qemu", "drives"), "-hda", "[qemu] drives wants QEMU arguments, not '-hda'"),
-    (("sweep", "mode"), "cold", "[sweep] mode: --mode is fresh, reset or warm, not 'cold'"),
+    (("sweep", "mode"), "cold", "[sweep] mode: --mode is fresh, reset, warm or snapshot, not 'cold'"),
     (("sweep", "fault"), "twice", "[sweep] fault: --fault is once, persist or both"),
     (("sweep", "scenarios"), "boot,,proc", "[sweep] scenarios: --scenario wants S or S1,S2"),
     (("timeouts", "run"), "0s", "[timeouts] run: --timeout wants seconds"),
