@@ -19,6 +19,7 @@ static struct arming arm;
 static unsigned long seq;         /* attempts of any class this run */
 static unsigned long counted;     /* attempts that matched the filters */
 static unsigned long faults;
+static bool suspended;            /* attempts are neither counted nor failed */
 
 static const char *const class_names[FL_NCLASS] = {
 	[FL_CLASS_PAGE] = "page",
@@ -166,8 +167,17 @@ void fl_hook_run_begin(void)
 	faults = 0;
 }
 
+void fl_hook_suspend(bool on)
+{
+	suspended = on;
+}
+
 bool fl_hook_attempt(enum fl_class cls, uintptr_t pc, unsigned long *seqp)
 {
+	if (suspended) {
+		*seqp = 0;
+		return false;
+	}
 	*seqp = ++seq;
 	if (!arm.armed)
 		return false;
