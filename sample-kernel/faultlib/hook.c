@@ -18,6 +18,7 @@ static struct arming arm;
 static unsigned long seq;         /* attempts of any class this run */
 static unsigned long counted;     /* attempts that matched the filters */
 static unsigned long faults;
+static bool suspended;            /* attempts are neither counted nor failed */
 
 const char *fl_class_name(enum fl_class cls)
 {
@@ -153,8 +154,17 @@ void fl_hook_run_begin(void)
 	faults = 0;
 }
 
+void fl_hook_suspend(bool on)
+{
+	suspended = on;
+}
+
 bool fl_hook_attempt(enum fl_class cls, uintptr_t pc, unsigned long *seqp)
 {
+	if (suspended) {
+		*seqp = 0;
+		return false;
+	}
 	*seqp = ++seq;
 	if (!arm.armed)
 		return false;

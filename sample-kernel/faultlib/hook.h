@@ -39,6 +39,9 @@ void fl_hook_run_begin(void);
  */
 bool fl_hook_attempt(enum fl_class cls, uintptr_t pc, unsigned long *seq);
 
+/* While on, attempts are neither counted nor failed (an init outside any run). */
+void fl_hook_suspend(bool on);
+
 /* Attempts so far in this run (the value a `free` record carries). */
 unsigned long fl_hook_seq(void);
 

@@ -14,10 +14,30 @@
 static struct fl_transport tp;
 static char linebuf[FL_LINE_MAX];
 static char *o, *lim;              /* write position; lim keeps room for the '\n' */
+static void (*lock)(void), (*unlock)(void);
+static long (*ctx_id)(void);
+static long said_ctx;              /* the context the stream last said (0 at each run) */
+static bool muted;
 
 void fl_record_init(const struct fl_transport *t)
 {
 	tp = *t;
+}
+
+void fl_record_lock(void (*lk)(void), void (*unlk)(void))
+{
+	lock = lk;
+	unlock = unlk;
+}
+
+void fl_record_ctx(long (*current)(void))
+{
+	ctx_id = current;
+}
+
+void fl_record_mute(bool on)
+{
+	muted = on;
 }
 
 void fl_flush(void)
@@ -152,7 +172,7 @@ static void f_hex(uint64_t v)
 /* start a record: its type (and any fixed words) as given */
 static char *line_start;
 
-static void begin(const char *type)
+static void start(const char *type)
 {
 	line_start = tp.reserve ? tp.reserve(FL_LINE_MAX) : linebuf;
 	o = line_start;
@@ -160,16 +180,51 @@ static void begin(const char *type)
 	put_text(type);
 }
 
-static void emit(void)
+static void finish(void)
 {
 	size_t n;
 
 	*o++ = '\n';
 	n = (size_t)(o - line_start);
+	if (muted)
+		return;
 	if (tp.reserve)
 		tp.commit(n);
 	else if (tp.out)
 		tp.out(linebuf, n);
+}
+
+static void begin(const char *type)
+{
+	if (lock)
+		lock();
+	start(type);
+}
+
+static void emit(void)
+{
+	finish();
+	if (unlock)
+		unlock();
+}
+
+/*
+ * begin() for a record that belongs to a context (op, ref, allocator, resource, state):
+ * a `ctx` record goes first when the context changed since the stream last said one.
+ */
+static void begin_in_ctx(const char *type)
+{
+	long now;
+
+	if (lock)
+		lock();
+	if (ctx_id && (now = ctx_id()) != said_ctx && !muted) {
+		said_ctx = now;
+		start("ctx");
+		f_dec(now);
+		finish();
+	}
+	start(type);
 }
 
 int fl_backtrace(uintptr_t fp, uintptr_t *out, int max)
@@ -254,6 +309,13 @@ void fl_rec_hello(const char *build_id_hex)
 	emit();
 }
 
+void fl_rec_model(const char *model)
+{
+	begin("model");
+	f_tok(model);
+	emit();
+}
+
 void fl_rec_ok(const char *word)
 {
 	begin("ok");
@@ -271,6 +333,7 @@ void fl_rec_err(const char *word, const char *reason)
 
 void fl_rec_run(const char *scenario)
 {
+	said_ctx = 0;
 	begin("run");
 	f_tok(scenario);
 	emit();
@@ -291,7 +354,7 @@ void fl_rec_ckpt(const char *which, unsigned long page_live, unsigned long obj_l
 void fl_rec_alloc(unsigned long seq, const char *cls, uintptr_t addr, size_t size,
 		  uintptr_t pc, uintptr_t fp)
 {
-	begin("alloc");
+	begin_in_ctx("alloc");
 	f_udec(seq);
 	f_tok(cls);
 	f_hex(addr);
@@ -303,7 +366,7 @@ void fl_rec_alloc(unsigned long seq, const char *cls, uintptr_t addr, size_t siz
 
 void fl_rec_free(unsigned long seq, const char *cls, uintptr_t addr, uintptr_t pc, uintptr_t fp)
 {
-	begin("free");
+	begin_in_ctx("free");
 	f_udec(seq);
 	f_tok(cls);
 	f_hex(addr);
@@ -316,7 +379,7 @@ void fl_rec_free(unsigned long seq, const char *cls, uintptr_t addr, uintptr_t p
 static void rec_failed(const char *type, unsigned long seq, const char *cls, size_t size,
 		       uintptr_t pc, uintptr_t fp)
 {
-	begin(type);
+	begin_in_ctx(type);
 	f_udec(seq);
 	f_tok(cls);
 	f_udec(size);
@@ -338,7 +401,7 @@ void fl_rec_oom(unsigned long seq, const char *cls, size_t size, uintptr_t pc, u
 void fl_rec_badfree(unsigned long seq, const char *kind, const char *cls, uintptr_t addr,
 		    uintptr_t pc, uintptr_t fp)
 {
-	begin("badfree");
+	begin_in_ctx("badfree");
 	f_udec(seq);
 	f_tok(kind);
 	f_tok(cls);
@@ -350,7 +413,7 @@ void fl_rec_badfree(unsigned long seq, const char *kind, const char *cls, uintpt
 
 void fl_rec_site(const char *type, uintptr_t pc, uintptr_t fp)
 {
-	begin(type);
+	begin_in_ctx(type);
 	f_hex(pc);
 	put_bt(fp);
 	emit();
@@ -359,7 +422,7 @@ void fl_rec_site(const char *type, uintptr_t pc, uintptr_t fp)
 void fl_rec_resource(const char *verb, const char *kind, uintptr_t id, uintptr_t pc,
 		     uintptr_t fp)
 {
-	begin(verb);
+	begin_in_ctx(verb);
 	f_tok(kind);
 	f_hex(id);
 	f_hex(pc);
@@ -369,7 +432,7 @@ void fl_rec_resource(const char *verb, const char *kind, uintptr_t id, uintptr_t
 
 void fl_rec_op_begin(int id, const char *name, uintptr_t pc)
 {
-	begin("op+");
+	begin_in_ctx("op+");
 	f_dec(id);
 	f_tok(name);
 	f_hex(pc);
@@ -378,7 +441,7 @@ void fl_rec_op_begin(int id, const char *name, uintptr_t pc)
 
 void fl_rec_op_end(int id, int rc)
 {
-	begin("op-");
+	begin_in_ctx("op-");
 	f_dec(id);
 	f_dec(rc);
 	emit();
@@ -386,7 +449,7 @@ void fl_rec_op_end(int id, int rc)
 
 void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, uintptr_t pc)
 {
-	begin("ref");
+	begin_in_ctx("ref");
 	f_tok(verb);
 	f_tok(kind);
 	f_hex(obj);
@@ -397,7 +460,7 @@ void fl_rec_ref(const char *verb, const char *kind, uintptr_t obj, int count, ui
 
 void fl_rec_state(bool end, const char *name, uint64_t digest, int rc, uintptr_t pc)
 {
-	begin(end ? "state end" : "state begin");
+	begin_in_ctx(end ? "state end" : "state begin");
 	f_tok(name);
 	f_hex(digest);
 	f_dec(rc);
@@ -468,7 +531,7 @@ void fl_rec_log(const char *text)
 
 void fl_rec_poison(const char *cls, uintptr_t obj, size_t offset, uintptr_t pc, uintptr_t fp)
 {
-	begin("poison");
+	begin_in_ctx("poison");
 	f_tok(cls);
 	f_hex(obj);
 	f_udec(offset);

@@ -38,6 +38,16 @@ struct fl_transport {
 };
 
 void fl_record_init(const struct fl_transport *t);
+/* SMP: lk/unlk are taken around each record (NULL: no locking). */
+void fl_record_lock(void (*lk)(void), void (*unlk)(void));
+/*
+ * current() names the running context (process/thread id, 0 for the kernel): a `ctx <id>`
+ * record precedes an op, ref, state, allocator or resource record whose context differs
+ * from the last one said; each run starts at 0. NULL: no ctx records.
+ */
+void fl_record_ctx(long (*current)(void));
+/* While on, records are formatted but not sent (the after-boot model's silent init). */
+void fl_record_mute(bool on);
 void fl_flush(void);
 
 /*
@@ -48,6 +58,8 @@ void fl_flush(void);
 int fl_backtrace(uintptr_t fp, uintptr_t *out, int max);
 
 void fl_rec_hello(const char *build_id_hex);
+/* `model <name>` right after hello: the run model, when not the default (port.h) */
+void fl_rec_model(const char *model);
 void fl_rec_ok(const char *word);
 void fl_rec_err(const char *word, const char *reason);
 void fl_rec_run(const char *scenario);

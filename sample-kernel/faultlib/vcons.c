@@ -16,6 +16,7 @@
  * interrupt. Errors: fl_vcons_init() returns -1 when no usable device is found; afterwards
  * nothing fails (a host that stops reading stalls the flush: the host's timeout handles it).
  */
+#include "port.h"
 #include "vcons.h"
 #include "virtio_mmio.h"
 
@@ -203,9 +204,13 @@ int fl_vcons_init(const struct fl_vcons_platform *p)
 	bool multiport;
 	int port = 0, slot;
 
-	if (p->txsize < FL_VCONS_TXBUF_MIN || !p->txbuf || !p->wait || !p->clock)
+	if (p->txsize < FL_VCONS_TXBUF_MIN || !p->txbuf || !p->wait)
 		return -1;
 	plat = *p;
+	if (!plat.clock) {
+		plat.clock = fl_poll_clock;
+		plat.clock_hz = FL_POLL_CLOCK_HZ;
+	}
 	txbuf = p->txbuf;
 	txsize = p->txsize;
 	if ((slot = find_console()) < 0)

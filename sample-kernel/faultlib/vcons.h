@@ -38,7 +38,11 @@ struct fl_vcons_platform {
 	 */
 	void (*wait)(void);
 	void (*irq_done)(void);
-	/* a monotonic clock and its rate: bounds the multiport handshake to 100 ms */
+	/*
+	 * a monotonic clock and its rate: bounds the multiport handshake to 100 ms. Optional:
+	 * without one (a kernel that cannot read time) the bound is 100000 polls of the device
+	 * (port.h's fl_poll_clock).
+	 */
 	uint64_t (*clock)(void);
 	uint64_t clock_hz;
 	/* optional: one warning line (newline included) for the human-readable log */

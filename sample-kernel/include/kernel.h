@@ -7,6 +7,7 @@
 
 #include "types.h"
 #include "errno.h"
+#include "faultlib/port.h"
 
 /* uart.c: the human-readable log (boot messages, panics, traps) */
 void uart_init(void);
@@ -46,24 +47,19 @@ extern char boot_stack[], boot_stack_top[];
 /* trap.c */
 void trap_init(void);
 
-/* scenario.c: runs, ops, refcounts, the command loop */
-int  op_begin(const char *name);           /* emits op+, returns the op id */
-int  op_end(int id, int rc);               /* emits op-, returns rc */
-void ref_record(const char *verb, const char *kind, const void *obj, int count);
-void cmd_loop(void) __attribute__((noreturn));
+/*
+ * faultlib/port.h: runs, ops, refcounts, panics and the command loop; scenario.c is the
+ * port description and serve_host() says hello and serves the host forever.
+ */
+void serve_host(void) __attribute__((noreturn));
+#define op_begin fl_op_begin       /* emits op+, returns the op id */
+#define op_end fl_op_end           /* emits op-, returns rc */
+#define ref_record fl_ref
 /* End the current run abnormally (after a panic or trap record): send `end`, then serve
  * only quit/reset (restart is refused: the machine is tainted). */
-void run_abort(void) __attribute__((noreturn));
-extern const char *build_id_hex;
-
-struct scenario {
-	const char *name;
-	int (*fn)(void);            /* 0 or a negative errno */
-};
+#define run_abort fl_run_abort
 /* Register a scenario from any file: SCENARIO("name", fn); */
-#define SCENARIO(nm, func) \
-	static const struct scenario scenario_##func \
-	__attribute__((used, section(".scenarios"), aligned(8))) = { nm, func }
+#define SCENARIO FL_SCENARIO
 
 /* init.c: kernel init steps (each an op; unwound in reverse on failure) */
 int  kernel_init(void);                      /* 0, or the failing step's error (all undone) */

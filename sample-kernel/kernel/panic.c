@@ -2,16 +2,14 @@
  * panic.c - panics and the stack bounds that backtraces trust.
  *
  * A panic reports on the UART and as a `panic` record (with a frame-pointer backtrace),
- * ends the run (`end`) and then serves only quit/reset. panic_expected() marks a site
- * documented in docs/kernel.md as a legitimate panic; plain panic() is a bug. A panic while
- * panicking gives up the console and powers off with status 2.
+ * ends the run (`end`) and then serves only quit/reset (faultlib/port.h). panic_expected()
+ * marks a site documented in docs/kernel.md as a legitimate panic; plain panic() is a bug.
+ * A panic while panicking powers off with status 2.
  */
 #include "kernel.h"
 #include "memlayout.h"
 #include "mem.h"
 #include "faultlib/record.h"
-
-static bool panicking;
 
 /*
  * The stack holding fp, for backtraces: the boot stack, or any live page_alloc block (so a
@@ -36,34 +34,28 @@ bool stack_bounds(uintptr_t fp, uintptr_t *lo, uintptr_t *hi)
 	return false;
 }
 
-/* fp is the panicking function's own frame: its saved return address is the caller's pc */
-static void NOINLINE panic_report(bool expected, const char *msg, uintptr_t pc, uintptr_t fp)
+/* the UART's copy of a panic: what a human reads when the console is gone */
+static void NOINLINE panic_log(bool expected, const char *msg, uintptr_t pc, uintptr_t fp)
 {
 	uintptr_t pcs[FL_BT_MAX];
 	int n;
 
-	if (panicking) {
-		uart_printf("panic while panicking: %s\n", msg);
-		power_off(2);
-	}
-	panicking = true;
 	uart_printf("panic (%s) at %lx: %s\nbacktrace:", expected ? "expected" : "unexpected",
 		    pc, msg);
 	n = fl_backtrace(fp, pcs, FL_BT_MAX);
 	for (int i = 0; i < n; i++)
 		uart_printf(" %lx", pcs[i]);
 	uart_puts("\n");
-	fl_rec_panic(expected, pc, fp, msg);
 }
 
 void NOINLINE panic(const char *msg)
 {
-	panic_report(false, msg, CALLER_PC(), MY_FP());
-	run_abort();
+	panic_log(false, msg, CALLER_PC(), MY_FP());
+	FL_PANIC(false, msg);
 }
 
 void NOINLINE panic_expected(const char *msg)
 {
-	panic_report(true, msg, CALLER_PC(), MY_FP());
-	run_abort();
+	panic_log(true, msg, CALLER_PC(), MY_FP());
+	FL_PANIC(true, msg);
 }
