@@ -14,6 +14,7 @@ ALL_TARGETS :=
 .PHONY: all deps test demo bench clean
 all: build-all
 
+-include mk/version.mk
 -include sample-kernel/kernel.mk
 -include tracer/tracer.mk
 -include injector/injector.mk

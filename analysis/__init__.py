@@ -14,6 +14,7 @@ Modules, one job each:
   html_report  the static HTML site
   summary      plain-text tables for the terminal
   cli          argument parsing for `python3 -m analysis`
+  version      faultline's version string (scripts/version.sh)
   merge        several databases made into one (one report over parallel sweeps)
   gate         sweep or run into a database and give typed results (tests assert on them)
   pytest_plugin  the pytest plugin: sweep items, the faultline fixture (docs/pytest.md)

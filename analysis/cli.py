@@ -21,12 +21,24 @@ from .fingerprint import DEFAULT_ALLOCATOR_GLOBS, DEFAULT_DEPTH, Normalizer
 from .suppressions import SuppressionError, load
 from .text import visible
 from .unique import Audit, analyze
+from .version import version
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class UsageError(Exception):
     pass
+
+
+class PrintVersion(argparse.Action):
+    """--version: the version string is made only when asked for (it runs git)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"analysis {version()}")
+        parser.exit()
 
 
 def _common(p: argparse.ArgumentParser, suppress: bool = True) -> None:
@@ -58,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python3 -m analysis",
                                 description="Report faultline sweeps: unique findings, "
                                             "HTML report, JSON, SARIF, JUnit.")
+    p.add_argument("--version", action=PrintVersion)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     f = sub.add_parser("findings", help="print unique findings; exit 1 if any fail the run")
     _common(f)

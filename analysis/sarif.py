@@ -13,11 +13,11 @@ from typing import Any, Optional
 
 from .model import FindingClass, Frame, Stack
 from .unique import Audit, UniqueFinding
+from .version import version
 
 SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
               "sarif-schema-2.1.0.json")
 TOOL_NAME = "faultline"
-TOOL_VERSION = "1.0"
 FINGERPRINT_KEY = "faultlineFingerprint/v1"
 CLASSES = [c for c in FindingClass if c is not FindingClass.UNKNOWN]
 
@@ -141,7 +141,7 @@ def sarif_log(audit: Audit) -> dict[str, Any]:
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": TOOL_NAME, "version": TOOL_VERSION,
+            "tool": {"driver": {"name": TOOL_NAME, "version": version(),
                                 "informationUri": docs_uri(audit, "analysis.md"),
                                 "rules": rules}},
             "originalUriBaseIds": {"SRCROOT": {"uri": root}},

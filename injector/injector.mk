@@ -15,7 +15,7 @@ $(INJ_OBJDIR)/%.o: $(INJ_DIR)/%.c
 
 $(BUILD)/injector: $(INJ_OBJS) $(TRACER_LIB)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) -g -o $@ $(INJ_OBJS) $(TRACER_LIB) $(TRACER_LDLIBS)
+	$(HOSTCC) -g -o $@ $(INJ_OBJS) $(TRACER_LIB) $(TRACER_LDLIBS) -linih
 
 -include $(INJ_OBJS:.o=.d)
 

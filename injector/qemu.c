@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@
 #include <unistd.h>
 
 #define CONSOLE_FD 3
-#define ARGV_MAX 48
+/* the fixed arguments, 6 for each slot and 2 for each drive, the extra ones */
+#define ARGV_MAX (40 + 6 * QEMU_SLOTS + 2 * QEMU_DRIVES_MAX + QEMU_ARGS_MAX)
 #define SANDBOX "on,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 #define PROBE_TIMEOUT_MS 10000
 #define PROBE_OUT_MAX 4096
@@ -32,9 +34,42 @@ struct bounds {
 	struct rlimit core, as, cpu, fsize;
 };
 
-/* Fill argv (NULL-terminated); serial must hold "file:<uart_log>". Returns argc. */
-static int build_argv(const struct qemu_cfg *cfg, const char *serial, const char **argv)
+/* QEMU's command line: the argv array and the strings it points to that are built. */
+struct qemu_argv {
+	const char *argv[ARGV_MAX];
+	char device[QEMU_SLOTS][QEMU_DEVICE_MAX + 64];
+};
+
+/*
+ * The machine's virtio slots from slot 0, each device on the bus of its slot: the console
+ * (a virtio-serial device whose port is the socketpair on fd 3) where the profile puts it.
+ */
+static int add_slots(const struct qemu_machine *m, struct qemu_argv *a, int n)
 {
+	for (int i = 0; i < m->nslots; i++) {
+		bool console = !strcmp(m->slot[i], "console");
+
+		if (!strcmp(m->slot[i], "none"))
+			continue;
+		snprintf(a->device[i], sizeof a->device[i], "%s,bus=virtio-mmio-bus.%d",
+			 console ? "virtio-serial-device" : m->slot[i], i);
+		a->argv[n++] = "-device";
+		a->argv[n++] = a->device[i];
+		if (console) {
+			a->argv[n++] = "-chardev";
+			a->argv[n++] = "socket,id=c0,fd=3";
+			a->argv[n++] = "-device";
+			a->argv[n++] = "virtserialport,chardev=c0";
+		}
+	}
+	return n;
+}
+
+/* Fill a->argv (NULL-terminated); serial must hold "file:<uart_log>". Returns argc. */
+static int build_argv(const struct qemu_cfg *cfg, const char *serial, struct qemu_argv *a)
+{
+	const struct qemu_machine *m = cfg->machine ? cfg->machine : &qemu_default_machine;
+	const char **argv = a->argv;
 	int n = 0;
 
 	argv[n++] = cfg->qemu;
@@ -43,9 +78,9 @@ static int build_argv(const struct qemu_cfg *cfg, const char *serial, const char
 		argv[n++] = SANDBOX;
 	}
 	argv[n++] = "-machine";
-	argv[n++] = "virt";
+	argv[n++] = m->machine;
 	argv[n++] = "-bios";
-	argv[n++] = "none";
+	argv[n++] = m->bios;
 	argv[n++] = "-nodefaults";
 	argv[n++] = "-display";
 	argv[n++] = "none";
@@ -56,25 +91,22 @@ static int build_argv(const struct qemu_cfg *cfg, const char *serial, const char
 	if (!cfg->reset_mode)
 		argv[n++] = "-no-reboot";
 	argv[n++] = "-m";
-	argv[n++] = "128M";
+	argv[n++] = m->memory;
 	argv[n++] = "-smp";
-	argv[n++] = "1";
+	argv[n++] = m->smp;
 	if (cfg->icount) {
 		argv[n++] = "-icount";
 		argv[n++] = "shift=0,sleep=off";
 	}
 	argv[n++] = "-global";
 	argv[n++] = "virtio-mmio.force-legacy=false";
-	argv[n++] = "-device";
-	argv[n++] = "virtio-serial-device";
-	argv[n++] = "-chardev";
-	argv[n++] = "socket,id=c0,fd=3";
-	argv[n++] = "-device";
-	argv[n++] = "virtserialport,chardev=c0";
-	argv[n++] = "-drive";
-	argv[n++] = "driver=null-co,size=1M,if=none,id=d0";
-	argv[n++] = "-device";
-	argv[n++] = "virtio-blk-device,drive=d0";
+	for (int i = 0; i < m->ndrives; i++) {
+		argv[n++] = "-drive";
+		argv[n++] = m->drive[i];
+	}
+	n = add_slots(m, a, n);
+	for (int i = 0; i < m->nargs; i++)
+		argv[n++] = m->arg[i];
 	argv[n++] = "-serial";
 	argv[n++] = serial;
 	argv[n++] = "-kernel";
@@ -322,7 +354,7 @@ int qemu_resolve(const char *name, int sandbox, struct qemu_bin *out, char *err,
 int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err_log,
 	       struct qemu_proc *out, char *err, size_t errlen)
 {
-	const char *argv[ARGV_MAX];
+	struct qemu_argv a;
 	struct bounds b;
 	char serial[4200];
 	int sv[2], errfd;
@@ -332,7 +364,7 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 		snprintf(err, errlen, "uart log path too long");
 		return -1;
 	}
-	build_argv(cfg, serial, argv);
+	build_argv(cfg, serial, &a);
 	bounds_of(cfg, &b);
 	errfd = open(err_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (errfd < 0) {
@@ -344,7 +376,7 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 		close(errfd);
 		return -1;
 	}
-	pid = spawn(argv, &b, sv[1], errfd, err, errlen);
+	pid = spawn(a.argv, &b, sv[1], errfd, err, errlen);
 	close(sv[1]);
 	close(errfd);
 	if (pid < 0) {
@@ -369,10 +401,10 @@ int qemu_spawn(const struct qemu_cfg *cfg, const char *uart_log, const char *err
 int qemu_exec(const struct qemu_cfg *cfg, const char *serial, int console_fd,
 	      char *err, size_t errlen)
 {
-	const char *argv[ARGV_MAX];
+	struct qemu_argv a;
 	struct bounds b;
 
-	build_argv(cfg, serial, argv);
+	build_argv(cfg, serial, &a);
 	bounds_of(cfg, &b);
 	if (console_fd != CONSOLE_FD && dup2(console_fd, CONSOLE_FD) < 0) {
 		snprintf(err, errlen, "console fd %d: %s", console_fd, strerror(errno));
@@ -382,8 +414,8 @@ int qemu_exec(const struct qemu_cfg *cfg, const char *serial, int console_fd,
 		snprintf(err, errlen, "console fd %d: %s", console_fd, strerror(errno));
 		return -1;
 	}
-	exec_confined(argv, &b, CONSOLE_FD);
-	snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(errno));
+	exec_confined(a.argv, &b, CONSOLE_FD);
+	snprintf(err, errlen, "cannot start %s: %s", a.argv[0], strerror(errno));
 	return -1;
 }
 

@@ -35,9 +35,33 @@ struct qemu_bin {
 	char version[160];
 };
 
+/* QEMU's limits on what a kernel profile adds to the machine. */
+#define QEMU_SLOTS 8
+#define QEMU_DRIVES_MAX 8
+#define QEMU_ARGS_MAX 32
+#define QEMU_DEVICE_MAX 200
+
+/*
+ * The machine a kernel runs on (docs/profile.md, [qemu]): the values of -machine, -m, -smp,
+ * -bios; the virtio-mmio slots from slot 0 ("console" = the injector's console, "none" = an
+ * empty slot, else a -device value without bus=), the -drive values and extra arguments.
+ */
+struct qemu_machine {
+	const char *machine, *memory, *smp, *bios;
+	const char *slot[QEMU_SLOTS];
+	const char *drive[QEMU_DRIVES_MAX];
+	const char *arg[QEMU_ARGS_MAX];
+	int nslots, ndrives, nargs;
+};
+
+/* The machine without a profile: virt, 128M, one hart, no firmware, the console in slot 0
+ * and a 1 MiB null disk in slot 1. */
+extern const struct qemu_machine qemu_default_machine;
+
 struct qemu_cfg {
 	const char *qemu;      /* absolute path (struct qemu_bin) */
 	const char *kernel;    /* ELF passed to -kernel */
+	const struct qemu_machine *machine;
 	int reset_mode;        /* 1: guest reset restarts the machine (reset, warm); 0: -no-reboot */
 	int icount;            /* 1: -icount shift=0,sleep=off (deterministic guest time) */
 	int sandbox;           /* 1: -sandbox on,... (seccomp) */

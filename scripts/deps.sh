@@ -4,7 +4,7 @@
 set -u
 
 PKGS="make gcc libc6-dev qemu-system-misc gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf
-libsqlite3-dev sqlite3 libdw-dev libelf-dev python3 python3-pytest python3-jinja2
+libsqlite3-dev sqlite3 libdw-dev libelf-dev libinih-dev python3 python3-pytest python3-jinja2
 python3-hypothesis python3-pytest-xdist git patch lcov
 clang libclang-rt-14-dev llvm"  # libFuzzer, ASan/UBSan runtimes, llvm-symbolizer (build/fuzz/)
 [ "${FAULTLINE_BROWSER_TESTS:-1}" = 1 ] && PKGS="$PKGS chromium"

@@ -6,11 +6,13 @@
 
 #include "cli.h"
 #include "tracer.h"
+#include "version.h"
 
 static const char usage[] =
 	"usage: tracer ingest --kernel ELF --db FILE [options] LOG...\n"
 	"       tracer check [--kernel ELF] [options] LOG...\n"
 	"       tracer bench-ingest [--events N] [--db FILE]\n"
+	"       tracer --version\n"
 	"\n"
 	"ingest  audit saved console logs (one run per hello line) into the database\n"
 	"check   audit logs without keeping a database\n"
@@ -80,6 +82,10 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("tracer %s\n", FAULTLINE_VERSION);
 		return 0;
 	}
 	optind = 2;

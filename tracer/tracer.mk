@@ -9,7 +9,8 @@ TRACER_OBJDIR  := $(BUILD)/obj/tracer
 TRACER_LIB     := $(BUILD)/libfltracer.a
 TRACER_LDLIBS  := -lsqlite3 -ldw -lelf
 TRACER_CFLAGS  := -Itracer
-TRACER_HOSTCFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -MMD -MP $(TRACER_CFLAGS)
+TRACER_HOSTCFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -MMD -MP $(TRACER_CFLAGS) \
+                     $(VERSION_CFLAGS)
 
 TRACER_OBJ_LIB := $(patsubst tracer/%.c,$(TRACER_OBJDIR)/%.o,$(TRACER_SRC_LIB)) \
                   $(TRACER_OBJDIR)/schema_sql.o
@@ -53,6 +54,9 @@ $(TRACER_ASAN_OBJDIR)/%.o: tracer/%.c | $(TRACER_ASAN_OBJDIR)
 
 $(BUILD)/tracer-asan: $(TRACER_OBJ_ASAN) $(TRACER_OBJDIR)/schema_sql.o
 	$(HOSTCC) $(TRACER_ASANFLAGS) -o $@ $^ $(TRACER_LDLIBS)
+
+# --version prints the string mk/version.mk generates
+$(TRACER_OBJDIR)/main.o $(TRACER_ASAN_OBJDIR)/main.o: $(VERSION_H)
 
 $(TRACER_OBJDIR) $(TRACER_ASAN_OBJDIR):
 	mkdir -p $@
