@@ -19,6 +19,29 @@ $(PB_BUILD)/plain/kernel.elf: $(PB_SRCS) $(PB_HDRS) $(PB_DIR)/kernel.ld
 	$(KCC) $(PB_CFLAGS) -I$(PB_DIR)/include $(PB_LDFLAGS) -Wl,-T,$(PB_DIR)/kernel.ld \
 		-o $@ $(PB_SRCS) -lgcc
 
+# The hooked kernel: a copy of the plain sources with faultline.patch (and, for a seeded bug,
+# bugs/<name>.patch) applied, linked with scenarios.c and faultlib's objects, which kernel.mk
+# builds on faultlib's own include path. $(1): the output directory; $(2): more patches.
+PB_FLOBJS := $(patsubst $(KDIR)/%,$(KBUILD)/%.o,$(wildcard $(KDIR)/faultlib/*.c))
+PB_HOOKED := $(PB_SRCS) $(PB_HDRS) $(PB_DIR)/kernel.ld $(PB_DIR)/faultline.patch \
+	$(PB_DIR)/scenarios.c $(PB_FLOBJS)
+
+define pb_hooked_kernel
+	rm -rf $(1)/src && mkdir -p $(1)/src/$(PB_DIR)
+	cp -R $(PB_DIR)/kernel $(PB_DIR)/include $(PB_DIR)/kernel.ld $(1)/src/$(PB_DIR)/
+	for p in $(PB_DIR)/faultline.patch $(2); do \
+		patch -s -p1 -N -F0 --no-backup-if-mismatch -r - -d $(1)/src <$$p || exit 2; done
+	$(KCC) $(PB_CFLAGS) -I$(1)/src/$(PB_DIR)/include -I$(KDIR) $(PB_LDFLAGS) \
+		-Wl,-T,$(1)/src/$(PB_DIR)/kernel.ld -o $(1)/kernel.elf \
+		$(1)/src/$(PB_DIR)/kernel/*.[cS] $(PB_DIR)/scenarios.c $(PB_FLOBJS) -lgcc
+endef
+
+$(PB_BUILD)/kernel.elf: $(PB_HOOKED)
+	$(call pb_hooked_kernel,$(PB_BUILD))
+
+$(PB_BUILD)/bugs/%/kernel.elf: $(PB_DIR)/bugs/%.patch $(PB_HOOKED)
+	$(call pb_hooked_kernel,$(PB_BUILD)/bugs/$*,$<)
+
 $(PB_BUILD)/disk.img: $(PB_DIR)/mkdisk.py $(wildcard $(PB_DIR)/disk/*)
 	@mkdir -p $(dir $@)
 	$(PYTHON) $(PB_DIR)/mkdisk.py $@ $(sort $(wildcard $(PB_DIR)/disk/*))
@@ -28,4 +51,4 @@ pebble-hook-size:
 		" lines to the kernel (examples/pebble/faultline.patch)"}' $(PB_DIR)/faultline.patch
 
 .PHONY: pebble-hook-size
-ALL_TARGETS += $(PB_BUILD)/plain/kernel.elf $(PB_BUILD)/disk.img
+ALL_TARGETS += $(PB_BUILD)/plain/kernel.elf $(PB_BUILD)/kernel.elf $(PB_BUILD)/disk.img

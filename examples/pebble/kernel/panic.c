@@ -20,8 +20,7 @@ void panic(const char *msg)
 
 void trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, uintptr_t fp)
 {
-	(void)ra;
-	(void)fp;
-	kprintf("trap: scause %lx sepc %lx stval %lx\n", scause, sepc, stval);
+	kprintf("trap: scause %lx sepc %lx stval %lx ra %lx fp %lx\n", scause, sepc, stval, ra,
+		fp);
 	panic("unexpected trap");
 }
