@@ -42,10 +42,11 @@ struct refstate {
 	int reported;
 };
 
-/* An op between its op+ and its op- (or the op- of an op around it). */
+/* An op between its op+ and its op- (or the op- of an op around it in its context). */
 struct open_op {
 	uint32_t op;            /* index in r->ops */
 	uint32_t fault;         /* first fault or oom inside it, FT_NONE */
+	uint8_t open;
 };
 
 struct ck {
@@ -59,7 +60,8 @@ struct ck {
 	struct ft_map refs;     /* (obj, 0) -> index in refst */
 	struct ft_vec refst;    /* struct refstate */
 	struct ft_map flagged;  /* (free event, 1): reported as out of order */
-	struct ft_vec open;     /* struct open_op, innermost last */
+	struct open_op *open;   /* per op index */
+	struct ft_map ctx_top;  /* (ctx, 0) -> op index of the context's innermost open op */
 	/*
 	 * What each open op holds: the objects allocated inside it, or inside an op it
 	 * enclosed that returned, still live and not yet reported, and likewise the resources
@@ -250,39 +252,63 @@ static void list_move_tail(struct ck *c, uint32_t from, uint32_t to)
 	c->next[from] = c->prev[from] = from;
 }
 
-static struct open_op *innermost(struct ck *c)
+/* The open op an event belongs to (the innermost of its context, run.h), NULL if none. */
+static struct open_op *open_op_of(struct ck *c, int64_t op_id)
 {
-	return c->open.len ? FT_VEC_AT(&c->open, struct open_op, c->open.len - 1) : NULL;
+	uint32_t *oi = op_id == FT_NO_OP ? NULL : ft_map_get(&c->r->op_by_id, (uint64_t)op_id, 0);
+
+	return oi && c->open[*oi].open ? &c->open[*oi] : NULL;
+}
+
+static uint32_t ctx_top(struct ck *c, int64_t ctx)
+{
+	uint32_t *oi = ft_map_get(&c->ctx_top, (uint64_t)ctx, 0);
+
+	return oi ? *oi : FT_NONE;
 }
 
 static void on_op_begin(struct ck *c, uint32_t i)
 {
-	struct open_op *o = ft_vec_push(&c->open);
+	uint32_t oi = *ft_map_get(&c->r->op_by_id, (uint64_t)ev(c, i)->kseq, 0);
 
-	o->op = *ft_map_get(&c->r->op_by_id, (uint64_t)ev(c, i)->kseq, 0);
-	o->fault = FT_NONE;
+	c->open[oi] = (struct open_op){ .op = oi, .fault = FT_NONE, .open = 1 };
+	ft_map_put(&c->ctx_top, (uint64_t)FT_VEC_AT(&c->r->ops, struct ft_op, oi)->ctx, 0, oi);
 }
 
 static void on_fault(struct ck *c, uint32_t i)
 {
-	struct open_op *o = innermost(c);
+	struct open_op *o = open_op_of(c, ev(c, i)->op);
 
 	if (o && o->fault == FT_NONE)
 		o->fault = i;
 }
 
-/* Close the innermost open op: what it still holds, and its fault, pass to the op around
- * it (outside every op, objects are no op's to release). */
-static void pop_op(struct ck *c)
+/* Close the innermost open op of its context: what it still holds, and its fault, pass to
+ * its parent while that is open (outside every op, objects are no op's to release). */
+static void pop_op(struct ck *c, uint32_t oi)
 {
-	struct open_op *in = FT_VEC_AT(&c->open, struct open_op, --c->open.len);
-	struct open_op *out = innermost(c);
+	const struct ft_op *o = FT_VEC_AT(&c->r->ops, struct ft_op, oi);
+	struct open_op *in = &c->open[oi], *out = open_op_of(c, o->parent);
 
+	in->open = 0;
+	if (o->up == FT_NONE)
+		ft_map_del(&c->ctx_top, (uint64_t)o->ctx, 0);
+	else
+		ft_map_put(&c->ctx_top, (uint64_t)o->ctx, 0, o->up);
 	if (!out)
 		return;
 	list_move_tail(c, op_head(c, in->op), op_head(c, out->op));
 	if (out->fault == FT_NONE)
 		out->fault = in->fault;
+}
+
+/* Where an allocation or acquisition at event i is held: its op's list, if any. */
+static void hold(struct ck *c, uint32_t i)
+{
+	struct open_op *o = open_op_of(c, ev(c, i)->op);
+
+	if (o)
+		node_append(c, op_head(c, o->op), i);
 }
 
 /* ---- allocation accounting and bad frees -------------------------------------------- */
@@ -298,8 +324,7 @@ static void on_alloc(struct ck *c, uint32_t i)
 		c->live_n[e->cls]--;
 		node_unlink(c, *old);
 	}
-	if (c->open.len)
-		node_append(c, op_head(c, innermost(c)->op), i);
+	hold(c, i);
 	ft_map_put(&c->live, e->addr, e->cls, i);
 	ft_map_del(&c->freed, e->addr, e->cls);
 	c->live_n[e->cls]++;
@@ -600,8 +625,7 @@ static void on_acq(struct ck *c, uint32_t i)
 
 	if (old)
 		node_unlink(c, *old);
-	if (c->open.len)
-		node_append(c, op_head(c, innermost(c)->op), i);
+	hold(c, i);
 	ft_map_put(&c->held, e->addr, kind, i);
 	ft_map_del(&c->released, e->addr, kind);
 }
@@ -915,23 +939,22 @@ static void unwind_order(struct ck *c, const struct open_op *oo, uint32_t now)
 
 static void on_op_end(struct ck *c, uint32_t i)
 {
-	uint32_t oi = *ft_map_get(&c->r->op_by_id, (uint64_t)ev(c, i)->kseq, 0);
+	uint32_t oi = *ft_map_get(&c->r->op_by_id, (uint64_t)ev(c, i)->kseq, 0), k;
 	const struct ft_op *o = FT_VEC_AT(&c->r->ops, struct ft_op, oi);
-	struct open_op *oo;
 
-	/* ops still open inside this one close with it */
-	while ((oo = innermost(c)) && oo->op != oi)
-		pop_op(c);
-	if (!oo)
+	if (!c->open[oi].open)
 		return;
+	/* ops still open inside this one in its context close with it */
+	while ((k = ctx_top(c, o->ctx)) != oi && k != FT_NONE)
+		pop_op(c, k);
 	if (o->rc < 0) {
-		unbalanced(c, oo, i);
+		unbalanced(c, &c->open[oi], i);
 		if (o->depth < FT_OP_DEPTH_MAX)
-			unwind_order(c, oo, i);
+			unwind_order(c, &c->open[oi], i);
 		else
 			c->r->ops_unjudged++;
 	}
-	pop_op(c);
+	pop_op(c, oi);
 }
 
 /* ---- error-swallowed ------------------------------------------------------------------ */
@@ -1082,7 +1105,7 @@ static int same_name(struct ck *c, const struct ft_event *a, const struct ft_eve
 static void not_atomic(struct ck *c, const struct promise *p, uint32_t end)
 {
 	const struct ft_event *b = ev(c, p->begin), *e = ev(c, end);
-	const struct open_op *o = innermost(c);
+	const struct open_op *o = open_op_of(c, e->op);
 	struct ft_finding *f;
 	char w[160];
 	size_t k, n = c->promises.len - 1;
@@ -1177,12 +1200,27 @@ static void still_held(struct ck *c, const struct ft_map *m, uint32_t at)
 	ft_vec_free(&held);
 }
 
+/*
+ * The after-boot model's boot run (docs/protocol.md §5): a kernel that cannot tear its init
+ * down keeps what a successful init allocated, acquired and referenced; that is its state,
+ * not a leak. A failed init is judged as any run: it must have undone everything.
+ */
+static int keeps_boot_state(const struct ft_run *r)
+{
+	const char *s = ft_arena_str(&r->strs, r->stream_scenario);
+
+	return r->after_boot && s && strcmp(s, "boot") == 0 && r->has_result &&
+	       r->result_rc == 0;
+}
+
 static void close_books(struct ck *c, uint32_t at)
 {
 	struct ft_run *r = c->r;
 	size_t k;
 
 	c->closed = 1;
+	if (keeps_boot_state(r))
+		return;
 	still_held(c, &c->live, at);
 	still_held(c, &c->held, at);
 
@@ -1293,9 +1331,9 @@ static void ending_findings(struct ck *c, const struct ft_run_end *how)
 				f->bad_stack = ev(c, k)->stack;
 				break;
 			}
-		if (r->opstack.len) {
+		if (ft_run_innermost(r, r->ctx) != FT_NONE) {
 			const struct ft_op *o = FT_VEC_AT(&r->ops, struct ft_op,
-				*FT_VEC_AT(&r->opstack, uint32_t, r->opstack.len - 1));
+							  ft_run_innermost(r, r->ctx));
 
 			site(c, f, o->pc);
 			f->op_name = o->name;
@@ -1406,7 +1444,9 @@ static void ck_init(struct ck *c, struct ft_run *r)
 	ft_map_init(&c->refs);
 	ft_map_init(&c->flagged);
 	ft_vec_init(&c->refst, sizeof(struct refstate));
-	ft_vec_init(&c->open, sizeof(struct open_op));
+	c->open = ft_xrealloc(NULL, (r->ops.len ? r->ops.len : 1) * sizeof(struct open_op));
+	memset(c->open, 0, (r->ops.len ? r->ops.len : 1) * sizeof(struct open_op));
+	ft_map_init(&c->ctx_top);
 	ft_vec_init(&c->judged, sizeof(uint32_t));
 	ft_vec_init(&c->steps, sizeof(struct undo_step));
 	ft_vec_init(&c->recovers, sizeof(uint32_t));
@@ -1433,7 +1473,8 @@ static void ck_free(struct ck *c)
 	ft_map_free(&c->refs);
 	ft_map_free(&c->flagged);
 	ft_vec_free(&c->refst);
-	ft_vec_free(&c->open);
+	free(c->open);
+	ft_map_free(&c->ctx_top);
 	ft_vec_free(&c->judged);
 	ft_vec_free(&c->steps);
 	ft_vec_free(&c->recovers);

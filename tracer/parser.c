@@ -464,6 +464,25 @@ static int rec_poison(const struct ft_str *tok, struct ft_rec *r, const char **r
 	return 0;
 }
 
+static int rec_ctx(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_dec(tok[1], 1, &r->id) < 0)
+		FAIL("ctx: bad context id");
+	return 0;
+}
+
+static int rec_model(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (tok_is(tok[1], "init-in-run"))
+		r->sub = FT_MODEL_INIT_IN_RUN;
+	else if (tok_is(tok[1], "after-boot"))
+		r->sub = FT_MODEL_AFTER_BOOT;
+	else
+		FAIL("model: unknown run model");
+	r->name = tok[1];
+	return 0;
+}
+
 /*
  * One record type: its name (the line's first token), how many tokens its line has (the
  * name included), whether the last one takes the rest of the line verbatim (free text,
@@ -502,6 +521,8 @@ static const struct layout layouts[FT_K_COUNT] = {
 	[FT_K_REL] = { "rel", 5, 0, rec_resource },
 	[FT_K_COV] = { "cov", 3, 0, rec_cov },
 	[FT_K_POISON] = { "poison", 6, 0, rec_poison },
+	[FT_K_CTX] = { "ctx", 2, 0, rec_ctx },
+	[FT_K_MODEL] = { "model", 2, 0, rec_model },
 };
 
 const char *ft_kind_name(enum ft_kind k)

@@ -24,6 +24,7 @@ enum ft_kind {
 	FT_K_ACQ, FT_K_REL,
 	FT_K_COV,
 	FT_K_POISON,
+	FT_K_CTX, FT_K_MODEL,
 	FT_K_COUNT
 };
 const char *ft_kind_name(enum ft_kind k);
@@ -36,6 +37,7 @@ enum { FT_REF_NEW, FT_REF_GET, FT_REF_PUT };               /* ref sub */
 enum { FT_CKPT_BASELINE, FT_CKPT_END };                    /* ckpt sub */
 enum { FT_PANIC_EXPECTED, FT_PANIC_UNEXPECTED };           /* panic sub */
 enum { FT_STATE_BEGIN, FT_STATE_END };                     /* state sub */
+enum { FT_MODEL_INIT_IN_RUN, FT_MODEL_AFTER_BOOT };        /* model sub */
 
 #define FT_BT_MAX 8
 #define FT_COV_BYTES_MAX 244 /* bitmap bytes in one cov record */
@@ -49,9 +51,10 @@ struct ft_str {
 struct ft_rec {
 	enum ft_kind kind;
 	int cls;           /* enum ft_class */
-	int sub;           /* badfree kind, ref verb, ckpt kind, panic kind, state begin/end */
+	int sub;           /* badfree kind, ref verb, ckpt kind, panic kind, state begin/end,
+			    * run model */
 	int64_t kseq;      /* allocator records: the kernel's attempt counter */
-	int64_t id;        /* op+/op-: op id */
+	int64_t id;        /* op+/op-: op id; ctx: context id */
 	uint64_t addr;     /* alloc/free/badfree/poison: object; ref: obj; trap: stval;
 			    * state: digest; acq/rel: id */
 	int64_t size;      /* alloc/fault/oom; poison: offset of the changed byte */

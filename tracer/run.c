@@ -35,7 +35,7 @@ struct ft_run *ft_run_begin(struct ft_db *db, int64_t build, int64_t sweep,
 	ft_vec_init(&r->events, sizeof(struct ft_event));
 	ft_arena_init(&r->strs);
 	ft_vec_init(&r->ops, sizeof(struct ft_op));
-	ft_vec_init(&r->opstack, sizeof(uint32_t));
+	ft_map_init(&r->ctx_top);
 	ft_map_init(&r->op_by_id);
 	ft_vec_init(&r->bad, sizeof(struct ft_malformed));
 	ft_vec_init(&r->findings, sizeof(struct ft_finding));
@@ -56,7 +56,7 @@ void ft_run_abandon(struct ft_run *r)
 	ft_vec_free(&r->events);
 	ft_arena_free(&r->strs);
 	ft_vec_free(&r->ops);
-	ft_vec_free(&r->opstack);
+	ft_map_free(&r->ctx_top);
 	ft_map_free(&r->op_by_id);
 	ft_vec_free(&r->bad);
 	ft_vec_free(&r->findings);
@@ -90,14 +90,65 @@ static struct ft_op *op_at(struct ft_run *r, uint32_t i)
 	return FT_VEC_AT(&r->ops, struct ft_op, i);
 }
 
-/* An op is open from its op+ until its own op- or an enclosing op's, so open ops nest. */
+/* An op is open from its op+ until its own op- or an enclosing op's in the same context. */
 static int op_open(struct ft_run *r, int64_t id)
 {
 	uint32_t *oi = ft_map_get(&r->op_by_id, (uint64_t)id, 0);
-	uint32_t depth = oi ? op_at(r, *oi)->depth : 0;
 
-	return oi && depth < r->opstack.len &&
-	       *FT_VEC_AT(&r->opstack, uint32_t, depth) == *oi;
+	return oi && op_at(r, *oi)->open && op_at(r, *oi)->ctx == r->ctx;
+}
+
+static uint32_t ctx_top(const struct ft_run *r, int64_t ctx)
+{
+	uint32_t *oi = ft_map_get(&r->ctx_top, (uint64_t)ctx, 0);
+
+	return oi ? *oi : FT_NONE;
+}
+
+uint32_t ft_run_innermost(const struct ft_run *r, int64_t ctx)
+{
+	uint32_t oi = ctx_top(r, ctx);
+
+	return oi == FT_NONE && ctx != 0 ? ctx_top(r, 0) : oi;
+}
+
+static void set_ctx_top(struct ft_run *r, int64_t ctx, uint32_t oi)
+{
+	if (oi == FT_NONE)
+		ft_map_del(&r->ctx_top, (uint64_t)ctx, 0);
+	else
+		ft_map_put(&r->ctx_top, (uint64_t)ctx, 0, oi);
+}
+
+static void op_begin(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec,
+		     uint32_t idx)
+{
+	uint32_t up = ctx_top(r, r->ctx), in = ft_run_innermost(r, r->ctx);
+	struct ft_op *o = ft_vec_push(&r->ops);
+
+	o->id = rec->id;
+	o->parent = in == FT_NONE ? FT_NO_OP : op_at(r, in)->id;
+	o->ctx = r->ctx;
+	o->pc = rec->pc;
+	o->name = e->name;
+	o->begin = idx;
+	o->end = FT_NONE;
+	o->depth = in == FT_NONE ? 0 : op_at(r, in)->depth + 1;
+	o->up = up;
+	o->open = 1;
+	ft_map_put(&r->op_by_id, (uint64_t)rec->id, 0, (uint32_t)(r->ops.len - 1));
+	set_ctx_top(r, r->ctx, (uint32_t)(r->ops.len - 1));
+}
+
+/* ops nest: closing one closes every op still open inside it in its context */
+static void op_end(struct ft_run *r, uint32_t oi)
+{
+	uint32_t k = ctx_top(r, r->ctx);
+
+	for (; k != oi; k = op_at(r, k)->up)
+		op_at(r, k)->open = 0;
+	op_at(r, oi)->open = 0;
+	set_ctx_top(r, r->ctx, op_at(r, oi)->up);
 }
 
 /* The semantic checks a record must pass to be accepted; NULL or why it is out of place. */
@@ -112,6 +163,8 @@ static const char *out_of_place(struct ft_run *r, const struct ft_rec *rec)
 		return "op+ reuses an op id";
 	if (rec->kind == FT_K_OPEND && !op_open(r, rec->id))
 		return "op- for an op that is not open";
+	if (rec->kind == FT_K_MODEL && r->saw_run)
+		return "model after run";
 	if (rec->kind == FT_K_CKPT && r->has_ckpt[rec->sub])
 		return "repeated checkpoint";
 	if (rec->kind == FT_K_RESULT && r->has_result)
@@ -131,8 +184,11 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 	e->size = rec->size;
 	e->pc = rec->pc;
 	e->rc = rec->rc;
-	e->op = r->opstack.len ?
-		op_at(r, *FT_VEC_AT(&r->opstack, uint32_t, r->opstack.len - 1))->id : FT_NO_OP;
+	{
+		uint32_t in = ft_run_innermost(r, r->ctx);
+
+		e->op = in == FT_NONE ? FT_NO_OP : op_at(r, in)->id;
+	}
 	if (rec->bt.p)
 		e->stack = ft_build_stack(r->b, rec);
 	if (rec->pc && (!rec->npcs || rec->pcs[0] != rec->pc))
@@ -170,28 +226,17 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 		break;
 	case FT_K_RUN:
 		r->saw_run = 1;
+		r->ctx = 0;
 		e->name = add_str(r, rec->name);
 		if (!r->stream_scenario)
 			r->stream_scenario = e->name;
 		break;
-	case FT_K_OPBEGIN: {
-		struct ft_op *o = ft_vec_push(&r->ops);
-
+	case FT_K_OPBEGIN:
 		e->kseq = rec->id;
 		e->op = rec->id;
 		e->name = add_str(r, rec->name);
-		o->id = rec->id;
-		o->parent = r->opstack.len ? op_at(r, *FT_VEC_AT(&r->opstack, uint32_t,
-							       r->opstack.len - 1))->id : FT_NO_OP;
-		o->pc = rec->pc;
-		o->name = e->name;
-		o->begin = idx;
-		o->end = FT_NONE;
-		o->depth = (uint32_t)r->opstack.len;
-		ft_map_put(&r->op_by_id, (uint64_t)rec->id, 0, (uint32_t)(r->ops.len - 1));
-		*(uint32_t *)ft_vec_push(&r->opstack) = (uint32_t)(r->ops.len - 1);
+		op_begin(r, e, rec, idx);
 		break;
-	}
 	case FT_K_OPEND: {
 		uint32_t oi = *ft_map_get(&r->op_by_id, (uint64_t)rec->id, 0);
 		struct ft_op *o = op_at(r, oi);
@@ -200,8 +245,7 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 		e->op = rec->id;
 		o->end = idx;
 		o->rc = rec->rc;
-		/* ops nest: closing one closes every op still open inside it */
-		r->opstack.len = o->depth;
+		op_end(r, oi);
 		break;
 	}
 	case FT_K_REF: {
@@ -322,6 +366,14 @@ static void on_line(void *ctx, const char *line, size_t len, const char *bad)
 		return;
 	}
 	why = out_of_place(r, &rec);
+	if (!why && rec.kind == FT_K_CTX) {
+		r->ctx = rec.id;
+		return;
+	}
+	if (!why && rec.kind == FT_K_MODEL) {
+		r->after_boot = rec.sub == FT_MODEL_AFTER_BOOT;
+		return;
+	}
 	if (!why && rec.kind == FT_K_COV) {
 		why = cov_apply(r, &rec);
 		if (!why)

@@ -37,20 +37,29 @@ struct ft_event {
 	int64_t kseq;
 	int64_t size;
 	int64_t rc;
-	int64_t op;      /* innermost open op id, FT_NO_OP if none */
+	int64_t op;      /* innermost open op id of its context, FT_NO_OP if none */
 	uint32_t stack;  /* build stack index + 1, 0 none */
 	uint32_t name;   /* run string arena offsets, 0 none */
 	uint32_t text;
 	uint8_t kind, cls, sub, has_kseq;
 };
 
+/*
+ * Ops nest per context (the `ctx` record, docs/protocol.md §4): an op's parent is the
+ * innermost op open in its context when it began, or for a context's outermost op the
+ * innermost op open in context 0 (the kernel, which runs the scenario), so a process's
+ * syscalls nest in the scenario's op. Ops of other contexts interleave freely.
+ */
 struct ft_op {
 	int64_t id, parent;   /* parent FT_NO_OP at top level */
+	int64_t ctx;
 	uint64_t pc;
 	int64_t rc;
 	uint32_t name;
 	uint32_t begin, end;  /* event indexes; end FT_NONE while open */
-	uint32_t depth;       /* ops open around it */
+	uint32_t depth;       /* ops around it (through its parent) */
+	uint32_t up;          /* op index of the next open op out in its context, FT_NONE */
+	uint8_t open;         /* until its op- or an op- of one around it in its context */
 };
 
 struct ft_malformed {
@@ -113,7 +122,9 @@ struct ft_run {
 	struct ft_vec events;   /* struct ft_event */
 	struct ft_arena strs;
 	struct ft_vec ops;      /* struct ft_op */
-	struct ft_vec opstack;  /* uint32_t op index, innermost last */
+	struct ft_map ctx_top;  /* (ctx, 0) -> op index of the context's innermost open op */
+	int64_t ctx;            /* the context records now belong to (`ctx`; 0 at first) */
+	int after_boot;         /* `model after-boot`: the run starts after boot */
 	struct ft_map op_by_id; /* (id, 0) -> op index */
 	uint64_t nmalformed;
 	struct ft_vec bad;      /* struct ft_malformed, at most FT_MALFORMED_KEEP */
@@ -130,6 +141,9 @@ struct ft_run {
 	const char *infra_reason;
 	char reason_buf[200];
 };
+
+/* The innermost open op records of context ctx belong to (op index), FT_NONE if none. */
+uint32_t ft_run_innermost(const struct ft_run *r, int64_t ctx);
 
 static inline struct ft_event *ft_run_ev(const struct ft_run *r, uint32_t i)
 {

@@ -1,11 +1,12 @@
 /*
  * scenario.c - the sample kernel's port (faultlib/port.h): the scenarios registered with
  * SCENARIO(), the console as command input, the test device for power-off and reset, the
- * allocators' counts for `ckpt`, init and teardown inside every run, the warm restart and guard
- * mode. faultlib owns the command loop and the runs.
+ * allocators' counts for `ckpt`, init and teardown inside every run, the warm restart, guard
+ * mode and the current process as the context. faultlib owns the command loop and the runs.
  */
 #include "kernel.h"
 #include "mem.h"
+#include "proc.h"
 #include "restart.h"
 #include "guard.h"
 
@@ -31,6 +32,11 @@ static int guard_on(void)
 	return 0;
 }
 
+static long current_pid(void)
+{
+	return curproc ? curproc->pid : 0;
+}
+
 void serve_host(void)
 {
 	static struct fl_port port = {
@@ -46,6 +52,7 @@ void serve_host(void)
 		.restart_check = restart_refused,
 		.restart = restart_warm,
 		.guard_on = guard_on,
+		.ctx_id = current_pid,
 	};
 
 	port.build_id = fl_build_id(build_id_note, build_id_note_end);
