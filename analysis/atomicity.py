@@ -1,15 +1,14 @@
 """Which operations a kernel promises to be failure-atomic, and the severity that follows.
 
-A kernel declares it in `faultline.toml` at the top of its source tree (the sample kernel:
-sample-kernel/faultline.toml), the file that also holds the rest of what faultline needs
-to know about a kernel:
+A kernel declares it in its profile (docs/profile.md; the sample kernel's is
+sample-kernel/faultline.ini):
 
-    [atomicity]
-    atomic = ["*"]             # globs over op names (the name in the op+ record)
-    not_atomic = ["vm_map"]    # these keep objects after a failure; teardown frees them
+    [analysis]
+    atomic = *                 ; globs over op names (the name in the op+ record)
+    not_atomic = vm_map        ; these keep objects after a failure; teardown frees them
 
 An op promises atomicity when a glob of `atomic` matches its name and none of `not_atomic`
-does; `atomic` defaults to ["*"]. A kernel without a declaration promises it for every op.
+does; `atomic` defaults to *. A kernel without a declaration promises it for every op.
 
 Severity: an unbalanced unwind (a failed op left objects it allocated live) is an error
 when the op promises atomicity. When it does not, and the run shows teardown freed those
@@ -22,28 +21,24 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import pathlib
-import tomllib
 from typing import Iterable, Optional
 
+from . import profile as kernel_profile
 from .db import Database
 from .model import Build, FindingClass, Outcome, RunFinding, Severity
+from .profile import FILE_NAME, Profile
 from .sources import SourceTree
 
-FILE_NAME = "faultline.toml"
 # runs whose teardown ran and whose end checkpoint was judged
 _TORN_DOWN = {Outcome.LEAK, Outcome.UNBALANCED, Outcome.SWALLOWED, Outcome.HANDLED,
               Outcome.COMPLETED}
-
-
-class ProfileError(Exception):
-    """The declaration cannot be used; the message names the file."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Atomicity:
     atomic: tuple[str, ...] = ("*",)
     not_atomic: tuple[str, ...] = ()
-    source: str = "no faultline.toml: every op atomic"
+    source: str = f"no {FILE_NAME}: every op atomic"
 
     def promises(self, op: Optional[str]) -> bool:
         if not op:
@@ -52,37 +47,8 @@ class Atomicity:
                 and not any(fnmatch.fnmatchcase(op, g) for g in self.not_atomic))
 
 
-def _globs(table: dict, key: str, default: tuple[str, ...], source: str) -> tuple[str, ...]:
-    value = table.get(key, list(default))
-    if not isinstance(value, list) or not all(isinstance(g, str) and g for g in value):
-        raise ProfileError(f"{source}: [atomicity] {key} must be a list of non-empty "
-                           f"glob strings, got {value!r}")
-    return tuple(value)
-
-
-def parse(text: str, source: str) -> Atomicity:
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ProfileError(f"{source}: not valid TOML: {e}") from e
-    table = doc.get("atomicity", {})
-    if not isinstance(table, dict):
-        raise ProfileError(f"{source}: atomicity must be a table ([atomicity])")
-    unknown = sorted(set(table) - {"atomic", "not_atomic"})
-    if unknown:
-        raise ProfileError(f"{source}: unknown key(s) in [atomicity]: {', '.join(unknown)} "
-                           "(known: atomic, not_atomic)")
-    return Atomicity(_globs(table, "atomic", ("*",), source),
-                     _globs(table, "not_atomic", (), source), source)
-
-
-def load(path: str | pathlib.Path) -> Atomicity:
-    p = pathlib.Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ProfileError(f"{p}: cannot read the kernel's faultline.toml: {e}") from e
-    return parse(text, str(p))
+def of(profile: Profile) -> Atomicity:
+    return Atomicity(profile.atomic, profile.not_atomic, profile.source)
 
 
 def _inside(path: pathlib.Path, roots: Iterable[pathlib.Path]) -> Optional[pathlib.Path]:
@@ -93,7 +59,7 @@ def _inside(path: pathlib.Path, roots: Iterable[pathlib.Path]) -> Optional[pathl
 
 
 def find(build: Build, source_file: Optional[str], sources: SourceTree) -> Optional[pathlib.Path]:
-    """The build's faultline.toml: next to its ELF, else in the nearest directory at or
+    """The build's profile: next to its ELF, else in the nearest directory at or
     above one of its source files (the top of the kernel's tree). Only directories under
     the source roots are searched: a path from DWARF is untrusted."""
     if build.elf_path:
@@ -117,16 +83,18 @@ def find(build: Build, source_file: Optional[str], sources: SourceTree) -> Optio
 
 
 def declarations(db: Database, sources: SourceTree,
-                 given: Optional[str | pathlib.Path] = None) -> dict[int, Atomicity]:
-    """Each build's declaration: the given file for all, else the one found per build."""
+                 given: Optional[Profile] = None) -> dict[int, Atomicity]:
+    """Each build's declaration: the given profile's for all, else the one found per
+    build."""
     builds = db.builds()
     if given is not None:
-        decl = load(given)
+        decl = of(given)
         return {b: decl for b in builds}
     out = {}
     for b, build in builds.items():
         path = find(build, db.source_file(b), sources)
-        out[b] = (dataclasses.replace(load(path), source=_shown(path, sources.repo_root))
+        out[b] = (dataclasses.replace(of(kernel_profile.load(path)),
+                                      source=_shown(path, sources.repo_root))
                   if path else Atomicity())
     return out
 

@@ -42,6 +42,7 @@ from typing import Callable, Optional
 
 from .db import Database
 from .fingerprint import Normalizer
+from .profile import Profile, load_or_default
 from .model import Outcome
 from .suppressions import Rule
 from .unique import Audit, analyze
@@ -149,11 +150,15 @@ class Host:
     timeout: Optional[float] = None
     mode: str = "reset"
     rules: list[Rule] = dataclasses.field(default_factory=list)
-    norm: Normalizer = dataclasses.field(default_factory=Normalizer)
-    profile: Optional[pathlib.Path] = None      # the kernel's faultline.toml
+    profile: Profile = dataclasses.field(default_factory=Profile)   # the kernel's
+
+    @property
+    def norm(self) -> Normalizer:
+        return Normalizer(self.profile.allocator_globs)
 
     def command(self, sub: str, elf: pathlib.Path, db: pathlib.Path, *args: str) -> list[str]:
-        argv = [str(self.injector), sub, "--kernel", str(elf), "--db", str(db),
+        given = ["--profile", str(self.profile.path)] if self.profile.path else []
+        argv = [str(self.injector), sub, *given, "--kernel", str(elf), "--db", str(db),
                 "--mode", self.mode, "--quiet", *args]
         if self.timeout:
             argv += ["--timeout", f"{self.timeout:g}"]
@@ -173,15 +178,11 @@ def default_injector() -> pathlib.Path:
 def sweep_argv(scenario: str, site: str = "", fault: str = "once",
                max_n: Optional[int] = None, class_filter: str = "") -> list[str]:
     """The sweep options for one scenario (as `injector sweep` takes them)."""
-    argv = ["--scenario", scenario]
-    if site:
-        argv += ["--site", site]
-    if fault == "persist":
-        argv.append("--persist")
-    elif fault == "both":
-        argv.append("--both")
-    elif fault != "once":
+    if fault not in ("once", "persist", "both"):
         raise BisectError(f"fault mode is once, persist or both, not {fault!r}")
+    argv = ["--scenario", scenario, "--fault", fault]   # said even for once: a profile's
+    if site:                                            # [sweep] fault must not apply
+        argv += ["--site", site]
     if max_n:
         argv += ["--max-n", str(max_n)]
     if class_filter:
@@ -204,7 +205,8 @@ def call(argv: list[str], cwd: Optional[pathlib.Path] = None) -> Call:
 
 def audit_of(db_path: pathlib.Path, host: Host) -> Audit:
     with Database(db_path) as db:
-        return analyze(db, host.rules, host.norm, profile=host.profile)
+        return analyze(db, host.rules, host.norm,
+                       profile=host.profile if host.profile.path else None)
 
 
 def kernel_scenarios(host: Host, elf: pathlib.Path) -> Optional[list[str]]:
@@ -711,15 +713,19 @@ def add_parsers(sub) -> None:
         p.add_argument("--repeats", type=int, default=3, metavar="R",
                        help="probes of a flaky-looking revision, majority decides (default 3)")
         p.add_argument("--suppressions", metavar="FILE",
-                       help="--scenario: class:glob entries not counted as bad")
+                       help="--scenario: class:glob entries not counted as bad (default: the "
+                            "profile's)")
+        p.add_argument("--profile", metavar="FILE",
+                       help="the kernel profile (docs/profile.md): the machine the injector "
+                            "boots, the allocator functions, suppressions")
         p.add_argument("--json", metavar="OUT", help="also write the result as JSON (- = stdout)")
 
 
-def _target(args) -> Target:
+def _target(args, host: Host) -> Target:
     if args.finding:
         if not args.db:
             raise BisectError("--finding needs --db FILE, the database it comes from")
-        t = target_from_finding(args.db, args.finding)
+        t = target_from_finding(args.db, args.finding, host.norm)
         if args.site:
             t.site, t.no_fault = args.site, False
         if args.fail:
@@ -738,8 +744,11 @@ def _host(args) -> Host:
     injector = pathlib.Path(args.injector) if args.injector else default_injector()
     if not os.access(injector, os.X_OK):
         raise BisectError(f"no injector at {injector} (build it, or give --injector)")
+    profile = load_or_default(args.profile)
+    suppressions = args.suppressions or profile.suppressions
     return Host(injector=injector, jobs=max(1, args.jobs), timeout=args.timeout,
-                mode=args.mode, rules=load(args.suppressions) if args.suppressions else [])
+                mode=args.mode, rules=load(suppressions) if suppressions else [],
+                profile=profile)
 
 
 def run_cli(args) -> int:
@@ -750,8 +759,8 @@ def run_cli(args) -> int:
     quiet_stdout = predicate_mode or args.json == "-"     # stdout is for the verdict / JSON
     say = lambda msg: print(msg, file=sys.stderr if quiet_stdout else sys.stdout,  # noqa: E731
                             flush=True)
-    target = _target(args)
     host = _host(args)
+    target = _target(args, host)
     if predicate_mode:
         verdict, reason = predicate(args.tree, target, host, args.build_cmd, args.elf,
                                     args.repeats, say)

@@ -2,7 +2,7 @@
 
 Exit codes: 0 nothing failing (findings) / output written (report, summary); 1 unsuppressed
 findings (warnings only with --strict); 2 usage error, unreadable or too new database,
-unusable suppressions file or faultline.toml, output that cannot be written. An incomplete
+unusable suppressions file or kernel profile, output that cannot be written. An incomplete
 sweep is said (verdict INCOMPLETE), not an exit code of its own. `bisect`: 0 first bad
 commit named, 1 not narrowed down, 2 error; `bisect-run` speaks git bisect run's language
 (analysis/bisect.py).
@@ -15,9 +15,9 @@ import sys
 from typing import Optional, Sequence
 
 from . import bisect, coverage, html_report, json_report, junit, sarif, summary
-from .atomicity import ProfileError
 from .db import Database, DatabaseError
-from .fingerprint import DEFAULT_ALLOCATOR_GLOBS, DEFAULT_DEPTH, Normalizer
+from .fingerprint import DEFAULT_DEPTH, Normalizer
+from .profile import ProfileError, load_or_default
 from .suppressions import SuppressionError, load
 from .text import visible
 from .unique import Audit, analyze
@@ -46,7 +46,8 @@ def _common(p: argparse.ArgumentParser, suppress: bool = True) -> None:
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON (- = stdout)")
     if suppress:
         p.add_argument("--suppressions", metavar="FILE",
-                       help="class:glob entries (leak:proc_*, *:legacy_*) of known findings")
+                       help="class:glob entries (leak:proc_*, *:legacy_*) of known findings "
+                            "(default: the profile's)")
     p.add_argument("--strict", action="store_true",
                    help="warnings (e.g. unwind-order) fail like errors")
     p.add_argument("--stack-depth", type=int, default=DEFAULT_DEPTH, metavar="N",
@@ -54,11 +55,13 @@ def _common(p: argparse.ArgumentParser, suppress: bool = True) -> None:
                         f"(default {DEFAULT_DEPTH})")
     p.add_argument("--allocator", action="append", default=[], metavar="GLOB",
                    help="a function of the kernel's allocators, left out of fingerprints "
-                        "(repeatable; added to page_alloc, obj_alloc, kmalloc, ...)")
+                        "(repeatable; added to the profile's allocators and internal "
+                        "functions, or to page_alloc, obj_alloc, kmalloc, ...)")
     p.add_argument("--profile", metavar="FILE",
-                   help="the kernel's faultline.toml, which says which ops promise failure "
-                        "atomicity (default: the one beside the kernel ELF or at the top of "
-                        "its source tree)")
+                   help="the kernel profile (docs/profile.md): allocator functions, which "
+                        "ops promise failure atomicity, suppressions (default: the "
+                        "faultline.ini beside the kernel ELF or at the top of its source "
+                        "tree, for the atomicity promise)")
     p.add_argument("--repo-root", metavar="DIR",
                    help="root for relative source paths (default: the git checkout holding "
                         "the build's sources)")
@@ -103,14 +106,17 @@ def _write(path: str, data: str | bytes) -> None:
 
 
 def _audit(args, db: Database) -> Audit:
-    rules = load(args.suppressions) if getattr(args, "suppressions", None) else []
+    profile = load_or_default(args.profile)
+    suppressions = (args.suppressions or profile.suppressions
+                    if hasattr(args, "suppressions") else None)
+    rules = load(suppressions) if suppressions else []
     if args.stack_depth < 1:
         raise UsageError("--stack-depth must be at least 1")
-    norm = Normalizer(DEFAULT_ALLOCATOR_GLOBS + tuple(args.allocator), args.stack_depth)
+    norm = Normalizer(profile.allocator_globs + tuple(args.allocator), args.stack_depth)
     return analyze(db, rules, norm,
                    pathlib.Path(args.repo_root) if args.repo_root else None,
                    pathlib.Path(args.src_root) if args.src_root else None,
-                   pathlib.Path(args.profile) if args.profile else None)
+                   profile if args.profile else None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import hashlib
 from typing import Optional, Sequence
 
 from .model import EMPTY_STACK, FindingClass, Frame, RunFinding, Stack
+from .profile import Profile
 
 FINGERPRINT_VERSION = "2"
 
@@ -39,15 +40,12 @@ OBJECT_CLASSES = (FindingClass.LEAK, FindingClass.UNBALANCED_UNWIND,
                   FindingClass.RESOURCE_LEAK)
 LEAK_CLASSES = (FindingClass.LEAK, FindingClass.RESOURCE_LEAK)
 
-# Frames of the allocators themselves: they say nothing about the bug. The sample kernel's
-# backtraces start at the allocator's caller, so these matter for kernels whose do not. Used
-# only when the finding's own site function is not on the stack (otherwise everything
-# innermost of the site is dropped, which needs no list).
-DEFAULT_ALLOCATOR_GLOBS: tuple[str, ...] = (
-    "page_alloc", "page_free", "obj_alloc", "obj_free", "page_take_internal",
-    "page_give_internal", "kalloc", "kfree", "kmalloc", "kzalloc", "kcalloc", "krealloc",
-    "vmalloc", "vfree", "malloc", "calloc", "realloc", "free",
-)
+# Frames of the allocators themselves say nothing about the bug: a kernel's profile names its
+# allocator and internal functions (docs/profile.md; analysis/profile.py holds the defaults
+# for a kernel without one). The sample kernel's backtraces start at the allocator's caller,
+# so these matter for kernels whose do not. Used only when the finding's own site function
+# is not on the stack (otherwise everything innermost of the site is dropped).
+DEFAULT_ALLOCATOR_GLOBS: tuple[str, ...] = Profile().allocator_globs
 
 # How many frames of a symptom's normalized site stack are shown with it (JSON
 # normalized_stack, the finding page): the site and its caller. Deeper frames are the

@@ -2,7 +2,7 @@
 database, and the result as typed data a test asserts on.
 
 `Gate` holds what stays the same for a suite (the kernel, the execution mode, the
-suppressions, the kernel's faultline.toml) and drives build/injector the way bisection does
+suppressions, the kernel's profile) and drives build/injector the way bisection does
 (analysis/bisect.py's Host), then audits the database with analyze(): the findings it gives
 back are the unique findings, named for the function to fix.
 """
@@ -18,6 +18,7 @@ from . import coverage, status
 from .bisect import Host, audit_of, call, default_injector, kernel_scenarios, sweep_argv
 from .db import Database
 from .model import FindingClass, Outcome, Severity
+from .profile import load_or_default
 from .suppressions import load
 from .text import visible
 from .unique import Audit, UniqueFinding
@@ -136,7 +137,7 @@ class Gate:
         its matches into the rules)."""
         return Host(self.injector, self.jobs, self.timeout, self.mode,
                     load(self.suppressions) if self.suppressions else [],
-                    profile=self.profile)
+                    profile=load_or_default(self.profile))
 
     def offered(self) -> list[str]:
         """Every scenario the kernel offers (its .scenarios section)."""

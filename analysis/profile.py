@@ -61,7 +61,7 @@ class _Value:
     where: str                                  # FILE:LINE: [section] key
 
     def fail(self, what: str) -> ProfileError:
-        return ProfileError(f"{self.where}: {what}, not {self.text!r}")
+        return ProfileError(f"{self.where} {what}, not {self.text!r}")
 
 
 def _path(v: _Value, base: pathlib.Path) -> pathlib.Path:
@@ -142,6 +142,11 @@ def _located_dict(lines: _Lines, seen: dict[tuple[str, ...], int]) -> type:
     return Located
 
 
+def _not_ini(source: str, line: int, text: str) -> ProfileError:
+    return ProfileError(f"{source}:{line}: not a [section], key = value, or an indented "
+                        f"continuation: {text}")
+
+
 def _read(text: str, source: str) -> tuple[configparser.RawConfigParser,
                                             dict[tuple[str, ...], int]]:
     for n, line in enumerate(text.splitlines(), 1):
@@ -155,11 +160,11 @@ def _read(text: str, source: str) -> tuple[configparser.RawConfigParser,
     try:
         cp.read_file(lines, source)
     except configparser.MissingSectionHeaderError as e:
-        raise ProfileError(f"{source}:{e.lineno}: a key before any [section]") from e
+        if not e.line.lstrip().startswith("["):
+            raise ProfileError(f"{source}:{e.lineno}: a key before any [section]") from e
+        raise _not_ini(source, e.lineno, repr(e.line)) from e
     except configparser.ParsingError as e:
-        n, line = e.errors[0]
-        raise ProfileError(f"{source}:{n}: not a [section], key = value, or an indented "
-                           f"continuation: {line}") from e
+        raise _not_ini(source, *e.errors[0]) from e
     except configparser.DuplicateOptionError as e:
         raise ProfileError(f"{source}:{e.lineno}: {e.option!r} given twice in "
                            f"[{e.section}]") from e

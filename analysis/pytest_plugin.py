@@ -3,8 +3,8 @@
 Load it with `-p analysis.pytest_plugin` (the faultline checkout on PYTHONPATH) or from a
 conftest.py with `pytest_plugins = ["analysis.pytest_plugin"]`; docs/pytest.md shows both.
 
-- Given a kernel (`--faultline-kernel`, or `kernel` in the `[pytest]` table of the kernel's
-  faultline.toml given with `--faultline-profile`), the session holds one test item per
+- Given a kernel (`--faultline-kernel`, or `[kernel] elf` of the kernel profile given with
+  `--faultline-profile`, docs/profile.md), the session holds one test item per
   (scenario, fault mode), `faultline::<scenario>[<fault mode>]`. Each sweeps its scenario
   into a database of its own in pytest's cache directory, so a re-run resumes where the last
   stopped and runs nothing it already ran, and no two items (nor two pytest-xdist workers)
@@ -25,21 +25,19 @@ import hashlib
 import os
 import pathlib
 import re
-import tomllib
 from typing import Optional
 
 import pytest
 
-from . import atomicity, html_report
+from . import html_report
 from .bisect import audit_of
 from .db import Database, DatabaseError
 from .gate import FAULTS, MODES, Gate, GateError, RunResult, SweepResult, sweepable
 from .merge import MergeError, merge
+from .profile import Profile, ProfileError, load_or_default
 from .suppressions import SuppressionError, load
 from .text import visible
 
-PROFILE_KEYS = {"kernel": str, "scenarios": list, "mode": str, "fault": str,
-                "suppressions": str}
 FAULT_CHOICES = (*FAULTS, "both")
 DB_PROPERTY = "faultline_db"
 
@@ -59,8 +57,9 @@ _SETTINGS = pytest.StashKey[Settings]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("faultline", "faultline fault-injection sweeps")
     g.addoption("--faultline-profile", metavar="FILE",
-                help="the kernel's faultline.toml: its [pytest] table gives defaults for the "
-                     "options below; the file goes to the analysis as --profile")
+                help="the kernel profile (docs/profile.md): its kernel, sweep, analysis and "
+                     "pytest sections give defaults for the options below; the file goes to "
+                     "the injector and the analysis as --profile")
     g.addoption("--faultline-kernel", metavar="ELF", help="the kernel to sweep")
     g.addoption("--faultline-scenarios", metavar="S[,S...]",
                 help="scenarios to sweep, one item per scenario and fault mode; 'all' (the "
@@ -79,31 +78,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "(a kernel built with coverage: docs/analysis.md)")
 
 
-def _profile_table(path: pathlib.Path) -> dict:
-    """The [pytest] table of a faultline.toml, its paths made absolute; the whole file is
-    checked the way the analysis will read it."""
+def _profile(path: Optional[str]) -> Profile:
     try:
-        atomicity.load(path)
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except atomicity.ProfileError as e:
+        return load_or_default(path)
+    except ProfileError as e:
         raise pytest.UsageError(f"--faultline-profile {e}") from e
-    table = doc.get("pytest", {})
-    if not isinstance(table, dict):
-        raise pytest.UsageError(f"--faultline-profile {path}: pytest must be a table")
-    for key, value in table.items():
-        want = PROFILE_KEYS.get(key)
-        if want is None:
-            raise pytest.UsageError(
-                f"--faultline-profile {path}: unknown key in [pytest]: {key} "
-                f"(known: {', '.join(PROFILE_KEYS)})")
-        if not isinstance(value, want) or (want is list and
-                                           not all(isinstance(v, str) for v in value)):
-            raise pytest.UsageError(f"--faultline-profile {path}: [pytest] {key} must be "
-                                    f"{'a list of strings' if want is list else 'a string'}")
-    for key in ("kernel", "suppressions"):
-        if key in table:
-            table[key] = str(path.parent / table[key])
-    return table
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...], source: str) -> str:
@@ -143,25 +122,25 @@ def _jobs(given: Optional[int]) -> int:
     return given
 
 
-def _gate(config: pytest.Config, table: dict, source: str) -> Optional[Gate]:
-    """The kernel's gate as the options and the profile's [pytest] table set it up (an
-    option wins); None when neither names a kernel."""
+def _gate(config: pytest.Config, profile: Profile, source: str) -> Optional[Gate]:
+    """The kernel's gate as the options and the profile set it up (an option wins); None
+    when neither names a kernel."""
     opt = config.getoption
-    profile = opt("faultline_profile")
-    mode = _choice("mode", opt("faultline_mode") or table.get("mode", "warm"), MODES, source)
-    suppressions = opt("faultline_suppressions") or table.get("suppressions")
+    mode = _choice("mode", opt("faultline_mode") or profile.mode or "warm", MODES, source)
+    suppressions = opt("faultline_suppressions") or profile.suppressions
     if suppressions:
         try:
             load(suppressions)
         except SuppressionError as e:
             raise pytest.UsageError(f"--faultline-suppressions {e}") from e
-    kernel = opt("faultline_kernel") or table.get("kernel")
+    kernel = opt("faultline_kernel") or profile.elf
     if not kernel:
         return None
+    coverage = opt("faultline_min_error_coverage")
     gate = Gate(pathlib.Path(kernel).resolve(), mode,
                 pathlib.Path(suppressions) if suppressions else None,
-                pathlib.Path(profile) if profile else None, _jobs(opt("faultline_jobs")),
-                min_error_coverage=opt("faultline_min_error_coverage"))
+                profile.path, _jobs(opt("faultline_jobs")),
+                min_error_coverage=profile.min_error_coverage if coverage is None else coverage)
     try:
         gate.offered()                      # refuses what is not a kernel before any test
     except GateError as e:
@@ -172,14 +151,13 @@ def _gate(config: pytest.Config, table: dict, source: str) -> Optional[Gate]:
 def _settings(config: pytest.Config) -> Optional[Settings]:
     """What the options and the profile ask for; None when they name no kernel."""
     opt = config.getoption
-    profile = opt("faultline_profile")
-    table = _profile_table(pathlib.Path(profile)) if profile else {}
+    profile = _profile(opt("faultline_profile"))
     given = opt("faultline_scenarios")
-    scenarios = _scenarios(given.split(",") if given else table.get("scenarios", ["all"]))
-    source = f"--faultline-profile {profile}" if profile else "faultline"
-    fault = _choice("fault", opt("faultline_fault") or table.get("fault", "both"),
+    scenarios = _scenarios(given.split(",") if given else list(profile.scenarios) or ["all"])
+    source = f"--faultline-profile {profile.path}" if profile.path else "faultline"
+    fault = _choice("fault", opt("faultline_fault") or profile.fault or "both",
                     FAULT_CHOICES, source)
-    gate = _gate(config, table, source)
+    gate = _gate(config, profile, source)
     if gate is None:
         return None
     cache = getattr(config, "cache", None)
@@ -348,6 +326,6 @@ def faultline(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Faultli
     settings = request.config.stash.get(_SETTINGS, None)
     if settings is None:
         pytest.fail("the faultline fixture needs a kernel: --faultline-kernel ELF, or "
-                    "--faultline-profile FILE with kernel in its [pytest] table",
+                    "--faultline-profile FILE whose [kernel] names its elf",
                     pytrace=False)
     return Faultline(settings.gate, tmp_path)

@@ -27,6 +27,7 @@ from .db import Database
 from .inlines import Inlines
 from .model import (Build, FindingClass, Outcome, Run, RunFinding, Severity, Stack, Sweep,
                     Malformed)
+from .profile import Profile
 from .sources import SourceTree
 from .suppressions import Rule, first_match
 
@@ -235,8 +236,21 @@ def display_path(path: str, root: pathlib.Path) -> str:
         return path
 
 
-def repro_command(run: Run, elf: str, site_func: Optional[str] = None) -> str:
-    """The one-line command that repeats this run (build/injector's `run` subcommand).
+def recorded_profile(command: str) -> Optional[str]:
+    """The --profile FILE of a recorded injector command line, if it has one."""
+    words = command.split()
+    for i, w in enumerate(words):
+        if w == "--profile" and i + 1 < len(words):
+            return words[i + 1]
+        if w.startswith("--profile="):
+            return w.removeprefix("--profile=")
+    return None
+
+
+def repro_command(run: Run, elf: str, site_func: Optional[str] = None,
+                  profile: Optional[str] = None) -> str:
+    """The one-line command that repeats this run (build/injector's `run` subcommand),
+    booting the machine of the kernel profile the run was made with (profile).
     A by-site run ("pc:<hex>") is named by the function holding that pc (site_func): the
     injector arms by function range, so N then counts that function's attempts.
     A run ingested from a saved log (exec mode "log") cannot be driven again; its command
@@ -246,8 +260,8 @@ def repro_command(run: Run, elf: str, site_func: Optional[str] = None) -> str:
         argv = ["build/tracer", "check"] + (["--kernel", elf] if elf else [])
         return shlex.join(argv + (["--scenario", run.scenario] if run.scenario else [])
                           + [log])
-    argv = ["build/injector", "run", "--kernel", elf, "--scenario", run.scenario,
-            "--fail", str(run.n)]
+    argv = ["build/injector", "run", *(["--profile", profile] if profile else []),
+            "--kernel", elf, "--scenario", run.scenario, "--fail", str(run.n)]
     if run.fault_mode == "persist":
         argv.append("--persist")
     if run.class_filter:
@@ -255,7 +269,7 @@ def repro_command(run: Run, elf: str, site_func: Optional[str] = None) -> str:
     site = site_func if run.site.startswith("pc:") else run.site
     if site:
         argv += ["--site", site]
-    if run.exec_mode != "fresh":
+    if run.exec_mode != "fresh" or profile:         # a profile's [sweep] mode must not apply
         argv += ["--mode", run.exec_mode]
     if run.guard:
         argv.append("--guard")
@@ -342,12 +356,15 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
             norm: Optional[fp.Normalizer] = None,
             repo_root: Optional[pathlib.Path] = None,
             src_root: Optional[pathlib.Path] = None,
-            profile: Optional[pathlib.Path] = None) -> Audit:
+            profile: Optional[Profile] = None) -> Audit:
     rules = rules if rules is not None else []
     norm = norm or fp.Normalizer()
     builds = db.builds()
     sources = SourceTree(builds, repo_root, src_root)
     runs = db.runs()
+    sweeps = db.sweeps()
+    profiles = {sw.id: display_path(p, sources.repo_root) for sw in sweeps
+                if (p := recorded_profile(sw.command))}
     by_id = {r.id: r for r in runs}
     rows = atomicity.judge(db.findings(by_id), atomicity.declarations(db, sources, profile))
 
@@ -397,7 +414,8 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
             severity=severity, func=blame.func,
             title=fp.root_title(minimal, blame, symptoms, attribution.kinds),
             located=loc, occurrences=occurrences, minimal=minimal,
-            repro=repro_command(minimal.run, elf, _site_func(db, minimal.run)),
+            repro=repro_command(minimal.run, elf, _site_func(db, minimal.run),
+                                profiles.get(minimal.run.sweep)),
             blame=blame, symptoms=symptoms, kinds=attribution.kinds)
         funcs = [u.func, loc.func] + [o.func or "??" for o in symptoms] + \
             [fr.name for fr in loc.frames]
@@ -413,7 +431,7 @@ def analyze(db: Database, rules: Optional[list[Rule]] = None,
                                u.title, u.fingerprint))
     return Audit(
         db_path=str(db.path), schema_version=db.schema_version, meta=db.meta(),
-        builds=builds, sweeps=db.sweeps(), runs=runs,
+        builds=builds, sweeps=sweeps, runs=runs,
         findings=[u for u in unique if u.suppressed_by is None],
         suppressed=[u for u in unique if u.suppressed_by is not None],
         expected_panics=_expected_panics(db, runs), rules=rules, groups=_groups(runs),

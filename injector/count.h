@@ -4,7 +4,7 @@
  * Findings are fingerprinted, grouped and suppressed in one place, analysis/. At the end of
  * a sweep the injector runs `python3 -m analysis findings` on its database, so the count it
  * prints and its exit status are the analysis's, suppressions and the kernel's
- * faultline.toml included.
+ * kernel profile included.
  */
 #ifndef FAULTLINE_INJECTOR_COUNT_H
 #define FAULTLINE_INJECTOR_COUNT_H
@@ -15,7 +15,7 @@
 struct count_args {
 	const char *db;
 	const char *suppressions;   /* NULL: none */
-	const char *profile;        /* NULL: the analysis finds the kernel's faultline.toml */
+	const char *profile;        /* --profile; NULL: the analysis finds faultline.ini */
 };
 
 /*

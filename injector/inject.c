@@ -221,7 +221,7 @@ int inject(struct opts *o)
 	struct sched_cfg cfg = { 0 };
 	sigset_t waitmask;
 	enum sched_status ss;
-	char err[1024];
+	char err[4096];
 	int code, is_run = !strcmp(o->cmd, "run");
 
 	catch_signals(&waitmask);

@@ -7,7 +7,7 @@ INJ_OBJDIR := $(BUILD)/injector-obj
 INJ_SRCS   := $(sort $(wildcard $(INJ_DIR)/*.c))
 INJ_OBJS   := $(patsubst $(INJ_DIR)/%.c,$(INJ_OBJDIR)/%.o,$(INJ_SRCS))
 INJ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
-	$(TRACER_CFLAGS)
+	$(TRACER_CFLAGS) $(VERSION_CFLAGS)
 
 $(INJ_OBJDIR)/%.o: $(INJ_DIR)/%.c
 	@mkdir -p $(dir $@)
@@ -16,6 +16,9 @@ $(INJ_OBJDIR)/%.o: $(INJ_DIR)/%.c
 $(BUILD)/injector: $(INJ_OBJS) $(TRACER_LIB)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -g -o $@ $(INJ_OBJS) $(TRACER_LIB) $(TRACER_LDLIBS) -linih
+
+# --version prints the string mk/version.mk generates
+$(INJ_OBJDIR)/main.o: $(VERSION_H)
 
 -include $(INJ_OBJS:.o=.d)
 

@@ -15,35 +15,71 @@
 
 #include "kelf.h"
 #include "opts.h"
+#include "profile.h"
+#include "version.h"
 
-static const char usage_text[] =
-	"usage:\n"
-	"  injector run   --kernel ELF --scenario S --fail N [--persist] [--class page|obj]\n"
-	"                 [--site FUNC] [--mode fresh|reset|warm] [--timeout SEC] [--print-log]\n"
-	"                 --db FILE\n"
-	"  injector sweep --kernel ELF --scenario S[,S...]|all [--mode fresh|reset|warm]\n"
-	"                 [--persist|--both] [--site FUNC] [--by-site] [--class page|obj]\n"
-	"                 [-j J] [--timeout SEC] [--max-n N] [--suppressions FILE]\n"
-	"                 [--profile FILE] [--no-analysis] --db FILE\n"
-	"  injector scenarios --kernel ELF\n"
-	"  injector floor --kernel NULL-ELF [--count N] [--timeout SEC]\n"
-	"  injector boot  --kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset|warm]\n"
-	"common options: [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet] [--guard]\n"
-	"                [--no-sandbox] [--uart-limit BYTES[K|M|G]]\n"
+/* Each command and its own options, as `injector COMMAND --help` prints them. */
+static const struct command {
+	const char *name, *options;
+} commands[] = {
+	{ "run", "--kernel ELF --scenario S --fail N [--persist|--fault once|persist]\n"
+		 "       [--class page|obj] [--site FUNC] [--mode fresh|reset|warm]\n"
+		 "       [--timeout SEC] [--print-log] --db FILE" },
+	{ "sweep", "--kernel ELF --scenario S[,S...]|all [--mode fresh|reset|warm]\n"
+		   "       [--persist|--both|--fault once|persist|both] [--site FUNC] [--by-site]\n"
+		   "       [--class page|obj] [-j J] [--timeout SEC] [--max-n N]\n"
+		   "       [--suppressions FILE] [--no-analysis] --db FILE" },
+	{ "scenarios", "--kernel ELF" },
+	{ "floor", "--kernel NULL-ELF [--count N] [--timeout SEC]" },
+	{ "boot", "--kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset|warm]" },
+};
+
+static const char common_text[] =
+	"common options: [--profile FILE] [--qemu BIN] [--src-root DIR] [--no-icount] [--quiet]\n"
+	"                [--guard] [--no-sandbox] [--uart-limit BYTES[K|M|G]] [--help]\n"
+	"  --profile FILE: the kernel profile (docs/profile.md) gives the ELF, the machine,\n"
+	"  the timeouts and the sweep's defaults; an option given here wins over it\n"
 	"exit status: 0 no findings, 1 findings (sweep: unique findings after suppressions,\n"
 	"             as `python3 -m analysis findings` counts them), 2 usage or\n"
 	"             infrastructure error,\n"
 	"             130 interrupted (finished runs are kept; run again to resume)\n";
+
+/* The usage of one command (cmd) or of all (NULL), to f. */
+static void print_usage(FILE *f, const struct command *cmd)
+{
+	fputs(cmd ? "usage: " : "usage:\n", f);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!cmd || cmd == &commands[i])
+			fprintf(f, "%sinjector %s %s\n", cmd ? "" : "  ", commands[i].name,
+				commands[i].options);
+	if (!cmd)
+		fputs("  injector --version\n", f);
+	fputs(common_text, f);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Where a profile value being checked as an option came from ("FILE:LINE: [s] key"). */
+static const char *usage_where;
 
 static int usage(const char *fmt, ...)
 {
 	va_list ap;
 
 	fprintf(stderr, "injector: ");
+	if (usage_where)
+		fprintf(stderr, "%s: ", usage_where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
+	fputc('\n', stderr);
+	print_usage(stderr, NULL);
 	return EXIT_USAGE;
 }
 
@@ -126,7 +162,7 @@ static void join_command(struct opts *o, int argc, char **argv)
 enum { O_KERNEL = 256, O_DB, O_SCENARIO, O_FAIL, O_PERSIST, O_BOTH, O_CLASS, O_SITE,
        O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT, O_GUARD,
        O_ICOUNT, O_QUIET, O_COUNT, O_CONSOLEFD, O_SERIAL, O_SUPPRESSIONS, O_PROFILE,
-       O_NOANALYSIS, O_HELP, O_NOSANDBOX, O_UARTLIMIT };
+       O_NOANALYSIS, O_HELP, O_NOSANDBOX, O_UARTLIMIT, O_FAULT, O_END };
 
 static const struct option longopts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -158,6 +194,7 @@ static const struct option longopts[] = {
 	{ "help", no_argument, NULL, O_HELP },
 	{ "no-sandbox", no_argument, NULL, O_NOSANDBOX },
 	{ "uart-limit", required_argument, NULL, O_UARTLIMIT },
+	{ "fault", required_argument, NULL, O_FAULT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -172,6 +209,7 @@ static void default_opts(struct opts *o, char **argv)
 		o->jobs = 1;
 	o->max_n = 100000;
 	o->timeout = 5.0;
+	o->boot_timeout = 10.0;
 	o->icount = 1;
 	o->mode = "fresh";
 	o->qemu = getenv("FAULTLINE_QEMU") ? getenv("FAULTLINE_QEMU") : "qemu-system-riscv64";
@@ -183,93 +221,104 @@ static void default_opts(struct opts *o, char **argv)
 	o->file_max = QEMU_FILE_MAX_DEFAULT;
 }
 
-/* One option c (longopts[li] when li >= 0) with its value. Returns -1 to continue, or an
- * exit status. */
-static int parse_opt(struct opts *o, int c, int li, char **argv)
+/* --fault (and [sweep] fault): once, persist (--persist) or both (--both). */
+static int apply_fault(struct opts *o, const char *fault)
+{
+	if (strcmp(fault, "once") && strcmp(fault, "persist") && strcmp(fault, "both"))
+		return usage("--fault is once, persist or both, not '%s'", fault);
+	o->persist = !strcmp(fault, "persist");
+	o->both = !strcmp(fault, "both");
+	return -1;
+}
+
+/* One option c (longopts[li] when li >= 0) with its value arg. Returns -1 to continue, or
+ * an exit status. */
+static int parse_opt(struct opts *o, int c, int li, const char *arg, char **argv)
 {
 	long v;
 	int r;
 
 	/* an empty value means nothing to any option (--db '' would open a temporary db) */
-	if (optarg && !*optarg)
+	if (arg && !*arg)
 		return usage("--%s wants a value, not ''", li >= 0 ? longopts[li].name : "jobs");
 	switch (c) {
-	case O_KERNEL: o->kernel = optarg; break;
-	case O_DB: o->db = optarg; break;
+	case O_KERNEL: o->kernel = arg; break;
+	case O_DB: o->db = arg; break;
 	case O_CONSOLEFD:
-		if ((r = parse_long("--console-fd", optarg, 0, INT_MAX, &v)) >= 0)
+		if ((r = parse_long("--console-fd", arg, 0, INT_MAX, &v)) >= 0)
 			return r;
 		o->console_fd = (int)v;
 		break;
-	case O_SERIAL: o->serial = optarg; break;
+	case O_SERIAL: o->serial = arg; break;
 	case O_SCENARIO:
-		if (!is_list(optarg))
+		if (!is_list(arg))
 			return usage("--scenario wants S or S1,S2,... (no empty name), not '%s'",
-				     optarg);
-		o->scenario = optarg;
+				     arg);
+		o->scenario = arg;
 		break;
 	case O_FAIL:
-		if ((r = parse_long("--fail", optarg, 1, N_MAX, &o->fail)) >= 0)
+		if ((r = parse_long("--fail", arg, 1, N_MAX, &o->fail)) >= 0)
 			return r;
 		break;
 	case O_PERSIST: o->persist = 1; break;
 	case O_BOTH: o->both = 1; break;
+	case O_FAULT: return apply_fault(o, arg);
 	case O_CLASS:
-		if (strcmp(optarg, "page") && strcmp(optarg, "obj"))
-			return usage("--class is page or obj, not '%s'", optarg);
-		o->class_filter = optarg;
+		if (strcmp(arg, "page") && strcmp(arg, "obj"))
+			return usage("--class is page or obj, not '%s'", arg);
+		o->class_filter = arg;
 		break;
 	case O_SITE:
-		if (strlen(optarg) >= 128 || strchr(optarg, ','))
+		if (strlen(arg) >= 128 || strchr(arg, ','))
 			return usage("--site wants one function name (at most 127 characters), "
-				     "not '%s'", optarg);
-		o->site = optarg;
+				     "not '%s'", arg);
+		o->site = arg;
 		break;
 	case O_BYSITE: o->by_site = 1; break;
 	case O_MODE:
-		if (strcmp(optarg, "fresh") && strcmp(optarg, "reset") &&
-		    strcmp(optarg, "warm"))
-			return usage("--mode is fresh, reset or warm, not '%s'", optarg);
-		o->mode = optarg;
+		if (strcmp(arg, "fresh") && strcmp(arg, "reset") &&
+		    strcmp(arg, "warm"))
+			return usage("--mode is fresh, reset or warm, not '%s'", arg);
+		o->mode = arg;
 		break;
 	case 'j':
-		if ((r = parse_long("-j", optarg, 1, 256, &o->jobs)) >= 0)
+		if ((r = parse_long("-j", arg, 1, 256, &o->jobs)) >= 0)
 			return r;
 		break;
 	case O_TIMEOUT:
-		if ((r = parse_seconds("--timeout", optarg, TIMEOUT_MAX, &o->timeout)) >= 0)
+		if ((r = parse_seconds("--timeout", arg, TIMEOUT_MAX, &o->timeout)) >= 0)
 			return r;
 		break;
 	case O_MAXN:
-		if ((r = parse_long("--max-n", optarg, 1, N_MAX, &o->max_n)) >= 0)
+		if ((r = parse_long("--max-n", arg, 1, N_MAX, &o->max_n)) >= 0)
 			return r;
 		break;
 	case O_PRINTLOG: o->print_log = 1; break;
-	case O_QEMU: o->qemu = optarg; break;
-	case O_SRCROOT: o->src_root = optarg; break;
+	case O_QEMU: o->qemu = arg; break;
+	case O_SRCROOT: o->src_root = arg; break;
 	case O_GUARD: o->guard = 1; break;
 	case O_NOICOUNT: o->icount = 0; break;
 	case O_ICOUNT: o->icount = 1; break;
 	case O_QUIET: o->quiet = 1; break;
 	case O_COUNT:
-		if ((r = parse_long("--count", optarg, 1, 100000, &o->count)) >= 0)
+		if ((r = parse_long("--count", arg, 1, 100000, &o->count)) >= 0)
 			return r;
 		break;
 	case O_SUPPRESSIONS:
 	case O_PROFILE:
-		if (access(optarg, R_OK) < 0)
-			return usage("cannot read '%s'", optarg);
-		*(c == O_PROFILE ? &o->profile : &o->suppressions) = optarg;
+		if (access(arg, R_OK) < 0)
+			return usage("cannot read '%s'", arg);
+		*(c == O_PROFILE ? &o->profile : &o->suppressions) = arg;
 		break;
 	case O_NOANALYSIS: o->no_analysis = 1; break;
 	case O_HELP:
-		fputs(usage_text, stdout);
+		print_usage(stdout, find_command(o->cmd));
 		return 0;
 	case O_NOSANDBOX: o->sandbox = 0; break;
 	case O_UARTLIMIT:
-		if (parse_size(optarg, &o->file_max) < 0)
+		if (parse_size(arg, &o->file_max) < 0)
 			return usage("--uart-limit wants a size in bytes (suffix K, M or G) "
-				     "from 1 to 1T, not '%s'", optarg);
+				     "from 1 to 1T, not '%s'", arg);
 		break;
 	case ':':
 		return usage("option '%s' needs a value", argv[optind - 1]);
@@ -299,8 +348,8 @@ static int check_opts(const struct opts *o)
 			return usage("%s", "--both and --by-site belong to sweep");
 		if (strchr(o->scenario, ','))
 			return usage("%s", "run takes one scenario");
-		if (o->suppressions || o->profile || o->no_analysis)
-			return usage("%s", "--suppressions, --profile and --no-analysis belong to sweep");
+		if (o->suppressions || o->no_analysis)
+			return usage("%s", "--suppressions and --no-analysis belong to sweep");
 	} else {
 		if (o->fail >= 0)
 			return usage("%s", "--fail belongs to run; a sweep tries N = 1, 2, ...");
@@ -314,9 +363,108 @@ static int check_opts(const struct opts *o)
 	return -1;
 }
 
+/* The option whose value c is, as longopts indexes it. */
+static int longopt_index(int c)
+{
+	int i;
+
+	for (i = 0; longopts[i].name && longopts[i].val != c; i++)
+		;
+	return i;
+}
+
+/* A list value of the profile as an option wants it: "a b" -> "a,b". */
+static char *comma_list(const char *text)
+{
+	char *s = strdup(text), *w = s, *save, *t;
+
+	if (!s)
+		return NULL;
+	for (t = strtok_r(s, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (w != s)
+			*w++ = ',';
+		memmove(w, t, strlen(t));
+		w += strlen(t);
+	}
+	*w = 0;
+	return s;
+}
+
+/* The profile's values that stand for options; scenarios and fault only for sweep. */
+static const struct {
+	enum profile_key key;
+	int opt;
+} profile_opts[] = {
+	{ PK_ELF, O_KERNEL }, { PK_BINARY, O_QEMU }, { PK_RUN, O_TIMEOUT }, { PK_MODE, O_MODE },
+	{ PK_SCENARIOS, O_SCENARIO }, { PK_FAULT, O_FAULT },
+};
+
+/* Whether the command line gave option c, or one that makes the same choice (--by-site
+ * injects each site once). */
+static bool given_opt(const bool *given, int c)
+{
+	if (c == O_FAULT && (given[O_PERSIST - O_KERNEL] || given[O_BOTH - O_KERNEL] ||
+			     given[O_BYSITE - O_KERNEL]))
+		return true;
+	return given[c - O_KERNEL];
+}
+
+/* The value of key k as its option takes it: paths made relative to the profile. */
+static char *option_value(const struct profile *p, enum profile_key k)
+{
+	const char *text = p->v[k].text;
+
+	if (k == PK_SCENARIOS)
+		return comma_list(text);
+	if (k == PK_ELF || (k == PK_BINARY && strchr(text, '/')))
+		return profile_path(p, text);
+	return strdup(text);
+}
+
+/*
+ * Read --profile and take each value the command line did not give (given[c - O_KERNEL]),
+ * checked as its option would be, errors naming FILE:LINE. -1 to continue, or the exit
+ * status.
+ */
+static int apply_profile(struct opts *o, const bool *given)
+{
+	static struct opts scratch;
+	struct profile *p = &o->prof;
+	char err[PATH_MAX + 512], where[PATH_MAX + 64];
+	bool sweep = !strcmp(o->cmd, "sweep");
+	int r = -1;
+
+	if (profile_load(o->profile, p, err, sizeof err) < 0) {
+		fprintf(stderr, "injector: %s\n", err);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof profile_opts / sizeof profile_opts[0] && r < 0; i++) {
+		enum profile_key k = profile_opts[i].key;
+		int c = profile_opts[i].opt;
+		char *value;
+
+		if (!p->v[k].text || given_opt(given, c))
+			continue;
+		if (!(value = option_value(p, k)))
+			return usage("%s", "out of memory");
+		usage_where = profile_where(p, k, where, sizeof where);
+		/* checked for every command, taken only by those it is for */
+		r = parse_opt((k == PK_SCENARIOS || k == PK_FAULT) && !sweep ? &scratch : o, c,
+			      longopt_index(c), value, NULL);
+	}
+	if (r < 0 && p->v[PK_BOOT].text) {
+		usage_where = profile_where(p, PK_BOOT, where, sizeof where);
+		r = parse_seconds("the boot timeout", p->v[PK_BOOT].text, TIMEOUT_MAX,
+				  &o->boot_timeout);
+	}
+	usage_where = NULL;
+	return r;
+}
+
 /* Returns -1 to continue, or an exit status. */
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
+	bool given[O_END - O_KERNEL] = { false };
 	int c, r, li;
 
 	default_opts(o, argv);
@@ -325,19 +473,27 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		return usage("%s", "missing command (run, sweep, scenarios, floor or boot)");
 	o->cmd = argv[1];
 	if (!strcmp(o->cmd, "-h") || !strcmp(o->cmd, "--help")) {
-		fputs(usage_text, stdout);
+		print_usage(stdout, NULL);
 		return 0;
 	}
-	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "sweep") && strcmp(o->cmd, "scenarios") &&
-	    strcmp(o->cmd, "floor") && strcmp(o->cmd, "boot"))
+	if (!strcmp(o->cmd, "--version")) {
+		printf("injector %s\n", FAULTLINE_VERSION);
+		return 0;
+	}
+	if (!find_command(o->cmd))
 		return usage("unknown command '%s'", o->cmd);
 	optind = 2;
 	opterr = 0;
-	for (li = -1; (c = getopt_long(argc, argv, ":j:", longopts, &li)) != -1; li = -1)
-		if ((r = parse_opt(o, c, li, argv)) >= 0)
+	for (li = -1; (c = getopt_long(argc, argv, ":j:", longopts, &li)) != -1; li = -1) {
+		if ((r = parse_opt(o, c, li, optarg, argv)) >= 0)
 			return r;
+		if (c >= O_KERNEL && c < O_END)
+			given[c - O_KERNEL] = true;
+	}
 	if (optind < argc)
 		return usage("unexpected argument '%s'", argv[optind]);
+	if (o->profile && (r = apply_profile(o, given)) >= 0)
+		return r;
 	if ((r = check_opts(o)) >= 0)
 		return r;
 	if (!strcmp(o->cmd, "run"))
@@ -366,6 +522,8 @@ static int check_kernel_and_qemu(struct opts *o)
 	o->qcfg = (struct qemu_cfg){
 		.qemu = o->qbin.path,
 		.kernel = o->kernel,
+		.machine = o->profile ? &o->prof.machine : NULL,
+		.boot_timeout_s = o->boot_timeout,
 		.reset_mode = strcmp(o->mode, "fresh") != 0,
 		.icount = o->icount,
 		.sandbox = o->sandbox,

@@ -5,6 +5,7 @@
 #ifndef FAULTLINE_INJECTOR_OPTS_H
 #define FAULTLINE_INJECTOR_OPTS_H
 
+#include "profile.h"
 #include "qemu.h"
 
 #define EXIT_FINDINGS 1
@@ -14,16 +15,19 @@
 struct opts {
 	const char *cmd, *kernel, *db, *scenario, *class_filter, *site, *mode, *qemu,
 		*src_root, *serial;
-	const char *suppressions, *profile;  /* passed to the analysis that counts findings */
+	const char *suppressions;  /* passed to the analysis that counts findings */
+	const char *profile;       /* --profile: read into prof, passed to the analysis */
 	long fail, jobs, max_n, count;
 	int console_fd;       /* `boot`: the caller's end of the console */
 	double timeout;
+	double boot_timeout;  /* [timeouts] boot: QEMU start (or reset) to hello */
 	int persist, both, by_site, print_log, icount, quiet, no_analysis;
 	int guard;            /* --guard: freed memory unmapped in the kernel (guard mode) */
 	int sandbox;          /* 0: --no-sandbox */
 	long long file_max;   /* --uart-limit */
 	struct qemu_bin qbin; /* --qemu, resolved once */
 	struct qemu_cfg qcfg; /* how every command starts QEMU (the kernel as given) */
+	struct profile prof;  /* --profile, when given */
 	char *argv0;
 	char command[8192];   /* the command line, recorded with each sweep */
 };

@@ -56,6 +56,7 @@ struct parse {
 	FILE *f;
 	struct profile *p;
 	int line;
+	int section_line;    /* of the last [section] header */
 	bool indented;       /* the line starts with blanks: a continuation for libinih */
 	char *err;
 	size_t errlen;
@@ -89,6 +90,8 @@ static char *read_line(char *str, int num, void *stream)
 		return NULL;
 	}
 	ps->indented = str[0] == ' ' || str[0] == '\t';
+	if (str[strspn(str, " \t")] == '[')
+		ps->section_line = ps->line;
 	return str;
 }
 
@@ -116,8 +119,10 @@ static int store(void *user, const char *section, const char *name, const char *
 	if (k == PK_COUNT) {
 		for (k = 0; k < PK_COUNT && strcmp(keys[k].section, section); k++)
 			;
-		if (k == PK_COUNT)
+		if (k == PK_COUNT) {
+			ps->line = ps->section_line;
 			return fail(ps, "unknown section [%s]", section);
+		}
 		return fail(ps, "unknown key '%s' in [%s]", name, section);
 	}
 	v = &ps->p->v[k];
@@ -162,17 +167,25 @@ static bool is_word(const char *s, bool dash)
 	return true;
 }
 
-/* Split the value of k into at most max words in out; -1 with a reason when it will not. */
+/* Split the value of k into at most max words in out (pointing into a copy that lives as
+ * long as the process); -1 with a reason when it will not. */
 static int words(struct parse *ps, enum profile_key k, const char **out, int max, int *n)
 {
-	char where[PATH_MAX + 64], *save, *w;
+	char where[PATH_MAX + 64], *save, *w, *text = strdup(ps->p->v[k].text);
 
 	*n = 0;
-	for (w = strtok_r(ps->p->v[k].text, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+	if (!text) {
+		snprintf(ps->err, ps->errlen, "out of memory");
+		return -1;
+	}
+	for (w = strtok_r(text, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		if (*n == max || !is_word(w, k == PK_ARGS)) {
 			profile_where(ps->p, k, where, sizeof where);
-			snprintf(ps->err, ps->errlen, "%s: %s", where, *n == max ?
-				 "too many values (docs/profile.md)" : "not a QEMU option value");
+			if (*n == max)
+				snprintf(ps->err, ps->errlen, "%s takes at most %d values", where, max);
+			else
+				snprintf(ps->err, ps->errlen, "%s wants QEMU arguments, not '%s'",
+					 where, w);
 			return -1;
 		}
 		out[(*n)++] = w;
@@ -188,7 +201,7 @@ static int word(struct parse *ps, enum profile_key k, const char **out)
 	if (words(ps, k, out, 1, &n) < 0 || n != 1) {
 		char where[PATH_MAX + 64];
 
-		snprintf(ps->err, ps->errlen, "%s: wants one value, not '%s'",
+		snprintf(ps->err, ps->errlen, "%s wants one value, not '%s'",
 			 profile_where(ps->p, k, where, sizeof where), ps->p->v[k].text);
 		return -1;
 	}
@@ -255,7 +268,7 @@ static int machine(struct parse *ps)
 		k = PK_VIRTIO;
 	}
 	if (bad) {
-		snprintf(ps->err, ps->errlen, "%s: %s, not '%s'",
+		snprintf(ps->err, ps->errlen, "%s %s, not '%s'",
 			 profile_where(ps->p, k, where, sizeof where), bad, v[k].text ?: "");
 		return -1;
 	}

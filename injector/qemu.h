@@ -66,6 +66,7 @@ struct qemu_cfg {
 	int icount;            /* 1: -icount shift=0,sleep=off (deterministic guest time) */
 	int sandbox;           /* 1: -sandbox on,... (seccomp) */
 	double timeout_s;      /* the per-run timeout, which bounds a one-run QEMU's CPU time */
+	double boot_timeout_s; /* QEMU start (or reset) to hello */
 	long long file_max;    /* RLIMIT_FSIZE: the largest UART log or stderr QEMU may write */
 };
 

@@ -27,9 +27,8 @@
 #define READ_CHUNK 65536
 #define LOG_FLUSH (4u << 20)      /* write a run's log out once it holds this much */
 #define EXIT_GRACE_S 5.0          /* after `end`, how long QEMU may take to exit */
-#define BOOT_TIMEOUT_S 10.0       /* QEMU start (or reset) to hello */
-#define STR2(x) #x
-#define STR(x) STR2(x)
+#define UART_TAIL_LINES 20        /* of a kernel that never said hello, in the error */
+#define UART_TAIL_BYTES 2048
 #define MAX_INFRA_STREAK 4        /* infra results in a row before giving up */
 #define MAX_BOOT_FAILURES 3       /* QEMUs in a row that never said hello */
 #define MAX_PCS (1u << 22)        /* call sites kept from one reference run */
@@ -331,6 +330,38 @@ static void first_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
+/* The last lines of the UART log at path (at most UART_TAIL_LINES and UART_TAIL_BYTES), each
+ * indented, bytes other than printable ASCII shown as '?'; "" when it is empty. */
+static void uart_tail(const char *path, char *buf, size_t len)
+{
+	char raw[UART_TAIL_BYTES];
+	FILE *f = fopen(path, "re");
+	size_t n, start, pos = 0;
+	int lines = 0;
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	if (fseek(f, -(long)sizeof raw, SEEK_END) < 0)
+		rewind(f);
+	n = fread(raw, 1, sizeof raw, f);
+	fclose(f);
+	while (n && (raw[n - 1] == '\n' || raw[n - 1] == '\r'))
+		n--;
+	for (start = n; start > 0; start--)
+		if (raw[start - 1] == '\n' && ++lines == UART_TAIL_LINES)
+			break;
+	for (size_t i = start; i < n && pos + 6 < len; i++) {
+		unsigned char ch = (unsigned char)raw[i];
+
+		if (i == start || ch == '\n')
+			pos += (size_t)snprintf(buf + pos, len - pos, "\n    ");
+		if (ch != '\n' && ch != '\r')
+			buf[pos++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	buf[pos < len ? pos : len - 1] = 0;
+}
+
 static int build_commands(const struct worker *w, int guard, char *buf, size_t len)
 {
 	const struct job *j = &w->job;
@@ -504,14 +535,17 @@ static void refuse_job(struct sched *s, struct worker *w)
  */
 static void boot_failed(struct sched *s, struct worker *w, const char *why)
 {
-	char line[400];
+	char line[400], tail[UART_TAIL_BYTES + 4 * UART_TAIL_LINES + 8];
 
 	s->cfg->stats->restarts++;
 	if (++s->boot_failures < MAX_BOOT_FAILURES || s->fatal)
 		return;
 	first_line(w->err_path, line, sizeof line);
-	snprintf(s->err, s->errlen, "QEMU failed to boot the kernel %d times in a row: %s%s%s",
-		 s->boot_failures, why, line[0] ? ": " : "", line);
+	uart_tail(w->uart_path, tail, sizeof tail);
+	snprintf(s->err, s->errlen, "QEMU failed to boot the kernel %d times in a row: %s%s%s%s%s",
+		 s->boot_failures, why, line[0] ? ": " : "", line,
+		 tail[0] ? "; the kernel's last UART lines:" : "; the kernel wrote nothing on its UART",
+		 tail);
 	s->fatal = 1;
 }
 
@@ -595,7 +629,7 @@ static void spawn_qemu(struct sched *s, struct worker *w)
 	}
 	w->state = W_BOOT;
 	w->restarting = 0;
-	w->deadline = now_s() + BOOT_TIMEOUT_S;
+	w->deadline = now_s() + s->cfg->qemu.boot_timeout_s;
 	s->cfg->stats->spawns++;
 }
 
@@ -649,7 +683,7 @@ static void restart_machine(struct sched *s, struct worker *w, int warm)
 	s->cfg->stats->resets += !warm;
 	s->cfg->stats->warm += warm;
 	w->state = W_BOOT;
-	w->deadline = now_s() + BOOT_TIMEOUT_S;
+	w->deadline = now_s() + s->cfg->qemu.boot_timeout_s;
 }
 
 /* The run saw its end record: everything the run says has been said. */
@@ -785,10 +819,14 @@ static void on_timeout(struct sched *s, struct worker *w)
 		worker_kill(s, w, &st);
 		on_qemu_exit(s, w, st);
 		return;
-	case W_BOOT:
+	case W_BOOT: {
+		char why[64];
+
 		worker_kill(s, w, NULL);
-		boot_failed(s, w, "no hello within " STR(BOOT_TIMEOUT_S) " s");
+		snprintf(why, sizeof why, "no hello within %g s", s->cfg->qemu.boot_timeout_s);
+		boot_failed(s, w, why);
 		return;
+	}
 	default:
 		return;
 	}

@@ -171,12 +171,11 @@ def test_conftest_and_profile_give_the_kernel_scenarios_and_suppressions(suite, 
     """The way docs/pytest.md sets a project up: the plugin named in conftest.py, the
     profile in the ini's addopts, the kernel and a suppression in the profile."""
     suite.makeconftest('pytest_plugins = ["analysis.pytest_plugin"]\n')
-    suite.makeini("[pytest]\naddopts = --faultline-profile=faultline.toml\n")
+    suite.makeini("[pytest]\naddopts = --faultline-profile=faultline.ini\n")
     (suite.path / "known.txt").write_text(f"leak:{ROOT_FUNCTION}\n")
-    (suite.path / "faultline.toml").write_text(
-        '[atomicity]\natomic = ["*"]\n\n'
-        f'[pytest]\nkernel = "{bug_elf}"\nscenarios = ["proc"]\nfault = "once"\n'
-        'suppressions = "known.txt"\n')
+    (suite.path / "faultline.ini").write_text(
+        f"[kernel]\nelf = {bug_elf}\n\n[sweep]\nscenarios = proc\nfault = once\n\n"
+        "[analysis]\natomic = *\nsuppressions = known.txt\n")
     r = suite.runpytest_subprocess("-v")
     r.assert_outcomes(passed=1)
     r.stdout.fnmatch_lines(["*faultline::proc?once? PASSED*"])
@@ -185,7 +184,7 @@ def test_conftest_and_profile_give_the_kernel_scenarios_and_suppressions(suite, 
 
 
 def test_the_sample_kernels_profile_names_its_kernel(suite):
-    profile = ROOT / "sample-kernel" / "faultline.toml"
+    profile = ROOT / "sample-kernel" / "faultline.ini"
     r = suite.runpytest_subprocess("-p", "analysis.pytest_plugin",
                                    f"--faultline-profile={profile}",
                                    "--faultline-scenarios=boot", "--faultline-fault=once")
@@ -196,12 +195,12 @@ def test_the_sample_kernels_profile_names_its_kernel(suite):
     ({"k.elf": "not a kernel"}, ["--faultline-kernel=k.elf"],
      "not a 64-bit RISC-V executable"),
     ({}, ["--faultline-kernel=missing.elf"], "missing.elf"),
-    ({"p.toml": '[pytest]\nkernal = "build/kernel.elf"\n'}, ["--faultline-profile=p.toml"],
-     "unknown key in [pytest]: kernal (known: kernel, scenarios"),
-    ({"p.toml": '[atomicity]\natomic = "*"\n'}, ["--faultline-profile=p.toml"],
-     "[atomicity] atomic must be a list"),
-    ({"p.toml": "[pytest\n"}, ["--faultline-profile=p.toml"], "not valid TOML"),
-    ({"p.toml": '[pytest]\nmode = "cold"\n'}, ["--faultline-profile=p.toml"],
+    ({"p.ini": "[kernel]\nkernal = build/kernel.elf\n"}, ["--faultline-profile=p.ini"],
+     "p.ini:2: unknown key 'kernal' in [kernel] (known: elf)"),
+    ({"p.ini": "[pytest]\nmin_error_coverage = most\n"}, ["--faultline-profile=p.ini"],
+     "p.ini:2: [pytest] min_error_coverage wants a percentage from 0 to 100, not 'most'"),
+    ({"p.ini": "[sweep\n"}, ["--faultline-profile=p.ini"], "p.ini:1: not a [section]"),
+    ({"p.ini": "[sweep]\nmode = cold\n"}, ["--faultline-profile=p.ini"],
      "mode is one of fresh, reset, warm, not 'cold'"),
     ({"s.txt": "leak\n"}, ["--faultline-suppressions=s.txt"], "s.txt"),
     ({}, ["--faultline-scenarios=proc,all"], "'all' or 'none' alone, not 'proc,all'"),
@@ -250,8 +249,7 @@ def test_profile_reaches_the_analysis_an_op_declared_not_atomic_only_warns(
     promises atomicity, a warning that passes the item once the profile says vm_map
     does not promise it."""
     elf = build_bug("map-keeps-tables", tmp_path_factory.mktemp("not-atomic"))
-    (suite.path / "faultline.toml").write_text(
-        '[atomicity]\natomic = ["*"]\nnot_atomic = ["vm_map"]\n')
+    (suite.path / "faultline.ini").write_text("[analysis]\natomic = *\nnot_atomic = vm_map\n")
     args = ["--faultline-scenarios=proc", "--faultline-fault=once"]
     session(suite, elf, *args).assert_outcomes(failed=1)
-    session(suite, elf, *args, "--faultline-profile=faultline.toml").assert_outcomes(passed=1)
+    session(suite, elf, *args, "--faultline-profile=faultline.ini").assert_outcomes(passed=1)

@@ -2,7 +2,7 @@
 
 End to end on seeded bugs in real QEMU: `map-keeps-tables` makes a failed vm_map keep the
 table pages it linked, which vm_destroy frees at teardown (nothing leaks). The sample
-kernel's own faultline.toml promises every op atomic, so that is an error; a declaration
+kernel's own profile (faultline.ini) promises every op atomic, so that is an error; a declaration
 that vm_map is not atomic makes it a warning. A leak stays an error whatever is declared."""
 import json
 import os
@@ -13,11 +13,12 @@ import pytest
 from conftest import BUILD, ROOT
 
 from analysis import atomicity
+from analysis.profile import parse as parse_profile
 from analysis.db import Database
 from analysis.sources import SourceTree
 
 BUGS = ROOT / "sample-kernel" / "bugs"
-NOT_ATOMIC_MAP = '[atomicity]\natomic = ["*"]\nnot_atomic = ["vm_map"]\n'
+NOT_ATOMIC_MAP = "[analysis]\natomic = *\nnot_atomic = vm_map\n"
 
 
 def analysis(*args):
@@ -68,13 +69,13 @@ def test_sample_kernel_declaration_keeps_an_unbalanced_unwind_freed_at_teardown_
     assert doc["totals"]["warnings"] == 0
     with Database(db) as d:
         decl = atomicity.declarations(d, SourceTree(d.builds()))
-    assert [a.source for a in decl.values()] == ["sample-kernel/faultline.toml"]
+    assert [a.source for a in decl.values()] == ["sample-kernel/faultline.ini"]
 
 
 def test_op_declared_not_atomic_makes_the_unbalanced_unwind_a_warning_exit_0(
         kept_tables, tmp_path):
     _, db = kept_tables
-    profile = tmp_path / "faultline.toml"
+    profile = tmp_path / "faultline.ini"
     profile.write_text(NOT_ATOMIC_MAP)
     code, doc = findings_json(db, "--profile", profile)
     assert code == 0
@@ -87,7 +88,7 @@ def test_op_declared_not_atomic_makes_the_unbalanced_unwind_a_warning_exit_0(
 
 def test_declaration_beside_the_kernel_elf_is_found_without_an_option(kept_tables):
     elf, db = kept_tables
-    beside = os.path.join(os.path.dirname(elf), "faultline.toml")
+    beside = os.path.join(os.path.dirname(elf), "faultline.ini")
     with open(beside, "w") as f:
         f.write(NOT_ATOMIC_MAP)
     try:
@@ -99,7 +100,7 @@ def test_declaration_beside_the_kernel_elf_is_found_without_an_option(kept_table
 
 def test_injector_sweep_passes_the_declaration_to_its_count(kept_tables, tmp_path):
     elf, _ = kept_tables
-    profile = tmp_path / "faultline.toml"
+    profile = tmp_path / "faultline.ini"
     profile.write_text(NOT_ATOMIC_MAP)
     r = sweep(elf, tmp_path / "p.db", "proc", "vm_walk_level", "--profile", str(profile))
     assert r.returncode == 0, r.stdout + r.stderr
@@ -110,8 +111,8 @@ def test_a_leaked_object_stays_an_error_when_no_op_is_declared_atomic(tmp_path):
     elf = bug_kernel("proc-keeps-trapframe", tmp_path / "kernels")
     db = tmp_path / "leak.db"
     assert sweep(elf, db, "proc", "vm_create").returncode == 1
-    profile = tmp_path / "faultline.toml"
-    profile.write_text('[atomicity]\nnot_atomic = ["*"]\n')
+    profile = tmp_path / "faultline.ini"
+    profile.write_text("[analysis]\nnot_atomic = *\n")
     code, doc = findings_json(db, "--profile", profile)
     assert code == 1
     [leak] = doc["findings"]
@@ -121,23 +122,24 @@ def test_a_leaked_object_stays_an_error_when_no_op_is_declared_atomic(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[atomicity\n", "not valid TOML"),
-    ('[atomicity]\nnot-atomic = ["vm_map"]\n', "unknown key(s) in [atomicity]: not-atomic"),
-    ('[atomicity]\nnot_atomic = "vm_map"\n', "not_atomic must be a list"),
-    ('atomicity = 3\n', "atomicity must be a table"),
+    ("[analysis\n", ":1: not a [section], key = value"),
+    ("[analysis]\nnot-atomic = vm_map\n", ":2: unknown key 'not-atomic' in [analysis]"),
+    ("[atomicity]\natomic = *\n", ":1: unknown section [atomicity]"),
+    ("[analysis]\natomic = *\natomic = vm_*\n", ":3: 'atomic' given twice in [analysis]"),
 ])
-def test_unusable_declaration_exits_2_naming_the_file(kept_tables, tmp_path, text, message):
+def test_unusable_profile_exits_2_naming_the_file_and_line(kept_tables, tmp_path, text,
+                                                           message):
     _, db = kept_tables
-    profile = tmp_path / "bad.toml"
+    profile = tmp_path / "bad.ini"
     profile.write_text(text)
     code, out, err = analysis("findings", "--db", db, "--profile", profile)
     assert (code, out) == (2, "")
-    assert str(profile) in err and message in err
+    assert f"{profile}{message}" in err
 
 
-def test_globs_decide_which_ops_promise_atomicity():
-    decl = atomicity.parse('[atomicity]\natomic = ["vm_*", "spawn"]\nnot_atomic = ["vm_map*"]\n',
-                           "k.toml")
+def test_globs_decide_which_ops_promise_atomicity(tmp_path):
+    decl = atomicity.of(parse_profile("[analysis]\natomic = vm_* spawn\nnot_atomic = vm_map*\n",
+                                      "k.ini", tmp_path))
     assert [decl.promises(op) for op in ("vm_copy", "spawn", "vm_map", "vm_map_huge", "exit")] \
         == [True, True, False, False, False]
-    assert atomicity.parse("", "empty.toml").promises("anything")
+    assert atomicity.of(parse_profile("", "empty.ini", tmp_path)).promises("anything")
