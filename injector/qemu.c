@@ -129,17 +129,31 @@ static struct rlimit clamp(int resource, rlim_t want, rlim_t hard_want)
 	return r;
 }
 
+/* Guest RAM in bytes: memory is a number with the suffix M or G (profile.c checks it). */
+static rlim_t guest_ram(const char *memory)
+{
+	char *end;
+	rlim_t n = strtoull(memory, &end, 10);
+
+	return n << (*end == 'G' ? 30 : 20);
+}
+
 static void bounds_of(const struct qemu_cfg *cfg, struct bounds *b)
 {
+	const struct qemu_machine *m = cfg->machine ? cfg->machine : &qemu_default_machine;
+	rlim_t ram = guest_ram(m->memory), as = QEMU_AS_MAX;
 	double cpu = QEMU_CPU_RUN_S(cfg->timeout_s);
 	rlim_t cpu_s;
+
+	if (ram > (128 << 20))
+		as += ram - (128 << 20);
 
 	if (cfg->reset_mode && cpu < QEMU_CPU_MACHINE_S)
 		cpu = QEMU_CPU_MACHINE_S;
 	cpu_s = (rlim_t)cpu;
 	cpu_s += (double)cpu_s < cpu;           /* whole seconds, rounded up */
 	b->core = clamp(RLIMIT_CORE, 0, 0);
-	b->as = clamp(RLIMIT_AS, QEMU_AS_MAX, QEMU_AS_MAX);
+	b->as = clamp(RLIMIT_AS, as, as);
 	/* SIGXCPU at the bound, SIGKILL a second later should QEMU ignore it */
 	b->cpu = clamp(RLIMIT_CPU, cpu_s, cpu_s + 1);
 	b->fsize = clamp(RLIMIT_FSIZE, (rlim_t)cfg->file_max, (rlim_t)cfg->file_max);

@@ -20,7 +20,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Address space of one QEMU: VmPeak measured 1.43 GiB (1 GiB of it the TCG code buffer). */
+/* Address space of one QEMU with 128 MiB of guest RAM: VmPeak measured 1.43 GiB (1 GiB of
+ * it the TCG code buffer); a machine with more RAM gets the difference on top. */
 #define QEMU_AS_MAX (2ULL << 30)
 /* CPU seconds of a QEMU that serves one run (fresh): the run's timeout twice, plus boot. */
 #define QEMU_CPU_RUN_S(timeout_s) (2 * (timeout_s) + 30)

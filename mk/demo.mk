@@ -12,7 +12,9 @@
 #                                  database and report under $(OUT)/bugs-name[+name]/
 #   make bug-kernel BUGS=name[,name]   only build that kernel and print its path
 #
-# DEMO_SCENARIOS, DEMO_MODE, DEMO_JOBS, DEMO_DB and DEMO_REPORT override the defaults.
+# The sweep and the report read the sample kernel's profile (sample-kernel/faultline.ini:
+# every scenario, warm mode, both fault modes, its machine and allocators); DEMO_SCENARIOS,
+# DEMO_MODE, DEMO_JOBS, DEMO_DB and DEMO_REPORT override it and the other defaults.
 # The sweep exits 1 when it found something; that is the demo working, not a build failure.
 # Exit 2 (usage or infrastructure) still stops make.
 
@@ -24,7 +26,7 @@ ifeq ($(BUGS_KEY),)
 DEMO_KERNEL    ?= $(BUILD)/kernel-cov.elf
 DEMO_DB        ?= $(OUT)/faultline.db
 DEMO_REPORT    ?= $(OUT)/report
-DEMO_SCENARIOS ?= all
+DEMO_SCENARIOS ?=
 DEMO_SRC_ROOT  :=
 else
 DEMO_KERNEL    := $(BUILD)/bugs/$(BUGS_KEY)/kernel.elf
@@ -36,7 +38,8 @@ DEMO_SCENARIOS ?= $(shell for b in $(subst $(comma), ,$(BUGS)); do \
 	done 2>/dev/null | sort -u | paste -sd, -)
 DEMO_SRC_ROOT  := --src-root $(BUILD)/bugs/$(BUGS_KEY)/src
 endif
-DEMO_MODE      ?= warm
+DEMO_PROFILE   := sample-kernel/faultline.ini
+DEMO_MODE      ?=
 # guard mode (freed memory unmapped: reads after free trap) costs 1.5-2.3x per injection
 # (`make bench`), so sweeps keep it off by default and the demo turns it on
 DEMO_GUARD ?= --guard
@@ -58,9 +61,9 @@ ifneq ($(BUGS_KEY),)
 endif
 	@mkdir -p $(dir $(DEMO_DB))
 	rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB).logs
-	$(BUILD)/injector sweep --kernel $(DEMO_KERNEL) --scenario $(or $(DEMO_SCENARIOS),all) \
-		--mode $(DEMO_MODE) $(DEMO_GUARD) --both -j $(DEMO_JOBS) --db $(DEMO_DB) $(DEMO_SRC_ROOT) \
-		|| [ $$? -eq 1 ]
-	$(PYTHON) -m analysis report --db $(DEMO_DB) --out $(DEMO_REPORT)
+	$(BUILD)/injector sweep --profile $(DEMO_PROFILE) --kernel $(DEMO_KERNEL) \
+		$(if $(DEMO_SCENARIOS),--scenario $(DEMO_SCENARIOS)) $(if $(DEMO_MODE),--mode $(DEMO_MODE)) \
+		$(DEMO_GUARD) -j $(DEMO_JOBS) --db $(DEMO_DB) $(DEMO_SRC_ROOT) || [ $$? -eq 1 ]
+	$(PYTHON) -m analysis report --profile $(DEMO_PROFILE) --db $(DEMO_DB) --out $(DEMO_REPORT)
 	@$(PYTHON) -m analysis summary --db $(DEMO_DB)
 	@echo "demo: open $(abspath $(DEMO_REPORT))/index.html"

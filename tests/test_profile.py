@@ -11,6 +11,7 @@ import pytest
 from conftest import BUILD, ROOT
 
 from analysis import profile
+from analysis.gate import Gate
 
 SAMPLE = ROOT / "sample-kernel" / "faultline.ini"
 
@@ -167,6 +168,32 @@ def test_kernel_that_dies_before_hello_shows_its_uart_tail(tmp_path):
            "virtio-mmio version 2" in r.stderr
 
 
+def qemu_wrapper(directory):
+    """A QEMU that notes its arguments, one invocation a line, in directory/qemu-calls."""
+    wrapper = directory / "qemu-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {directory / "qemu-calls"}\n'
+                       'exec qemu-system-riscv64 "$@"\n')
+    wrapper.chmod(0o755)
+    return directory / "qemu-calls"
+
+
+def test_profile_places_each_virtio_device_in_its_slot(tmp_path):
+    """The disk in slot 0, nothing in slot 1, the console in slot 2: the sample kernel scans
+    for both and its blk scenario runs."""
+    calls = qemu_wrapper(tmp_path)
+    p = tmp_path / "k.ini"
+    p.write_text(f"[kernel]\nelf = {BUILD / 'kernel.elf'}\n\n[qemu]\nbinary = ./qemu-wrapper\n"
+                 "virtio = virtio-blk-device,drive=d0\n         none\n         console\n")
+    r = injector("run", "--profile", p, "--scenario", "blk", "--fail", "1",
+                 "--db", tmp_path / "b.db")
+    assert r.returncode == 0 and "outcome: handled" in r.stdout, r.stdout + r.stderr
+    argv = calls.read_text().splitlines()[-1].split()
+    devices = [argv[i + 1] for i, a in enumerate(argv) if a == "-device"]
+    assert devices == ["virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0",
+                       "virtio-serial-device,bus=virtio-mmio-bus.2",
+                       "virtserialport,chardev=c0"]
+
+
 def test_printed_repro_line_of_a_profile_sweep_reproduces_it(tmp_path):
     """The profile names a QEMU wrapper (relative to the profile); the finding's repro line
     carries --profile, so running it as printed boots through the wrapper again."""
@@ -176,10 +203,7 @@ def test_printed_repro_line_of_a_profile_sweep_reproduces_it(tmp_path):
                        text=True, timeout=300)
     assert b.returncode == 0, b.stderr[-2000:]
     elf = b.stdout.strip().splitlines()[-1]
-    calls = tmp_path / "qemu-calls"
-    wrapper = tmp_path / "qemu-wrapper"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec qemu-system-riscv64 "$@"\n')
-    wrapper.chmod(0o755)
+    calls = qemu_wrapper(tmp_path)
     p = tmp_path / "k.ini"
     p.write_text(f"[kernel]\nelf = {elf}\n\n[qemu]\nbinary = ./qemu-wrapper\n\n"
                  "[sweep]\nmode = reset\n")
@@ -213,3 +237,17 @@ def test_version_names_the_injector_and_the_project_version():
     r = injector("--version")
     assert r.returncode == 0
     assert r.stdout.startswith(f"injector {(ROOT / 'VERSION').read_text().strip()}")
+
+
+def test_gate_boots_the_profiles_machine_and_fingerprints_with_its_allocators(tmp_path):
+    """What bisect and the pytest plugin drive: the injector gets --profile (its QEMU
+    wrapper runs), and the audit's normalizer knows the profile's allocator names."""
+    calls = qemu_wrapper(tmp_path)
+    p = tmp_path / "k.ini"
+    p.write_text("[qemu]\nbinary = ./qemu-wrapper\n\n[analysis]\nallocators = my_alloc\n"
+                 "internal = my_alloc_slow\n")
+    gate = Gate(BUILD / "kernel.elf", mode="reset", profile=p, jobs=1,
+                injector=BUILD / "injector")
+    result = gate.run("boot", 1, tmp_path / "g.db")
+    assert result.outcome.value == "handled" and "-kernel" in calls.read_text()
+    assert gate.host().norm.allocator_globs == ("my_alloc", "my_alloc_slow")
