@@ -156,3 +156,8 @@ def test_model_after_the_run_began_is_malformed(audit):
                .replace("ckpt baseline 0 0 0 0\n", "ckpt baseline 0 0 0 0\nmodel after-boot\n"))
     assert ("model after run", "model after-boot") in malformed(db)
     assert [f["class"] for f in findings(db)] == ["leak"]
+
+
+def test_an_op_end_in_another_context_than_its_begin_is_malformed(audit):
+    db = audit(INTERLEAVED.replace("ctx 1\nfault 2", "fault 2"))
+    assert ("op- for an op that is not open", "op- 1 -12") in malformed(db)

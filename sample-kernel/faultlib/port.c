@@ -130,8 +130,17 @@ static void run(const struct fl_scenario *s)
 	end_run();
 }
 
+/* Before fl_port_main there is no port to power off with and no host to serve: stop here. */
+static void no_port(void)
+{
+	if (!port)
+		for (;;)
+			;
+}
+
 void fl_panic_report(bool expected, const char *msg, uintptr_t pc, uintptr_t fp)
 {
+	no_port();
 	if (panicking)
 		port->power_off(2);
 	panicking = true;
@@ -142,6 +151,7 @@ static void cmd_loop(void) __attribute__((noreturn));
 
 void fl_run_abort(void)
 {
+	no_port();
 	need_reset = true;
 	end_run();
 	cmd_loop();

@@ -126,9 +126,11 @@ void fl_ref(const char *verb, const char *kind, const void *obj, int count);
 /*
  * Panics. A kernel's own panic() reports through FL_PANIC(expected, msg) (the panic's place
  * is the caller of that panic()), then the run ends (`end`) and only quit and reset are
- * served. A panic inside the report (a second one) powers off with status 2. For a site
- * documented as a legitimate panic, fl_panic_expected(msg) does all of it, placed at its
- * caller.
+ * served. A panic inside the report (a second one) powers off with status 2. One before
+ * fl_port_main stops the kernel in a loop: there is no host to tell yet, so the kernel's
+ * panic() logs on its UART first (the host times out waiting for hello and shows it). For
+ * a site documented as a legitimate panic, fl_panic_expected(msg) does all of it, placed
+ * at its caller.
  */
 void fl_panic_report(bool expected, const char *msg, uintptr_t pc, uintptr_t fp);
 void fl_run_abort(void) __attribute__((noreturn));
