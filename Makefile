@@ -21,6 +21,7 @@ all: build-all
 -include mk/demo.mk
 -include mk/bench.mk
 -include mk/fuzz.mk
+-include examples/pebble/example.mk
 
 build-all: $(ALL_TARGETS)
 
