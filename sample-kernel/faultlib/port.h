@@ -3,10 +3,11 @@
  * framework (§5), ops and refcounts, the build-id reader and panics, for any kernel. Portable:
  * it depends on no kernel code, only on the compiler's freestanding headers and faultlib.
  *
- * A kernel describes itself once in a struct fl_port (its scenarios, how to read a command
- * line, power off and reset, measure its memory, init and tear down) and hands it to
- * fl_port_main(), which says hello and serves the host forever. docs/kernel.md, "Hooking
- * another kernel", is the recipe; the sample kernel's main.c and scenario.c are a full port.
+ * A kernel describes itself once in a struct fl_port (how to measure its memory, init and
+ * tear down; its scenarios, how to read a command line, power off and reset, where QEMU
+ * virt's defaults do not fit) and hands it to fl_port_main(), which says hello and serves
+ * the host forever. docs/kernel.md, "Hooking another kernel", is the recipe; the sample
+ * kernel's main.c and scenario.c are a full port, examples/pebble a minimal one.
  *
  * Two run models (docs/protocol.md §5), chosen by fl_port.model:
  *  - FL_MODEL_INIT_IN_RUN: every run is `ckpt baseline` → init() → scenario → fini() →
