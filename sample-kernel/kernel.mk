@@ -14,7 +14,7 @@ KCFLAGS  := -march=rv64gc -mabi=lp64d -mcmodel=medany -ffreestanding -nostdlib \
 	-fno-builtin -fno-pic -fno-stack-protector -O2 -g -fno-omit-frame-pointer \
 	-fno-optimize-sibling-calls -fno-tree-loop-distribute-patterns \
 	-Wall -Wextra -Werror -MMD -MP -I$(KDIR)/include -I$(KDIR)
-KLDFLAGS := -nostdlib -nostartfiles -static -Wl,--build-id=sha1 -Wl,-T,$(KDIR)/kernel.ld
+KLDFLAGS := -nostdlib -nostartfiles -static -Wl,--build-id=sha1 -Wl,-L,$(KDIR) -Wl,-T,$(KDIR)/kernel.ld
 
 KSRCS    := $(sort $(wildcard $(KDIR)/kernel/*.c $(KDIR)/kernel/*.S $(KDIR)/faultlib/*.c))
 KOBJS    := $(patsubst $(KDIR)/%,$(KBUILD)/%.o,$(KSRCS))
@@ -57,11 +57,11 @@ $(KBUILD)/%.S.o: $(KDIR)/%.S
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) -c -o $@ $<
 
-$(BUILD)/kernel.elf: $(KOBJS) $(KDIR)/kernel.ld
+$(BUILD)/kernel.elf: $(KOBJS) $(KDIR)/kernel.ld $(KDIR)/faultlib/faultline.ld
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) $(KLDFLAGS) -o $@ $(KOBJS) -lgcc
 
-$(BUILD)/kernel-cov.elf: $(KCOVOBJS) $(KDIR)/kernel.ld
+$(BUILD)/kernel-cov.elf: $(KCOVOBJS) $(KDIR)/kernel.ld $(KDIR)/faultlib/faultline.ld
 	@mkdir -p $(dir $@)
 	$(KCC) $(KCFLAGS) $(KLDFLAGS) -o $@ $(KCOVOBJS) -lgcc
 

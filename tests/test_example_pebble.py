@@ -5,8 +5,9 @@ The plain kernel (no faultline in it) boots, mounts its disk and serves it on th
 hooked kernel's sweep of the scenarios its profile names (boot, read, mount; both fault
 modes, reset mode) shows no finding; each seeded bug
 under examples/pebble/bugs/ is found as exactly one finding, named for the function its patch
-changes (the .expect's `root`), with the symptoms the .expect lists. Each sweep is a few
-dozen runs in reset mode, so the whole file takes seconds."""
+changes (the .expect's `root`), with the symptoms the .expect lists; and the hook
+(faultline.patch) stays within the port kit's 60 lines. Each sweep is a few dozen runs in
+reset mode, so the whole file takes seconds."""
 import json
 import subprocess
 
@@ -78,3 +79,18 @@ def test_seeded_pebble_bug_is_one_finding_named_for_the_function_its_patch_chang
                           "--scenario", s["scenario"], "--fault", s.get("fault", "once"))
     assert [f["function"] for f in found] == e["root"], [f["title"] for f in found]
     assert {s["class"] for s in found[0]["symptoms"]} == set(e["symptoms"])
+
+
+def hook_size(*make_vars):
+    return subprocess.run(["make", "-s", "pebble-hook-size", *make_vars], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_pebble_hook_stays_within_the_kits_60_lines_and_the_check_fails_above():
+    p = hook_size()
+    assert p.returncode == 0, p.stdout + p.stderr
+    n = int(p.stdout.split(" adds ")[1].split()[0])
+    assert 0 < n <= 60
+    # the same count against a lower limit must fail: the check is a real bound
+    p = hook_size(f"PB_HOOK_MAX={n - 1}")
+    assert p.returncode != 0 and f"adds {n} lines" in p.stdout

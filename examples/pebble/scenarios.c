@@ -7,8 +7,9 @@
 #include "faultlib/port.h"
 
 /*
- * `run boot`: the kit runs boot() itself as the run (it is the port's init); the entry puts
- * the name in the scenario table, where the host looks for the scenarios a kernel offers.
+ * `run boot`: the kit runs boot() itself as the run, in an op named boot. The entry puts the
+ * name in the scenario table, where the host looks for the scenarios a kernel offers, and
+ * names the port's init: the kit's default in the after-boot model (faultlib/port.h).
  */
 FL_SCENARIO(FL_BOOT_SCENARIO, boot);
 

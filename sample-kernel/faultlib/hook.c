@@ -211,6 +211,36 @@ unsigned long fl_hook_seq(void)
 	return seq;
 }
 
+bool fl_alloc_fails(struct fl_alloc *fa, enum fl_class cls, size_t size, uintptr_t pc,
+		    uintptr_t fp)
+{
+	*fa = (struct fl_alloc){ .cls = cls, .size = size, .pc = pc, .fp = fp };
+	if (!fl_hook_attempt(cls, pc, &fa->seq))
+		return false;
+	fl_rec_fault(fa->seq, fl_class_name(cls), size, pc, fp);
+	return true;
+}
+
+void *fl_alloc_done(const struct fl_alloc *fa, void *p)
+{
+	if (p)
+		fl_rec_alloc(fa->seq, fl_class_name(fa->cls), (uintptr_t)p, fa->size, fa->pc,
+			     fa->fp);
+	else
+		fl_rec_oom(fa->seq, fl_class_name(fa->cls), fa->size, fa->pc, fa->fp);
+	return p;
+}
+
+bool fl_free_done(enum fl_class cls, const void *p, const char *bad, uintptr_t pc,
+		  uintptr_t fp)
+{
+	if (bad)
+		fl_rec_badfree(seq, bad, fl_class_name(cls), (uintptr_t)p, pc, fp);
+	else
+		fl_rec_free(seq, fl_class_name(cls), (uintptr_t)p, pc, fp);
+	return bad != NULL;
+}
+
 void fl_hook_run_end(struct fl_hook_stats *st)
 {
 	st->fired = faults > 0;

@@ -15,6 +15,7 @@
 #define FAULTLIB_HOOK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum fl_class {
@@ -55,6 +56,37 @@ void fl_hook_suspend(bool on);
 
 /* Attempts so far in this run (the value a `free` record carries). */
 unsigned long fl_hook_seq(void);
+
+/*
+ * An allocator's hook in two calls. At the top of the allocation:
+ *	struct fl_alloc fa;
+ *	if (FL_ALLOC_FAILS(&fa, FL_CLASS_OBJ, size))
+ *		return NULL;
+ * which asks the hook and, when it fails the attempt, sends `fault`; then every return is
+ * `return fl_alloc_done(&fa, p);`, which sends `alloc` for p, or `oom` when p is NULL, and
+ * returns p. In the free, FL_FREE(cls, p, bad) sends `free`, or `badfree` of kind bad
+ * ("invalid", "double", "mismatch") when bad is not NULL, and returns bad != NULL. The
+ * macros take the place from the allocator's own frame (its caller's pc, its frame
+ * pointer), so they belong in the entry point itself.
+ */
+struct fl_alloc {
+	enum fl_class cls;
+	size_t size;
+	unsigned long seq;
+	uintptr_t pc, fp;
+};
+
+#define FL_CALLER_PC() ((uintptr_t)__builtin_return_address(0))
+#define FL_MY_FP()     ((uintptr_t)__builtin_frame_address(0))
+#define FL_ALLOC_FAILS(fa, cls, size) \
+	fl_alloc_fails((fa), (cls), (size), FL_CALLER_PC(), FL_MY_FP())
+#define FL_FREE(cls, p, bad) fl_free_done((cls), (p), (bad), FL_CALLER_PC(), FL_MY_FP())
+
+bool fl_alloc_fails(struct fl_alloc *fa, enum fl_class cls, size_t size, uintptr_t pc,
+		    uintptr_t fp);
+void *fl_alloc_done(const struct fl_alloc *fa, void *p);
+bool fl_free_done(enum fl_class cls, const void *p, const char *bad, uintptr_t pc,
+		  uintptr_t fp);
 
 struct fl_hook_stats {
 	bool fired;

@@ -10,6 +10,17 @@
 #include "cov.h"
 #include "hook.h"
 #include "record.h"
+#include "vcons.h"
+
+/* faultline.ld */
+extern const struct fl_scenario fl_scenarios_start[], fl_scenarios_end[];
+extern const char fl_build_id_note[], fl_build_id_note_end[];
+
+/* QEMU virt's test device (sifive_test): a write powers off or resets */
+#define VIRT_TEST_DEVICE 0x100000UL
+#define TEST_PASS        0x5555
+#define TEST_FAIL        0x3333
+#define TEST_RESET       0x7777
 
 static const struct fl_port *port;
 static enum { READY, DONE } state;
@@ -93,12 +104,9 @@ static int run_body(const struct fl_scenario *s)
 	int rc = 0, id;
 
 	if (port->model == FL_MODEL_AFTER_BOOT) {
-		if (!s) {
-			need_reset = true;
-			return port->init ? port->init() : 0;
-		}
-		id = fl_op_begin(s->name);
-		return fl_op_end(id, s->fn());
+		need_reset |= !s;
+		id = fl_op_begin(s ? s->name : FL_BOOT_SCENARIO);
+		return fl_op_end(id, s ? s->fn() : port->init ? port->init() : 0);
 	}
 	if (port->init)
 		rc = port->init();
@@ -160,6 +168,12 @@ void fl_run_abort(void)
 void __attribute__((noinline)) fl_panic_expected(const char *msg)
 {
 	FL_PANIC(true, msg);
+}
+
+void fl_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, uintptr_t fp)
+{
+	fl_rec_trap(scause, sepc, stval, ra, fp);
+	fl_run_abort();
 }
 
 /* split "word rest" in place: returns rest (empty string when there is none) */
@@ -264,13 +278,58 @@ static void cmd_loop(void)
 	}
 }
 
+static void __attribute__((noreturn)) testdev_write(uint32_t v)
+{
+	*(volatile uint32_t *)VIRT_TEST_DEVICE = v;
+	for (;;)
+		;
+}
+
+static void __attribute__((noreturn)) virt_power_off(int status)
+{
+	testdev_write(status ? ((uint32_t)status << 16) | TEST_FAIL : TEST_PASS);
+}
+
+static void __attribute__((noreturn)) virt_reset(void)
+{
+	testdev_write(TEST_RESET);
+}
+
+/* serve a copy of p with the defaults in place of what it left NULL */
+static void set_port(const struct fl_port *p)
+{
+	static struct fl_port full;
+
+	full = *p;
+	port = &full;
+	if (!full.scenarios) {
+		full.scenarios = fl_scenarios_start;
+		full.scenarios_end = fl_scenarios_end;
+	}
+	if (!full.build_id)
+		full.build_id = fl_kernel_build_id();
+	if (!full.getline)
+		full.getline = fl_vcons_getline;
+	if (!full.power_off)
+		full.power_off = virt_power_off;
+	if (!full.reset)
+		full.reset = virt_reset;
+	if (!full.init && full.model == FL_MODEL_AFTER_BOOT) {
+		const struct fl_scenario *boot = find_scenario(FL_BOOT_SCENARIO);
+
+		full.init = boot ? boot->fn : NULL;
+	}
+}
+
 void fl_port_main(const struct fl_port *p)
 {
-	port = p;
-	fl_record_lock(p->lock, p->unlock);
-	fl_record_ctx(p->ctx_id);
-	fl_rec_hello(p->build_id);
-	if (p->model == FL_MODEL_AFTER_BOOT)
+	set_port(p);
+	if (port->stack_lo)
+		fl_record_stack(port->stack_lo, port->stack_hi);
+	fl_record_lock(port->lock, port->unlock);
+	fl_record_ctx(port->ctx_id);
+	fl_rec_hello(port->build_id);
+	if (port->model == FL_MODEL_AFTER_BOOT)
 		fl_rec_model("after-boot");
 	cmd_loop();
 }
@@ -300,6 +359,11 @@ const char *fl_build_id(const void *note, const void *note_end)
 		*o++ = '0';
 	*o = 0;
 	return hex;
+}
+
+const char *fl_kernel_build_id(void)
+{
+	return fl_build_id(fl_build_id_note, fl_build_id_note_end);
 }
 
 uint64_t fl_poll_clock(void)

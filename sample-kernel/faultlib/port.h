@@ -3,10 +3,11 @@
  * framework (§5), ops and refcounts, the build-id reader and panics, for any kernel. Portable:
  * it depends on no kernel code, only on the compiler's freestanding headers and faultlib.
  *
- * A kernel describes itself once in a struct fl_port (its scenarios, how to read a command
- * line, power off and reset, measure its memory, init and tear down) and hands it to
- * fl_port_main(), which says hello and serves the host forever. docs/kernel.md, "Hooking
- * another kernel", is the recipe; the sample kernel's main.c and scenario.c are a full port.
+ * A kernel describes itself once in a struct fl_port (how to measure its memory, init and
+ * tear down; its scenarios, how to read a command line, power off and reset, where QEMU
+ * virt's defaults do not fit) and hands it to fl_port_main(), which says hello and serves
+ * the host forever. docs/kernel.md, "Hooking another kernel", is the recipe; the sample
+ * kernel's main.c and scenario.c are a full port, examples/pebble a minimal one.
  *
  * Two run models (docs/protocol.md §5), chosen by fl_port.model:
  *  - FL_MODEL_INIT_IN_RUN: every run is `ckpt baseline` → init() → scenario → fini() →
@@ -14,7 +15,8 @@
  *    run as it began.
  *  - FL_MODEL_AFTER_BOOT: the kernel cannot tear its init down. hello is early, before
  *    init(); the kernel says `model after-boot` right after it. `run boot` runs init() as the
- *    run (injectable; what a successful init leaves live is the kernel's state). Any other
+ *    run, in an op named boot (injectable; what a successful init leaves live is the
+ *    kernel's state, what a failed one leaves is a leak). Any other
  *    `run` first runs init() silently (no records, nothing counted or failed), then takes
  *    the baseline: the run starts after boot. fini is not used.
  *
@@ -40,9 +42,8 @@ struct fl_scenario {
 
 /*
  * Register a scenario from any file: FL_SCENARIO("name", fn); The linker collects them in
- * section .scenarios; the kernel's linker script brackets it (docs/kernel.md):
- *	.scenarios : { . = ALIGN(8); scenarios_start = .; KEEP(*(.scenarios)) scenarios_end = .; }
- * and the port points fl_port.scenarios/scenarios_end at those two symbols.
+ * section .scenarios, which faultline.ld (INCLUDEd in the kernel's linker script) brackets
+ * with fl_scenarios_start and fl_scenarios_end: the table the loop serves by default.
  */
 #define FL_SCENARIO(nm, func) \
 	static const struct fl_scenario fl_scenario_##func \
@@ -62,25 +63,31 @@ struct fl_mem_stats {
 	unsigned long page_bytes, obj_bytes;
 };
 
+/*
+ * Only mem_stats is required; the members before it default when NULL, for a kernel on QEMU
+ * virt that uses vcons.h's console and faultline.ld.
+ */
 struct fl_port {
-	/* required ------------------------------------------------------------------------ */
-	const struct fl_scenario *scenarios, *scenarios_end;  /* [scenarios, scenarios_end) */
-	const char *build_id;        /* hex, for hello: fl_build_id() */
+	/* [scenarios, scenarios_end); NULL: the FL_SCENARIO table (faultline.ld) */
+	const struct fl_scenario *scenarios, *scenarios_end;
+	const char *build_id;        /* hex, for hello; NULL: the ELF's note (faultline.ld) */
 	/*
 	 * Read one command line (no '\n') into buf, sleeping until it is complete (output is
 	 * flushed first). Returns its length, or a negative number when it did not fit in
-	 * size-1 bytes (the line is discarded; the loop answers `err line too-long`).
+	 * size-1 bytes (the line is discarded; the loop answers `err line too-long`). NULL:
+	 * the virtio console's (vcons.h).
 	 */
 	int (*getline)(char *buf, size_t size);
-	void (*power_off)(int status) __attribute__((noreturn));  /* QEMU exits with status */
-	void (*reset)(void) __attribute__((noreturn));             /* machine reset */
+	/* QEMU exits with status / the machine resets; NULL: QEMU virt's test device */
+	void (*power_off)(int status) __attribute__((noreturn));
+	void (*reset)(void) __attribute__((noreturn));
 	void (*mem_stats)(struct fl_mem_stats *st);
 
 	/* optional (NULL: left out) ------------------------------------------------------- */
 	/*
 	 * The kernel's own init and its teardown (init-in-run model: both run inside every
-	 * run; after-boot model: init only, see above). init returns 0 or a negative errno
-	 * with everything it did undone.
+	 * run; after-boot model: init only, see above; NULL there: the table's `boot` entry).
+	 * init returns 0 or a negative errno with everything it did undone.
 	 */
 	int (*init)(void);
 	void (*fini)(void);
@@ -108,6 +115,8 @@ struct fl_port {
 	 */
 	long (*ctx_id)(void);
 	enum fl_run_model model;
+	/* a kernel with one stack: its bounds, for backtraces (record.h's fl_record_stack) */
+	const void *stack_lo, *stack_hi;
 };
 
 /* Say hello and serve commands forever. The port must outlive the loop (static). */
@@ -135,6 +144,12 @@ void fl_ref(const char *verb, const char *kind, const void *obj, int count);
 void fl_panic_report(bool expected, const char *msg, uintptr_t pc, uintptr_t fp);
 void fl_run_abort(void) __attribute__((noreturn));
 void fl_panic_expected(const char *msg) __attribute__((noreturn));
+/*
+ * An unexpected trap, from the kernel's trap handler: the `trap` record (record.h's
+ * fl_rec_trap: the trapped registers), then the run ends as after a panic.
+ */
+void fl_trap(uint64_t scause, uint64_t sepc, uint64_t stval, uintptr_t ra, uintptr_t fp)
+	__attribute__((noreturn));
 #define FL_PANIC(expected, msg) do { \
 		fl_panic_report((expected), (msg), (uintptr_t)__builtin_return_address(0), \
 				(uintptr_t)__builtin_frame_address(0)); \
@@ -142,13 +157,13 @@ void fl_panic_expected(const char *msg) __attribute__((noreturn));
 	} while (0)
 
 /*
- * The GNU build-id note (as `ld --build-id` writes it) as lowercase hex, for hello. The
- * kernel's linker script brackets the note (docs/kernel.md):
- *	.note.gnu.build-id : { build_id_note = .; KEEP(*(.note.gnu.build-id)) build_id_note_end = .; }
- * and passes the two symbols. Returns "0" when the note is missing or malformed. The
- * string is static: the first call computes it.
+ * The GNU build-id note (as `ld --build-id` writes it) between note and note_end as
+ * lowercase hex, for hello; fl_kernel_build_id() is the kernel's own (faultline.ld brackets
+ * it). Returns "0" when the note is missing or malformed. The string is static: the first
+ * call computes it.
  */
 const char *fl_build_id(const void *note, const void *note_end);
+const char *fl_kernel_build_id(void);
 
 /*
  * A clock for platforms whose kernel cannot read one (vcons.h's clock): each call counts

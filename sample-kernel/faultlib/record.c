@@ -24,6 +24,24 @@ void fl_record_init(const struct fl_transport *t)
 	tp = *t;
 }
 
+static uintptr_t stack_lo, stack_hi;
+
+/* fp is a frame's top, so it may equal the stack's end */
+static bool one_stack(uintptr_t fp, uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = stack_lo;
+	*hi = stack_hi;
+	return fp > stack_lo && fp <= stack_hi;
+}
+
+void fl_record_stack(const void *lo, const void *hi)
+{
+	stack_lo = (uintptr_t)lo;
+	stack_hi = (uintptr_t)hi;
+	if (!tp.stack_bounds)
+		tp.stack_bounds = one_stack;
+}
+
 void fl_record_lock(void (*lk)(void), void (*unlk)(void))
 {
 	lock = lk;

@@ -38,6 +38,8 @@ struct fl_transport {
 };
 
 void fl_record_init(const struct fl_transport *t);
+/* A kernel with one stack, [lo, hi): its bounds when the transport has no stack_bounds. */
+void fl_record_stack(const void *lo, const void *hi);
 /* SMP: lk/unlk are taken around each record (NULL: no locking). */
 void fl_record_lock(void (*lk)(void), void (*unlk)(void));
 /*

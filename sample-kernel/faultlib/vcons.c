@@ -17,6 +17,7 @@
  * nothing fails (a host that stops reading stalls the flush: the host's timeout handles it).
  */
 #include "port.h"
+#include "record.h"
 #include "vcons.h"
 #include "virtio_mmio.h"
 
@@ -100,7 +101,8 @@ static void vq_push(struct vq *q, uint16_t d)
 static void vq_wait(struct vq *q)
 {
 	while (used_idx(q) == q->last_used) {
-		plat.wait();
+		if (plat.wait)
+			plat.wait();
 		*reg(MMIO_INT_ACK) = *reg(MMIO_INT_STATUS);
 		if (plat.irq_done)
 			plat.irq_done();
@@ -198,21 +200,38 @@ static int ctrl_open_port(void)
 	return port;
 }
 
+/* QEMU virt's defaults for what the platform leaves 0 or NULL */
+static void platform_defaults(void)
+{
+	static char default_txbuf[FL_VCONS_TXBUF_MIN];
+
+	if (!plat.base) {
+		plat.base = FL_VIRT_VIRTIO_BASE;
+		plat.stride = FL_VIRT_VIRTIO_STRIDE;
+		plat.nslots = FL_VIRT_VIRTIO_SLOTS;
+	}
+	if (!plat.clock) {
+		plat.clock = fl_poll_clock;
+		plat.clock_hz = FL_POLL_CLOCK_HZ;
+	}
+	if (!plat.txbuf) {
+		plat.txbuf = default_txbuf;
+		plat.txsize = sizeof(default_txbuf);
+	}
+}
+
 int fl_vcons_init(const struct fl_vcons_platform *p)
 {
 	uint32_t st, feat;
 	bool multiport;
 	int port = 0, slot;
 
-	if (p->txsize < FL_VCONS_TXBUF_MIN || !p->txbuf || !p->wait)
+	plat = p ? *p : (struct fl_vcons_platform){ 0 };
+	platform_defaults();
+	if (plat.txsize < FL_VCONS_TXBUF_MIN)
 		return -1;
-	plat = *p;
-	if (!plat.clock) {
-		plat.clock = fl_poll_clock;
-		plat.clock_hz = FL_POLL_CLOCK_HZ;
-	}
-	txbuf = p->txbuf;
-	txsize = p->txsize;
+	txbuf = plat.txbuf;
+	txsize = plat.txsize;
 	if ((slot = find_console()) < 0)
 		return -1;
 	base = plat.base + (unsigned)slot * plat.stride;
@@ -259,6 +278,19 @@ out_failed:
 bool fl_vcons_ready(void)
 {
 	return base != 0;
+}
+
+static const struct fl_transport transport = {
+	.out = fl_vcons_write, .flush = fl_vcons_flush,
+	.reserve = fl_vcons_reserve, .commit = fl_vcons_commit,
+};
+
+int fl_vcons_start(const struct fl_vcons_platform *p)
+{
+	if (fl_vcons_init(p))
+		return -1;
+	fl_record_init(&transport);
+	return 0;
 }
 
 void fl_vcons_flush(void)

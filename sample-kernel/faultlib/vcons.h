@@ -4,7 +4,9 @@
  * compiler's freestanding headers. The kernel describes its platform once (where the
  * virtio-mmio slots are, how to sleep until a device interrupt, a clock, a log line, the
  * transmit buffer) and then has a byte channel to the host: batched output that plugs into
- * record.h's struct fl_transport, and line input for the command loop.
+ * record.h's struct fl_transport, and line input for the command loop. What the platform
+ * leaves 0 or NULL takes QEMU virt's default, so on that board fl_vcons_start(NULL) is the
+ * whole console: found in any of the eight slots, polled, with a static 4 KiB buffer.
  *
  * Ports: with MULTIPORT the driver prefers port 1, a `virtserialport` (QEMU throttles it
  * when the host is slow, so nothing is lost); port 0, a `virtconsole`, works but QEMU drops
@@ -24,17 +26,25 @@
 /* Smallest transmit buffer init accepts: a whole record line, plus the flush slack. */
 #define FL_VCONS_TXBUF_MIN 4096
 
+/* QEMU virt's virtio-mmio slots */
+#define FL_VIRT_VIRTIO_BASE   0x10001000
+#define FL_VIRT_VIRTIO_STRIDE 0x1000
+#define FL_VIRT_VIRTIO_SLOTS  8
+
 struct fl_vcons_platform {
-	/* virtio-mmio register blocks to scan: slot i at base + i * stride, for i < nslots */
+	/*
+	 * virtio-mmio register blocks to scan: slot i at base + i * stride, for i < nslots
+	 * (base 0: QEMU virt's, FL_VIRT_VIRTIO_*)
+	 */
 	uintptr_t base;
 	uintptr_t stride;
 	unsigned nslots;
 	/* optional: route slot's device interrupt so that it ends wait() (called before reset) */
 	void (*irq_enable)(unsigned slot);
 	/*
-	 * Sleep until a device interrupt may have arrived (wfi, or return at once to poll). The
-	 * driver then acknowledges the device and calls irq_done(), optional, to complete the
-	 * interrupt at the interrupt controller.
+	 * Sleep until a device interrupt may have arrived (wfi, or return at once to poll;
+	 * NULL: poll). The driver then acknowledges the device and calls irq_done(), optional,
+	 * to complete the interrupt at the interrupt controller.
 	 */
 	void (*wait)(void);
 	void (*irq_done)(void);
@@ -50,18 +60,24 @@ struct fl_vcons_platform {
 	/*
 	 * The transmit batch buffer, txsize >= FL_VCONS_TXBUF_MIN bytes; its contents never
 	 * outlive a flush, so it need not be zeroed at boot. Bigger batches, fewer notifies.
+	 * NULL: a static buffer of FL_VCONS_TXBUF_MIN bytes.
 	 */
 	char *txbuf;
 	size_t txsize;
 };
 
 /*
- * Find and start the first modern virtio console among the platform's slots. Returns 0, or
- * -1 (no such device, it refused our features or queues, it has no port we can use, or
- * the platform's buffer is too small); a device that was found is then left marked FAILED.
- * The platform is copied; the buffer it names must stay valid.
+ * Find and start the first modern virtio console among the platform's slots (p NULL: all
+ * defaults). Returns 0, or -1 (no such device, it refused our features or queues, it has no
+ * port we can use, or the platform's buffer is too small); a device that was found is then
+ * left marked FAILED. The platform is copied; the buffer it names must stay valid.
  */
 int fl_vcons_init(const struct fl_vcons_platform *p);
+/*
+ * fl_vcons_init, then the console as record.h's transport (fl_record_init; the port's
+ * stack bounds come with fl_port_main). Returns 0, or -1 as fl_vcons_init.
+ */
+int fl_vcons_start(const struct fl_vcons_platform *p);
 bool fl_vcons_ready(void);
 
 /* Output: buffered, pushed when nearly full, before reading input, and by flush(). */

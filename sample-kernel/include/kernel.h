@@ -55,9 +55,6 @@ void serve_host(void) __attribute__((noreturn));
 #define op_begin fl_op_begin       /* emits op+, returns the op id */
 #define op_end fl_op_end           /* emits op-, returns rc */
 #define ref_record fl_ref
-/* End the current run abnormally (after a panic or trap record): send `end`, then serve
- * only quit/reset (restart is refused: the machine is tainted). */
-#define run_abort fl_run_abort
 /* Register a scenario from any file: SCENARIO("name", fn); */
 #define SCENARIO FL_SCENARIO
 

@@ -9,7 +9,7 @@
 #include "faultlib/record.h"
 #include "restart.h"
 
-extern const char build_id_note[], build_id_note_end[], image_start[], etext[];
+extern const char image_start[], etext[];
 
 static const struct fl_transport transport = {
 	.out = console_write,
@@ -39,7 +39,7 @@ void main(void)
 	if (!restart_warm_start) {
 		char id[13];
 
-		ksnprintf(id, sizeof(id), "%s", fl_build_id(build_id_note, build_id_note_end));
+		ksnprintf(id, sizeof(id), "%s", fl_kernel_build_id());
 		uart_printf("faultline %s %lu KiB free\n", id, page_free_count() * 4);
 	}
 	serve_host();

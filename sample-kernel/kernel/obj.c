@@ -164,25 +164,19 @@ static void *big_alloc(size_t size)
  */
 void *NOINLINE obj_alloc(size_t size)
 {
-	uintptr_t pc = CALLER_PC(), fp = MY_FP();
-	unsigned long seq;
+	struct fl_alloc fa;
 	struct size_class *k = guard_mode ? NULL : class_for(size);
 	void *p;
 
-	if (fl_hook_attempt(FL_CLASS_OBJ, pc, &seq)) {
-		fl_rec_fault(seq, "obj", size, pc, fp);
+	if (FL_ALLOC_FAILS(&fa, FL_CLASS_OBJ, size))
 		return NULL;
-	}
 	p = k ? slab_alloc(k, size) : big_alloc(size);
-	if (!p) {
-		fl_rec_oom(seq, "obj", size, pc, fp);
-		return NULL;
-	}
+	if (!p)
+		return fl_alloc_done(&fa, NULL);
 	memset(p, 0, k ? k->size : size);
 	live_objs++;
 	live_bytes += size;
-	fl_rec_alloc(seq, "obj", (uintptr_t)p, size, pc, fp);
-	return p;
+	return fl_alloc_done(&fa, p);
 }
 
 /* Free object i of slab s; returns its requested size. */
@@ -319,13 +313,13 @@ void NOINLINE obj_free(void *ptr)
 		return;
 	bad = obj_check(p, &s, &i, &b);
 	if (bad) {
-		fl_rec_badfree(fl_hook_seq(), bad, "obj", p, pc, fp);
+		fl_free_done(FL_CLASS_OBJ, ptr, bad, pc, fp);
 		return;
 	}
 	size = quarantine_add(ptr, s, i, b, pc, fp);
 	live_objs--;
 	live_bytes -= size;
-	fl_rec_free(fl_hook_seq(), "obj", p, pc, fp);
+	fl_free_done(FL_CLASS_OBJ, ptr, NULL, pc, fp);
 }
 
 void obj_init(void)

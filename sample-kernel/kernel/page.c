@@ -203,26 +203,20 @@ enum page_owner page_owner_of(uintptr_t p, uintptr_t *head, unsigned *order)
  */
 void *NOINLINE page_alloc(unsigned order)
 {
-	uintptr_t pc = CALLER_PC(), fp = MY_FP();
-	unsigned long seq;
+	struct fl_alloc fa;
 	size_t size = PGSIZE << (order <= PAGE_MAX_ORDER ? order : 0);
 	void *p;
 
-	if (fl_hook_attempt(FL_CLASS_PAGE, pc, &seq)) {
-		fl_rec_fault(seq, "page", size, pc, fp);
+	if (FL_ALLOC_FAILS(&fa, FL_CLASS_PAGE, size))
 		return NULL;
-	}
 	p = order <= PAGE_MAX_ORDER ? take(order, OWN_PAGE) : NULL;
-	if (!p) {
-		fl_rec_oom(seq, "page", size, pc, fp);
-		return NULL;
-	}
-	check_poison((uintptr_t)p, order, pc, fp);
+	if (!p)
+		return fl_alloc_done(&fa, NULL);
+	check_poison((uintptr_t)p, order, fa.pc, fa.fp);
 	meta[pidx((uintptr_t)p)] |= M_EVER;
 	live_blocks++;
 	live_bytes += size;
-	fl_rec_alloc(seq, "page", (uintptr_t)p, size, pc, fp);
-	return p;
+	return fl_alloc_done(&fa, p);
 }
 
 /* Free a page_alloc block (NULL: nothing). A pointer that is not one is refused: badfree. */
@@ -240,7 +234,7 @@ void NOINLINE page_free(void *ptr)
 			live_blocks--;
 			live_bytes -= PGSIZE << order;
 			release(p, order);
-			fl_rec_free(fl_hook_seq(), "page", p, pc, fp);
+			fl_free_done(FL_CLASS_PAGE, ptr, NULL, pc, fp);
 			return;
 		}
 		bad = "invalid";
@@ -258,7 +252,7 @@ void NOINLINE page_free(void *ptr)
 		bad = "invalid";
 		break;
 	}
-	fl_rec_badfree(fl_hook_seq(), bad, "page", p, pc, fp);
+	fl_free_done(FL_CLASS_PAGE, ptr, bad, pc, fp);
 }
 
 void *NOINLINE page_take_internal(unsigned order, uint8_t owner)

@@ -120,10 +120,10 @@ static int scen_all(void)
 {
 	static const char *const names[] = { "vm", "proc", "proctable", "fork", "exec", "mmap",
 					     "blk", "forkbomb" };
-	extern const struct fl_scenario scenarios_start[], scenarios_end[];
+	extern const struct fl_scenario fl_scenarios_start[], fl_scenarios_end[];
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		for (const struct fl_scenario *s = scenarios_start; s < scenarios_end; s++) {
+		for (const struct fl_scenario *s = fl_scenarios_start; s < fl_scenarios_end; s++) {
 			if (strcmp(s->name, names[i]))
 				continue;
 			int id = op_begin(s->name);

@@ -10,9 +10,6 @@
 #include "restart.h"
 #include "guard.h"
 
-extern const struct fl_scenario scenarios_start[], scenarios_end[];
-extern const char build_id_note[], build_id_note_end[];
-
 static void ckpt_stats(struct fl_mem_stats *st)
 {
 	struct mem_stats m;
@@ -39,9 +36,7 @@ static long current_pid(void)
 
 void serve_host(void)
 {
-	static struct fl_port port = {
-		.scenarios = scenarios_start,
-		.scenarios_end = scenarios_end,
+	static const struct fl_port port = {
 		.getline = console_getline,
 		.power_off = power_off,
 		.reset = power_reset,
@@ -55,6 +50,5 @@ void serve_host(void)
 		.ctx_id = current_pid,
 	};
 
-	port.build_id = fl_build_id(build_id_note, build_id_note_end);
 	fl_port_main(&port);
 }

@@ -50,8 +50,7 @@ static void __attribute__((noreturn)) trap_unexpected(struct trapregs *r, uint64
 	for (int i = 0; i < n; i++)
 		uart_printf(" %lx", pcs[i]);
 	uart_puts("\n");
-	fl_rec_trap(scause, sepc, stval, r->ra, r->s0);
-	run_abort();
+	fl_trap(scause, sepc, stval, r->ra, r->s0);
 }
 
 void kerneltrap(struct trapregs *r)
