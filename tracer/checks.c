@@ -1033,15 +1033,19 @@ static void error_swallowed(struct ck *c)
 		struct ft_event *e = ev(c, i);
 		const struct ft_op *in;
 		struct ft_finding *f;
-		char w[160];
+		char w[160], what[64];
 
 		if (e->kind != FT_K_FAULT || path_failed(c, rep, e) || recovered(c, i, &next))
 			continue;
 		in = op_of(c, e->op);
+		if (e->cls == FT_CL_IO)
+			snprintf(what, sizeof(what), "a device operation failed");
+		else
+			snprintf(what, sizeof(what), "%s allocation of %" PRId64 " bytes failed",
+				 ft_class_name(e->cls), e->size);
 		f = finding(c, FT_F_ERROR_SWALLOWED, i,
-			    "%s allocation of %" PRId64 " bytes failed (injected) at %s; no op on "
-			    "its path returned an error (innermost: %s) and the scenario returned 0",
-			    ft_class_name(e->cls), e->size, where(c, e->pc, w, sizeof(w)),
+			    "%s (injected) at %s; no op on its path returned an error (innermost: "
+			    "%s) and the scenario returned 0", what, where(c, e->pc, w, sizeof(w)),
 			    in ? ft_arena_str(&r->strs, in->name) : "none");
 		site(c, f, e->pc);
 		f->size = e->size;
