@@ -243,6 +243,15 @@ def _giving(e: Optional[Event]) -> str:
     return "releasing" if e is not None and e.kind == "acq" else "freeing"
 
 
+def _caller_of(rec: RunRecords, fault: Event, owner: Frame, undo: Frame) -> bool:
+    """Whether undo calls owner on the fault's stack: its frees came after the error had
+    left owner, so they give back what earlier calls made (a caller's teardown, as when a
+    loop creates until one creation fails), not a sibling the failing call forgot."""
+    names = [f.func for f in rec.inlines.expand(rec.run.build, rec.stack(fault).frames)]
+    return (owner.func in names and undo.func != owner.func
+            and undo.func in names[names.index(owner.func) + 1:])
+
+
 def _object(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
     """Leak or unbalanced unwind of one object (memory or another resource)."""
     alloc = rec.alloc_of(f)
@@ -257,7 +266,7 @@ def _object(rec: RunRecords, f: RunFinding, norm: Normalizer) -> Blame:
                a.seq != alloc.seq and a.seq in rec.freed and rec.freed[a.seq].seq > fault.seq
                and (op is None or op.end is None or rec.freed[a.seq].seq < op.end)]
         undo = rec.undo_function(rec.freed[kin[0].seq], fault.seq) if kin else None
-        if undo is not None and undo.func:
+        if undo is not None and undo.func and not _caller_of(rec, fault, owner, undo):
             return Blame(undo.name, undo, "undo",
                          f"{undo.name} freed {len(kin)} object(s) allocated where this one "
                          f"was ({site}), not this one", fault=fault)
