@@ -8,7 +8,5 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NOINLINE __attribute__((noinline))
-#define CALLER_PC() ((uintptr_t)__builtin_return_address(0))
-#define MY_FP() ((uintptr_t)__builtin_frame_address(0))
 
 #endif

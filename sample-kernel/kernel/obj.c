@@ -293,7 +293,7 @@ static size_t quarantine_add(void *ptr, struct slab *s, unsigned i, struct big *
 /* Empty the quarantine, checking each object's poison (the end of a run). */
 void NOINLINE obj_quarantine_drain(void)
 {
-	uintptr_t pc = CALLER_PC(), fp = MY_FP();
+	uintptr_t pc = FL_CALLER_PC(), fp = FL_MY_FP();
 
 	while (quar_len)
 		quarantine_release(pc, fp);
@@ -302,7 +302,7 @@ void NOINLINE obj_quarantine_drain(void)
 /* Free an object (NULL: nothing). A pointer that is not a live object is refused: badfree. */
 void NOINLINE obj_free(void *ptr)
 {
-	uintptr_t pc = CALLER_PC(), fp = MY_FP(), p = (uintptr_t)ptr;
+	uintptr_t pc = FL_CALLER_PC(), fp = FL_MY_FP(), p = (uintptr_t)ptr;
 	struct slab *s = NULL;
 	struct big *b = NULL;
 	unsigned i = 0;

@@ -222,7 +222,7 @@ void *NOINLINE page_alloc(unsigned order)
 /* Free a page_alloc block (NULL: nothing). A pointer that is not one is refused: badfree. */
 void NOINLINE page_free(void *ptr)
 {
-	uintptr_t pc = CALLER_PC(), fp = MY_FP(), p = (uintptr_t)ptr, head;
+	uintptr_t pc = FL_CALLER_PC(), fp = FL_MY_FP(), p = (uintptr_t)ptr, head;
 	unsigned order;
 	const char *bad;
 
@@ -260,7 +260,7 @@ void *NOINLINE page_take_internal(unsigned order, uint8_t owner)
 	void *p = order <= PAGE_MAX_ORDER ? take(order, owner) : NULL;
 
 	if (p)
-		check_poison((uintptr_t)p, order, CALLER_PC(), MY_FP());
+		check_poison((uintptr_t)p, order, FL_CALLER_PC(), FL_MY_FP());
 	return p;
 }
 

@@ -9,6 +9,7 @@
 #include "kernel.h"
 #include "memlayout.h"
 #include "mem.h"
+#include "faultlib/hook.h"
 #include "faultlib/record.h"
 
 /*
@@ -50,12 +51,12 @@ static void NOINLINE panic_log(bool expected, const char *msg, uintptr_t pc, uin
 
 void NOINLINE panic(const char *msg)
 {
-	panic_log(false, msg, CALLER_PC(), MY_FP());
+	panic_log(false, msg, FL_CALLER_PC(), FL_MY_FP());
 	FL_PANIC(false, msg);
 }
 
 void NOINLINE panic_expected(const char *msg)
 {
-	panic_log(true, msg, CALLER_PC(), MY_FP());
+	panic_log(true, msg, FL_CALLER_PC(), FL_MY_FP());
 	FL_PANIC(true, msg);
 }
