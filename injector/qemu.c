@@ -343,7 +343,7 @@ static void first_line_of(const char *s, char *out, size_t outlen)
 	size_t n = 0;
 
 	for (; s[n] && s[n] != '\n' && n + 1 < outlen; n++)
-		out[n] = (unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f ? '?' : s[n];
+		out[n] = qemu_shown_byte((unsigned char)s[n]);
 	out[n] = 0;
 }
 

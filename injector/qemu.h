@@ -30,6 +30,13 @@
 /* Default bound on each file QEMU writes: a reset-mode UART log gains ~40 bytes a boot. */
 #define QEMU_FILE_MAX_DEFAULT (64LL << 20)
 
+/* A byte that QEMU or its guest sent (untrusted), as a message may show it: itself when it is
+ * printable ASCII, else '?'. */
+static inline char qemu_shown_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f ? (char)c : '?';
+}
+
 /* The QEMU binary, resolved once: its absolute path and the first line of `-version`. */
 struct qemu_bin {
 	char path[PATH_MAX];

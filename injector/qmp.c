@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "qmp.h"
+#include "qemu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +35,7 @@ static void printable(const char *s, char *out, size_t len)
 	size_t n = 0;
 
 	for (; s && s[n] && n + 1 < len; n++)
-		out[n] = (unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f ? '?' : s[n];
+		out[n] = qemu_shown_byte((unsigned char)s[n]);
 	out[n] = 0;
 }
 

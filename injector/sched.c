@@ -281,7 +281,7 @@ static int scan_line(struct worker *w, const char *l, size_t n)
 		size_t m = n < FT_LINE_MAX ? n : FT_LINE_MAX;
 
 		for (size_t i = 0; i < m; i++)
-			w->refused[i] = (l[i] >= 0x20 && l[i] < 0x7f) ? l[i] : '?';
+			w->refused[i] = qemu_shown_byte((unsigned char)l[i]);
 		w->refused[m] = 0;
 	}
 	if (w->job.reference)
@@ -372,7 +372,7 @@ static void uart_tail(const char *path, char *buf, size_t len)
 		if (i == start || ch == '\n')
 			pos += (size_t)snprintf(buf + pos, len - pos, "\n    ");
 		if (ch != '\n' && ch != '\r')
-			buf[pos++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+			buf[pos++] = qemu_shown_byte(ch);
 	}
 	buf[pos < len ? pos : len - 1] = 0;
 }
