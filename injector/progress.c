@@ -129,6 +129,9 @@ void summary_print(FILE *f, const struct stats *st, const struct plan *p)
 	if (st->spawns)
 		fprintf(f, "machines: %ld QEMU started, %ld resets, %ld warm restarts, %ld "
 			"snapshot restores\n", st->spawns, st->resets, st->warm, st->restores);
+	if (st->lost)
+		fprintf(f, "machines replaced because they broke: %ld (the last: %s)\n", st->lost,
+			st->lost_why);
 	fprintf(f, "unique fault sites: %zu\n", st->nsites);
 	fprintf(f, "runs with findings: %ld   time: %.3fs   %.1f injections/s\n", st->findings, el,
 		el > 0 ? (double)st->executed / el : 0.0);

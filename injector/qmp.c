@@ -190,7 +190,24 @@ static const char *string_at(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-/* Send cmd and wait for its answer, passing over events. 0 on `return`, else -1 and err. */
+/* Note o if it is a JOB_STATUS_CHANGE of the awaited job (it may come before the command's
+ * own answer). */
+static void note_job_event(struct qmp *m, json_object *o)
+{
+	const char *ev = string_at(o, "event"), *st, *id;
+	json_object *data;
+
+	if (!m->job || !ev || strcmp(ev, "JOB_STATUS_CHANGE") ||
+	    !json_object_object_get_ex(o, "data", &data) ||
+	    !json_object_is_type(data, json_type_object) ||
+	    !(st = string_at(data, "status")) || !(id = string_at(data, "id")) ||
+	    strcmp(id, m->job))
+		return;
+	m->job_aborted |= !strcmp(st, "aborting");
+	m->job_concluded |= !strcmp(st, "concluded");
+}
+
+/* Send cmd and wait for its answer, noting events. 0 on `return`, else -1 and err. */
 static int execute(struct qmp *m, const char *cmd, double deadline, char *err, size_t errlen)
 {
 	if (send_line(m, cmd, err, errlen) < 0)
@@ -209,6 +226,8 @@ static int execute(struct qmp *m, const char *cmd, double deadline, char *err, s
 				  string_at(e, "desc") : NULL, desc, sizeof desc);
 			snprintf(err, errlen, "QMP: %s", desc[0] ? desc : "error without a reason");
 		}
+		if (!ok && !failed)
+			note_job_event(m, o);
 		json_object_put(o);
 		if (ok || failed)
 			return ok ? 0 : -1;
@@ -216,39 +235,29 @@ static int execute(struct qmp *m, const char *cmd, double deadline, char *err, s
 }
 
 /*
- * Wait for job id to conclude. A job that passed through `aborting` failed: its reason is
- * in query-jobs. Either way the job is dismissed.
+ * Wait for the awaited job to conclude (its events may have come already). A job that
+ * passed through `aborting` failed: its reason is in query-jobs. Either way it is dismissed.
  */
-static int await_job(struct qmp *m, const char *id, double deadline, char *err, size_t errlen)
+static int await_job(struct qmp *m, double deadline, char *err, size_t errlen)
 {
-	int aborted = 0, concluded = 0;
 	char cmd[160];
 
-	while (!concluded) {
-		json_object *o = next_message(m, deadline, err, errlen), *data;
-		const char *ev, *st;
+	while (!m->job_concluded) {
+		json_object *o = next_message(m, deadline, err, errlen);
 
 		if (!o)
 			return -1;
-		ev = string_at(o, "event");
-		if (ev && !strcmp(ev, "JOB_STATUS_CHANGE") &&
-		    json_object_object_get_ex(o, "data", &data) &&
-		    json_object_is_type(data, json_type_object) &&
-		    (st = string_at(data, "status")) && string_at(data, "id") &&
-		    !strcmp(string_at(data, "id"), id)) {
-			aborted |= !strcmp(st, "aborting");
-			concluded = !strcmp(st, "concluded");
-		}
+		note_job_event(m, o);
 		json_object_put(o);
 	}
-	if (aborted)
-		snprintf(err, errlen, "QMP: job %s failed (see QEMU's query-jobs)", id);
+	if (m->job_aborted)
+		snprintf(err, errlen, "QMP: job %s failed (see QEMU's query-jobs)", m->job);
 	snprintf(cmd, sizeof cmd, "{\"execute\":\"job-dismiss\",\"arguments\":{\"id\":\"%s\"}}\n",
-		 id);
-	if (execute(m, cmd, deadline, aborted ? NULL : err, aborted ? 0 : errlen) < 0 &&
-	    !aborted)
+		 m->job);
+	if (execute(m, cmd, deadline, m->job_aborted ? NULL : err, m->job_aborted ? 0 : errlen) < 0 &&
+	    !m->job_aborted)
 		return -1;
-	return aborted ? -1 : 0;
+	return m->job_aborted ? -1 : 0;
 }
 
 int qmp_start(struct qmp *m, double timeout_s, char *err, size_t errlen)
@@ -275,9 +284,11 @@ static int snapshot_job(struct qmp *m, const char *verb, const char *tag, double
 	snprintf(cmd, sizeof cmd, "{\"execute\":\"snapshot-%s\",\"arguments\":{\"job-id\":\"%s\","
 		 "\"tag\":\"%s\",\"vmstate\":\"" QMP_NODE "\",\"devices\":[\"" QMP_NODE "\"]}}\n",
 		 verb, verb, tag);
+	m->job = verb;
+	m->job_aborted = m->job_concluded = 0;
 	if (execute(m, cmd, deadline, err, errlen) < 0)
 		return -1;
-	return await_job(m, verb, deadline, err, errlen);
+	return await_job(m, deadline, err, errlen);
 }
 
 int qmp_save(struct qmp *m, const char *tag, double timeout_s, char *err, size_t errlen)

@@ -26,6 +26,8 @@ struct qmp {
 	int fd;                  /* host end of the monitor socketpair; -1 when none */
 	char buf[QMP_LINE_MAX];  /* bytes read and not yet taken as a line */
 	size_t len;
+	const char *job;         /* the job being awaited: its events are noted whenever read */
+	int job_aborted, job_concluded;
 };
 
 /* The scratch overlay: a memfd made an empty qcow2 by qemu-img (Debian's qemu-utils). Its fd

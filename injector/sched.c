@@ -548,11 +548,20 @@ static void refuse_job(struct sched *s, struct worker *w)
  * A QEMU died or stalled before its hello with no run on it. A few in a row mean QEMU
  * cannot boot this kernel here at all: stop, saying why.
  */
+/* A worker's QEMU was killed because it broke: count it and keep why for the summary. */
+static void machine_lost(struct sched *s, const char *why)
+{
+	struct stats *st = s->cfg->stats;
+
+	st->lost++;
+	snprintf(st->lost_why, sizeof st->lost_why, "%s", why);
+}
+
 static void boot_failed(struct sched *s, struct worker *w, const char *why)
 {
 	char line[400], tail[UART_TAIL_BYTES + 4 * UART_TAIL_LINES + 8];
 
-	s->cfg->stats->restarts++;
+	machine_lost(s, why);
 	if (++s->boot_failures < MAX_BOOT_FAILURES || s->fatal)
 		return;
 	first_line(w->err_path, line, sizeof line);
@@ -705,7 +714,7 @@ static void restart_machine(struct sched *s, struct worker *w, int warm)
 	w->restarting = warm;
 	if (qemu_send(&w->q, cmd, strlen(cmd)) < 0) {
 		worker_kill(s, w, NULL);
-		s->cfg->stats->restarts++;
+		machine_lost(s, warm ? "cannot send restart" : "cannot send reset");
 		return;
 	}
 	s->cfg->stats->resets += !warm;
@@ -728,10 +737,14 @@ static void restore_machine(struct sched *s, struct worker *w)
 	w->restores++;
 	snprintf(cmd, sizeof cmd, "resync-%ld\n", w->restores);
 	snprintf(w->marker, sizeof w->marker, "err resync-%ld ", w->restores);
-	if (qmp_load(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0 ||
-	    qemu_send(&w->q, cmd, strlen(cmd)) < 0) {
+	if (qmp_load(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0) {
 		worker_kill(s, w, NULL);
-		s->cfg->stats->restarts++;
+		machine_lost(s, err);
+		return;
+	}
+	if (qemu_send(&w->q, cmd, strlen(cmd)) < 0) {
+		worker_kill(s, w, NULL);
+		machine_lost(s, "cannot send the resync marker");
 		return;
 	}
 	s->cfg->stats->restores++;
@@ -910,10 +923,12 @@ static void on_timeout(struct sched *s, struct worker *w)
 		on_qemu_exit(s, w, st);
 		return;
 	case W_BOOT: {
-		char why[64];
+		char why[96];
 
 		worker_kill(s, w, NULL);
-		snprintf(why, sizeof why, "no hello within %g s", s->cfg->qemu.boot_timeout_s);
+		snprintf(why, sizeof why, "no %s within %g s",
+			 w->marker[0] ? "answer to the marker after a restore" : "hello",
+			 s->cfg->qemu.boot_timeout_s);
 		boot_failed(s, w, why);
 		return;
 	}
