@@ -738,8 +738,11 @@ static void restore_machine(struct sched *s, struct worker *w)
 	snprintf(cmd, sizeof cmd, "resync-%ld\n", w->restores);
 	snprintf(w->marker, sizeof w->marker, "err resync-%ld ", w->restores);
 	if (qmp_load(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0) {
+		char why[sizeof err + 32];
+
 		worker_kill(s, w, NULL);
-		machine_lost(s, err);
+		snprintf(why, sizeof why, "restoring the snapshot: %s", err);
+		machine_lost(s, why);
 		return;
 	}
 	if (qemu_send(&w->q, cmd, strlen(cmd)) < 0) {
@@ -818,20 +821,30 @@ static void restart_refused(struct sched *s, struct worker *w)
 	restart_machine(s, w, 0);
 }
 
-/* QEMU has exited (or must be reaped now): store the run it was running. */
-static void on_qemu_exit(struct sched *s, struct worker *w, int status)
+/*
+ * QEMU has exited (or must be reaped now, killed_here: by us): store the run it was running.
+ * A QEMU killed by a signal that is not ours before the end record broke; the guest cannot
+ * send QEMU a signal, so the run is an infrastructure failure (retried), not a crash.
+ */
+static void on_qemu_exit(struct sched *s, struct worker *w, int status, int killed_here)
 {
 	char why[600], line[400], how[32];
 
 	w->state = W_EMPTY;
 	if (!w->active)
 		return;
+	describe_status(status, how, sizeof how);
+	if (!killed_here && status != -1 && WIFSIGNALED(status) && !ft_run_saw_end(w->run)) {
+		snprintf(why, sizeof why, "QEMU was killed (%s) during a run", how);
+		machine_lost(s, why);
+		finish_job(s, w, FT_END_LOST, status, why);
+		return;
+	}
 	if (ft_run_saw_end(w->run) || ft_run_saw_hello(w->run, NULL, 0)) {
 		finish_job(s, w, FT_END_EXITED, status, NULL);
 		return;
 	}
 	first_line(w->err_path, line, sizeof line);
-	describe_status(status, how, sizeof how);
 	snprintf(why, sizeof why, "qemu exited before hello (%s)%s%s", how,
 		 line[0] ? ": " : "", line);
 	finish_job(s, w, FT_END_LOST, status, why);
@@ -920,7 +933,7 @@ static void on_timeout(struct sched *s, struct worker *w)
 		return;
 	case W_EXIT:
 		worker_kill(s, w, &st);
-		on_qemu_exit(s, w, st);
+		on_qemu_exit(s, w, st, 1);
 		return;
 	case W_BOOT: {
 		char why[96];
@@ -972,7 +985,7 @@ static void on_console_closed(struct sched *s, struct worker *w)
 		w->saw_eof = 1;
 		if (w->q.pidfd < 0) {
 			st = qemu_kill(&w->q);
-			on_qemu_exit(s, w, st);
+			on_qemu_exit(s, w, st, 1);
 		} else if (w->deadline > now_s() + EXIT_GRACE_S) {
 			w->deadline = now_s() + EXIT_GRACE_S;
 		}
@@ -1206,7 +1219,7 @@ enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errle
 				if (w->q.fd >= 0)
 					drain(&s, w);
 				if (qemu_try_reap(&w->q, &st))
-					on_qemu_exit(&s, w, st);
+					on_qemu_exit(&s, w, st, 0);
 			}
 		}
 		for (int i = s.nex - 1; i >= 0; i--)

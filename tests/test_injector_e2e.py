@@ -5,6 +5,7 @@ behind is found by looking for tmp_path in the command lines of running processe
 """
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -189,6 +190,35 @@ def test_snapshot_mode_restores_after_a_hang_a_panic_and_a_leak_on_the_same_qemu
     assert runs == {"test-hang": "hang", "test-panic": "panic", "test-leak": "leak",
                     "boot": "completed"}
     assert machines(r.stdout, restores=True) == (1, 0, 0, 4)
+
+
+KILLING_QEMU = """#!/bin/sh
+# the first machine this starts is killed from outside (SIGKILL) half a second after it starts
+case "$*" in *-version*) exec {qemu} "$@";; esac
+if mkdir {flag} 2>/dev/null; then
+    (exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; sleep 0.5; kill -9 $$) &
+fi
+exec {qemu} "$@"
+"""
+
+
+@pytest.mark.parametrize("mode,runs", [("snapshot", 60), ("warm", 150)])
+def test_a_qemu_killed_from_outside_is_replaced_and_the_sweep_is_as_if_it_never_happened(
+        inj, tmp_path, mode, runs):
+    wrapper = tmp_path / "killing-qemu"
+    wrapper.write_text(KILLING_QEMU.format(qemu=shutil.which("qemu-system-riscv64"),
+                                           flag=tmp_path / "killed"))
+    wrapper.chmod(0o755)
+    r = inj("sweep", "--scenario", "vm", "--mode", mode, "--max-n", str(runs), "-j", "1",
+            "--qemu", str(wrapper), "--no-analysis")
+    assert (tmp_path / "killed").exists()
+    # whatever the machine was doing when it died (booting, running, being restored), no
+    # run is blamed on the kernel: each one is stored once, handled
+    assert rows(inj.db(), "SELECT outcome, count(*) FROM runs GROUP BY outcome") == \
+        [("handled", runs)], r.stdout + r.stderr
+    assert machines(r.stdout)[0] == 2, r.stdout
+    assert re.search(r"machines replaced because they broke: 1 \(the last: .*(QEMU|QMP)",
+                     r.stdout), r.stdout
 
 
 def test_leak_scenario_is_flagged_as_leak_in_its_function(inj):
