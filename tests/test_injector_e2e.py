@@ -112,15 +112,22 @@ def machines(stdout, restores=False):
     return (int(w[1]), int(w[4]), int(w[6])) + ((int(w[9]),) if restores else ())
 
 
+# a whole boot+vm sweep takes about a minute on 2 idle cores; this bounds a hung injector,
+# not the sweep's speed (a loaded machine takes several times as long)
+SWEEP_TIMEOUT = 900
+
+
 @pytest.mark.parametrize("guard", [(), ("--guard",)], ids=["plain", "guard-mode"])
 def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard):
-    r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2", *guard)
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2", *guard,
+            timeout=SWEEP_TIMEOUT)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "findings: 0" in r.stdout
     # snapshot mode (the plain kernel only: a restore costs more than a warm restart)
     snapshot = () if guard else ("snapshot",)
     for mode in snapshot:
-        r = inj("sweep", "--scenario", "boot,vm", "--mode", mode, "--both", "-j", "2")
+        r = inj("sweep", "--scenario", "boot,vm", "--mode", mode, "--both", "-j", "2",
+                timeout=SWEEP_TIMEOUT)
         assert r.returncode == 0, r.stdout + r.stderr
         executed = int(r.stdout.split("runs: ")[1].split()[0])
         # one QEMU per worker, booted once: every run starts from its snapshot. A QEMU that
@@ -130,7 +137,8 @@ def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard)
         lost = int(lost.group(1)) if lost else 0
         assert lost <= 1, r.stdout
         assert machines(r.stdout, restores=True) == (2 + lost, 0, 0, executed), r.stdout
-    r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "-j", "2", *guard)
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "-j", "2", *guard,
+            timeout=SWEEP_TIMEOUT)
     assert r.returncode == 0, r.stdout + r.stderr
     executed = int(r.stdout.split("runs: ")[1].split()[0])
     # every clean run is followed by a warm restart, never by a machine reset
@@ -138,7 +146,8 @@ def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard)
     # fresh vm costs a minute: in guard mode only boot runs fresh, and reset (a new machine
     # per run as well) is what warm is held to for vm
     fresh_scenarios = "boot" if guard else "boot,vm"
-    r = inj("sweep", "--scenario", fresh_scenarios, "--mode", "fresh", "-j", "2", *guard)
+    r = inj("sweep", "--scenario", fresh_scenarios, "--mode", "fresh", "-j", "2", *guard,
+            timeout=SWEEP_TIMEOUT)
     assert r.returncode == 0, r.stdout + r.stderr
     db = inj.db()
     for scenario in ("boot", "vm"):
