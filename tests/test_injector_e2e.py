@@ -171,7 +171,7 @@ def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard)
     # every run's raw console stream is kept
     for (log,) in rows(db, "SELECT raw_log FROM runs"):
         with open(log) as f:
-            assert f.readline().startswith("hello faultline 1 ")
+            assert f.readline().startswith("hello faultline 2 ")
             assert (f.readline() == "ok guard\n") == bool(guard)
 
 
@@ -280,7 +280,7 @@ def test_run_prints_site_log_path_repro_and_the_raw_stream(inj):
     repro = next(l for l in head.splitlines() if l.startswith("repro: "))[7:]
     assert "--fail 3" in repro and "--scenario vm" in repro
     lines = stream.splitlines()[1:]
-    assert lines[0].startswith("hello faultline 1 ")
+    assert lines[0].startswith("hello faultline 2 ")
     assert any(l.startswith("fault ") for l in lines)
     assert any(l.startswith("end 1 ") for l in lines)
     # the repro command reproduces the same run

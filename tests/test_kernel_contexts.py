@@ -12,7 +12,7 @@ def fork_stream(kernel_elf):
     wait, so the current process changes many times inside the scenario's op."""
     with Kernel(kernel_elf) as k:
         _, build_id = k.hello()
-        return f"hello faultline 1 {build_id}", k.run("fork")
+        return f"hello faultline 2 {build_id}", k.run("fork")
 
 
 def test_process_switches_are_told_as_ctx_records_around_their_syscall_ops(fork_stream):

@@ -16,7 +16,7 @@ def kernel(kernel_elf):
 def test_hello_carries_protocol_version_and_the_elf_build_id(kernel_elf):
     with Kernel(kernel_elf) as k:
         version, build_id = k.hello()
-    assert version == 1
+    assert version == 2
     assert build_id == elf_build_id(kernel_elf)
 
 
@@ -49,10 +49,10 @@ def test_warm_restart_gives_the_same_run_stream_as_a_reset(kernel, kernel_elf):
     same addresses), devices (the blk probe), op ids."""
     for arm in (None, "150 once", "3 persist"):
         after_reset = kernel.run("vm", arm)
-        assert kernel.restart() == (1, elf_build_id(kernel_elf))
+        assert kernel.restart() == (2, elf_build_id(kernel_elf))
         after_restart = kernel.run("vm", arm)
         assert after_restart == after_reset
-        assert kernel.restart()[0] == 1
+        assert kernel.restart()[0] == 2
         assert kernel.run("boot", arm) == (kernel.reset(), kernel.run("boot", arm))[1]
         kernel.reset()
 
@@ -63,7 +63,7 @@ def test_restart_is_refused_after_a_panic_or_trap_until_a_reset(kernel):
         assert kernel.command("restart") == ("err", "restart", "need-reset")
         kernel.reset()
         kernel.run("boot")
-        assert kernel.restart()[0] == 1
+        assert kernel.restart()[0] == 2
 
 
 def test_restart_is_refused_after_a_stray_write_to_the_image_until_a_reset(kernel):
@@ -73,7 +73,7 @@ def test_restart_is_refused_after_a_stray_write_to_the_image_until_a_reset(kerne
     assert records_of(kernel.run("test-scribble"), "result") == [["result", "test-scribble", "0"]]
     kernel.reset()
     kernel.run("boot")
-    assert kernel.restart()[0] == 1
+    assert kernel.restart()[0] == 2
 
 
 def test_a_second_run_needs_a_reset(kernel):
@@ -84,7 +84,7 @@ def test_a_second_run_needs_a_reset(kernel):
 
 def test_reset_brings_the_kernel_back_to_hello_for_another_scenario(kernel, kernel_elf):
     first = kernel.run("vm")
-    assert kernel.reset() == (1, elf_build_id(kernel_elf))
+    assert kernel.reset() == (2, elf_build_id(kernel_elf))
     second = kernel.run("boot")
     assert records_of(first, "result") == [["result", "vm", "0"]]
     assert records_of(second, "result") == [["result", "boot", "0"]]
@@ -277,7 +277,7 @@ def test_unexpected_trap_reports_cause_and_backtrace_then_ends(kernel, kernel_el
     text_lo, text_hi = function_range(kernel_elf, "cmd_loop")
     assert len(bt) >= 2 and text_lo <= int(bt[1], 16) < text_hi
     assert recs[-1].startswith("end ") and not records_of(recs, "result")
-    assert kernel.reset()[0] == 1                           # and the machine comes back
+    assert kernel.reset()[0] == 2                           # and the machine comes back
 
 
 def test_hang_emits_its_records_then_goes_silent(kernel):

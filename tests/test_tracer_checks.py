@@ -285,12 +285,12 @@ def test_stream_from_another_build_is_infra(audit, tmp_path):
 
 
 def test_unsupported_protocol_version_is_infra(audit, tmp_path):
-    log = tmp_path / "v2.log"
+    log = tmp_path / "v3.log"
     log.write_text((DATA / "tracer-leak.log").read_text()
-                   .replace("hello faultline 1 ", "hello faultline 2 "))
+                   .replace("hello faultline 1 ", "hello faultline 3 "))
     db, p = audit(log)
     r = run_row(db)
-    assert r["outcome"] == "infra" and "version 2" in r["infra_reason"]
+    assert r["outcome"] == "infra" and "version 3" in r["infra_reason"]
     assert p.returncode == 2
 
 

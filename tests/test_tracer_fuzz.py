@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from tracer_support import DATA
 
 SEED_LOGS = [DATA / f"tracer-{n}.log" for n in
-             ("clean", "double-free", "endings", "refcount", "unwind-swapped", "swallowed")]
+             ("clean", "double-free", "endings", "refcount", "unwind-swapped", "swallowed",
+              "stacks")]
 SEEDS = [p.read_bytes() for p in SEED_LOGS]
-TOKENS = [b"hello faultline 1 ", b"op+ 1 f 8", b"op- 1 -1", b"alloc 1 obj ", b"free 1 page ",
+TOKENS = [b"hello faultline 1 ", b"hello faultline 2 ", b"stk 0 8,9\n", b" @0", b"stk ff ",
+          b"@100", b"op+ 1 f 8", b"op- 1 -1", b"alloc 1 obj ", b"free 1 page ",
           b"badfree 1 double obj ", b"ref put k 1 -1 8", b"ckpt end ", b"end 1 ",
           b"panic unexpected 8 - ", b"trap 1 2 3 ", b"recover 8 8,9", b"\n", b"\r\n", b"\x00",
           b",", b" ", b"ffffffffffffffffff", b"-9223372036854775808", b"x" * 600]

@@ -1414,10 +1414,10 @@ static int handshake_refused(struct ft_run *r, const struct ft_run_end *how)
 		snprintf(r->reason_buf, sizeof(r->reason_buf), "no hello%s%s",
 			 how->how == FT_END_LOST && how->infra_reason ? ": " : "",
 			 how->how == FT_END_LOST && how->infra_reason ? how->infra_reason : "");
-	} else if (r->version != FT_PROTO_VERSION) {
+	} else if (r->version < FT_PROTO_OLDEST || r->version > FT_PROTO_VERSION) {
 		snprintf(r->reason_buf, sizeof(r->reason_buf),
-			 "protocol version %lld not supported (this tracer speaks %d)",
-			 (long long)r->version, FT_PROTO_VERSION);
+			 "protocol version %lld not supported (this tracer reads %d to %d)",
+			 (long long)r->version, FT_PROTO_OLDEST, FT_PROTO_VERSION);
 	} else if (r->b->check_build_id && strcmp(r->hello_build, r->b->build_id) != 0) {
 		snprintf(r->reason_buf, sizeof(r->reason_buf),
 			 "build-id mismatch: the stream says %.40s, the ELF is %.40s",

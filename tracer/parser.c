@@ -208,6 +208,18 @@ static int parse_class(struct ft_str t, int *cls)
 	return parse_any_class(t, cls) < 0 || !classes[*cls].memory ? -1 : 0;
 }
 
+/* A stack id (stk, "@<id>"): hex, below FT_STK_MAX. */
+static int parse_stk_id(struct ft_str t, uint32_t *id)
+{
+	uint64_t v;
+
+	if (parse_hex(t, &v) < 0 || v >= FT_STK_MAX)
+		return -1;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+/* A backtrace: "-", frames "<hex>,<hex>...", or "@<id>" naming a stk record's frames. */
 static int parse_bt(struct ft_str t, struct ft_rec *r)
 {
 	size_t i = 0;
@@ -216,6 +228,10 @@ static int parse_bt(struct ft_str t, struct ft_rec *r)
 	r->npcs = 0;
 	if (tok_is(t, "-"))
 		return 0;
+	if (t.n && t.p[0] == '@') {
+		r->stk_ref = 1;
+		return parse_stk_id((struct ft_str){ t.p + 1, t.n - 1 }, &r->stk);
+	}
 	while (i <= t.n) {
 		struct ft_str one = { t.p + i, 0 };
 
@@ -503,6 +519,15 @@ static int rec_model(const struct ft_str *tok, struct ft_rec *r, const char **re
 	return 0;
 }
 
+static int rec_stk(const struct ft_str *tok, struct ft_rec *r, const char **reason)
+{
+	if (parse_stk_id(tok[1], &r->stk) < 0)
+		FAIL("stk: bad id or past the table");
+	if (parse_bt(tok[2], r) < 0 || r->stk_ref || !r->npcs)
+		FAIL("stk: bad backtrace");
+	return 0;
+}
+
 /*
  * One record type: its name (the line's first token), how many tokens its line has (the
  * name included), whether the last one takes the rest of the line verbatim (free text,
@@ -543,6 +568,7 @@ static const struct layout layouts[FT_K_COUNT] = {
 	[FT_K_POISON] = { "poison", 6, 0, rec_poison },
 	[FT_K_CTX] = { "ctx", 2, 0, rec_ctx },
 	[FT_K_MODEL] = { "model", 2, 0, rec_model },
+	[FT_K_STK] = { "stk", 3, 0, rec_stk },
 };
 
 const char *ft_kind_name(enum ft_kind k)

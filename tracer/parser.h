@@ -25,6 +25,7 @@ enum ft_kind {
 	FT_K_COV,
 	FT_K_POISON,
 	FT_K_CTX, FT_K_MODEL,
+	FT_K_STK,
 	FT_K_COUNT
 };
 const char *ft_kind_name(enum ft_kind k);
@@ -47,6 +48,7 @@ enum { FT_STATE_BEGIN, FT_STATE_END };                     /* state sub */
 enum { FT_MODEL_INIT_IN_RUN, FT_MODEL_AFTER_BOOT };        /* model sub */
 
 #define FT_BT_MAX 8
+#define FT_STK_MAX 256       /* stack ids a run may define (stk records), 0 .. 255 */
 #define FT_COV_BYTES_MAX 244 /* bitmap bytes in one cov record */
 
 struct ft_str {
@@ -76,6 +78,8 @@ struct ft_rec {
 	struct ft_str bt;   /* backtrace token as received ("-" when empty) */
 	uint64_t pcs[FT_BT_MAX];
 	int npcs;
+	int stk_ref;        /* bt is "@<id>": pcs are those of the run's stk record stk */
+	uint32_t stk;       /* stk: the id it defines; with stk_ref: the id named */
 };
 
 /*

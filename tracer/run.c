@@ -227,6 +227,7 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 	case FT_K_RUN:
 		r->saw_run = 1;
 		r->ctx = 0;
+		memset(r->stk, 0, sizeof(r->stk)); /* stack ids are a run's own */
 		e->name = add_str(r, rec->name);
 		if (!r->stream_scenario)
 			r->stream_scenario = e->name;
@@ -344,6 +345,30 @@ static const char *cov_apply(struct ft_run *r, const struct ft_rec *rec)
 	return NULL;
 }
 
+/* A stk record: the stack its id names from now on in this run (NULL), or why not. */
+static const char *stk_define(struct ft_run *r, const struct ft_rec *rec)
+{
+	if (r->stk[rec->stk])
+		return "stk: id already defined";
+	r->stk[rec->stk] = ft_build_stack(r->b, rec);
+	return NULL;
+}
+
+/* A backtrace "@<id>" becomes the frames (and token) its stk record gave (NULL), or why not. */
+static const char *stk_expand(struct ft_run *r, struct ft_rec *rec)
+{
+	const struct ft_stack *s;
+
+	if (!r->stk[rec->stk])
+		return "backtrace names an undefined stack id";
+	s = FT_VEC_AT(&r->b->stacks, struct ft_stack, r->stk[rec->stk] - 1);
+	memcpy(rec->pcs, s->pcs, sizeof(rec->pcs));
+	rec->npcs = s->n;
+	rec->bt.p = ft_arena_str(&r->b->strs, s->str);
+	rec->bt.n = strlen(rec->bt.p);
+	return NULL;
+}
+
 static void on_line(void *ctx, const char *line, size_t len, const char *bad)
 {
 	struct ft_run *r = ctx;
@@ -366,6 +391,13 @@ static void on_line(void *ctx, const char *line, size_t len, const char *bad)
 		return;
 	}
 	why = out_of_place(r, &rec);
+	if (!why && rec.kind == FT_K_STK) {
+		why = stk_define(r, &rec);
+		if (!why)
+			return;
+	}
+	if (!why && rec.stk_ref)
+		why = stk_expand(r, &rec);
 	if (!why && rec.kind == FT_K_CTX) {
 		r->ctx = rec.id;
 		return;

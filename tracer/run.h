@@ -125,6 +125,7 @@ struct ft_run {
 	struct ft_map ctx_top;  /* (ctx, 0) -> op index of the context's innermost open op */
 	int64_t ctx;            /* the context records now belong to (`ctx`; 0 at first) */
 	int after_boot;         /* `model after-boot`: the run starts after boot */
+	uint32_t stk[FT_STK_MAX]; /* per stk id since `run`: its ft_build_stack(), 0 none */
 	struct ft_map op_by_id; /* (id, 0) -> op index */
 	uint64_t nmalformed;
 	struct ft_vec bad;      /* struct ft_malformed, at most FT_MALFORMED_KEEP */

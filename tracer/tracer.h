@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FT_PROTO_VERSION 1
+#define FT_PROTO_VERSION 2
+#define FT_PROTO_OLDEST 1   /* version 1: the same records without stk */
 #define FT_LINE_MAX 512
 
 struct ft_db;

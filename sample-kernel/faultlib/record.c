@@ -230,18 +230,23 @@ static void emit(void)
  * begin() for a record that belongs to a context (op, ref, allocator, resource, state):
  * a `ctx` record goes first when the context changed since the stream last said one.
  */
-static void begin_in_ctx(const char *type)
+static void say_ctx(void)
 {
 	long now;
 
-	if (lock)
-		lock();
 	if (ctx_id && (now = ctx_id()) != said_ctx && !muted) {
 		said_ctx = now;
 		start("ctx");
 		f_dec(now);
 		finish();
 	}
+}
+
+static void begin_in_ctx(const char *type)
+{
+	if (lock)
+		lock();
+	say_ctx();
 	start(type);
 }
 
@@ -311,17 +316,108 @@ static void put_frames(const uintptr_t *pcs, int n)
 	o = p - 1;                       /* no comma after the last frame */
 }
 
-static void put_bt(uintptr_t fp)
-{
-	uintptr_t pcs[FL_BT_MAX];
+/* ---- stack ids: each backtrace is sent once per run (`stk`), then named by its id ---- */
 
+#define STK_SLOTS (2 * FL_STK_MAX)   /* open addressing, never more than half full */
+
+static struct {
+	uintptr_t pcs[FL_BT_MAX];
+	int n;
+} stks[FL_STK_MAX];
+static uint16_t stk_slot[STK_SLOTS]; /* 1 + the id of the stack hashed here; 0: empty */
+static int nstks;
+
+/* the backtrace of the record being formatted, and its id (-1: it goes inline) */
+static uintptr_t bt_pcs[FL_BT_MAX];
+static int bt_n, bt_id;
+
+static void stk_reset(void)
+{
+	nstks = 0;
+	for (int i = 0; i < STK_SLOTS; i++)
+		stk_slot[i] = 0;
+}
+
+static unsigned stk_hash(const uintptr_t *pcs, int n)
+{
+	uint64_t h = (uint64_t)n;
+
+	for (int i = 0; i < n; i++)
+		h = (h ^ pcs[i]) * 0x9e3779b97f4a7c15ULL;
+	return (unsigned)(h >> 32) & (STK_SLOTS - 1);
+}
+
+static bool stk_is(int id, const uintptr_t *pcs, int n)
+{
+	if (stks[id].n != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (stks[id].pcs[i] != pcs[i])
+			return false;
+	return true;
+}
+
+/* The id of stack pcs[0..n), added (*added) when the run has not sent it; -1: table full. */
+static int stk_intern(const uintptr_t *pcs, int n, bool *added)
+{
+	unsigned h = stk_hash(pcs, n);
+	int id;
+
+	*added = false;
+	for (; stk_slot[h]; h = (h + 1) & (STK_SLOTS - 1))
+		if (stk_is(stk_slot[h] - 1, pcs, n))
+			return stk_slot[h] - 1;
+	if (nstks == FL_STK_MAX)
+		return -1;
+	id = nstks++;
+	for (int i = 0; i < n; i++)
+		stks[id].pcs[i] = pcs[i];
+	stks[id].n = n;
+	stk_slot[h] = (uint16_t)(id + 1);
+	*added = true;
+	return id;
+}
+
+/*
+ * begin_in_ctx() for a record with a backtrace, walked from fp: a stack the run has not
+ * sent yet goes first as `stk <id> <bt>`. A muted stream interns nothing (the host would
+ * never see the definition).
+ */
+static void begin_with_stack(const char *type, uintptr_t fp)
+{
+	bool added = false;
+
+	if (lock)
+		lock();
+	say_ctx();
+	bt_n = fl_backtrace(fp, bt_pcs, FL_BT_MAX);
+	bt_id = bt_n && !muted ? stk_intern(bt_pcs, bt_n, &added) : -1;
+	if (added) {
+		start("stk");
+		f_hex((uint64_t)bt_id);
+		put_space();
+		put_frames(bt_pcs, bt_n);
+		finish();
+	}
+	start(type);
+}
+
+/* the backtrace begin_with_stack() walked: `@<id>`, or its frames when it has no id */
+static void put_bt(void)
+{
 	put_space();
-	put_frames(pcs, fl_backtrace(fp, pcs, FL_BT_MAX));
+	if (bt_id < 0) {
+		put_frames(bt_pcs, bt_n);
+		return;
+	}
+	put_char('@');
+	put_hex((uint64_t)bt_id);
 }
 
 void fl_rec_hello(const char *build_id_hex)
 {
 	begin("hello faultline");
+	stk_reset();
 	f_udec(FL_PROTO_VERSION);
 	f_tok(build_id_hex);
 	emit();
@@ -353,6 +449,7 @@ void fl_rec_run(const char *scenario)
 {
 	said_ctx = 0;
 	begin("run");
+	stk_reset();
 	f_tok(scenario);
 	emit();
 }
@@ -372,24 +469,24 @@ void fl_rec_ckpt(const char *which, unsigned long page_live, unsigned long obj_l
 void fl_rec_alloc(unsigned long seq, const char *cls, uintptr_t addr, size_t size,
 		  uintptr_t pc, uintptr_t fp)
 {
-	begin_in_ctx("alloc");
+	begin_with_stack("alloc", fp);
 	f_udec(seq);
 	f_tok(cls);
 	f_hex(addr);
 	f_udec(size);
 	f_hex(pc);
-	put_bt(fp);
+	put_bt();
 	emit();
 }
 
 void fl_rec_free(unsigned long seq, const char *cls, uintptr_t addr, uintptr_t pc, uintptr_t fp)
 {
-	begin_in_ctx("free");
+	begin_with_stack("free", fp);
 	f_udec(seq);
 	f_tok(cls);
 	f_hex(addr);
 	f_hex(pc);
-	put_bt(fp);
+	put_bt();
 	emit();
 }
 
@@ -397,12 +494,12 @@ void fl_rec_free(unsigned long seq, const char *cls, uintptr_t addr, uintptr_t p
 static void rec_failed(const char *type, unsigned long seq, const char *cls, size_t size,
 		       uintptr_t pc, uintptr_t fp)
 {
-	begin_in_ctx(type);
+	begin_with_stack(type, fp);
 	f_udec(seq);
 	f_tok(cls);
 	f_udec(size);
 	f_hex(pc);
-	put_bt(fp);
+	put_bt();
 	emit();
 }
 
@@ -419,32 +516,32 @@ void fl_rec_oom(unsigned long seq, const char *cls, size_t size, uintptr_t pc, u
 void fl_rec_badfree(unsigned long seq, const char *kind, const char *cls, uintptr_t addr,
 		    uintptr_t pc, uintptr_t fp)
 {
-	begin_in_ctx("badfree");
+	begin_with_stack("badfree", fp);
 	f_udec(seq);
 	f_tok(kind);
 	f_tok(cls);
 	f_hex(addr);
 	f_hex(pc);
-	put_bt(fp);
+	put_bt();
 	emit();
 }
 
 void fl_rec_site(const char *type, uintptr_t pc, uintptr_t fp)
 {
-	begin_in_ctx(type);
+	begin_with_stack(type, fp);
 	f_hex(pc);
-	put_bt(fp);
+	put_bt();
 	emit();
 }
 
 void fl_rec_resource(const char *verb, const char *kind, uintptr_t id, uintptr_t pc,
 		     uintptr_t fp)
 {
-	begin_in_ctx(verb);
+	begin_with_stack(verb, fp);
 	f_tok(kind);
 	f_hex(id);
 	f_hex(pc);
-	put_bt(fp);
+	put_bt();
 	emit();
 }
 
@@ -496,10 +593,13 @@ void fl_rec_result(const char *scenario, int rc)
 
 void fl_rec_panic(bool expected, uintptr_t pc, uintptr_t fp, const char *msg)
 {
+	uintptr_t pcs[FL_BT_MAX];
+
 	begin("panic");
 	f_tok(expected ? "expected" : "unexpected");
 	f_hex(pc);
-	put_bt(fp);
+	put_space();
+	put_frames(pcs, fl_backtrace(fp, pcs, FL_BT_MAX));
 	put_space();
 	put_text(msg && *msg ? msg : "-");
 	emit();
@@ -549,11 +649,11 @@ void fl_rec_log(const char *text)
 
 void fl_rec_poison(const char *cls, uintptr_t obj, size_t offset, uintptr_t pc, uintptr_t fp)
 {
-	begin_in_ctx("poison");
+	begin_with_stack("poison", fp);
 	f_tok(cls);
 	f_hex(obj);
 	f_udec(offset);
 	f_hex(pc);
-	put_bt(fp);
+	put_bt();
 	emit();
 }

@@ -8,6 +8,9 @@
  * into a static line buffer handed to out() in one call. It allocates nothing and never fails: fields that would
  * overflow the 512-byte line bound are truncated, bytes outside printable ASCII in names and
  * messages are replaced, so the stream stays well-formed whatever the kernel passes.
+ * Backtraces are interned per run: the first record with a stack sends it once as a `stk`
+ * record, and that record and the later ones name it by id (fixed tables, reset by each
+ * `hello` and `run`, so a run's records never depend on an earlier run's).
  */
 #ifndef FAULTLIB_RECORD_H
 #define FAULTLIB_RECORD_H
@@ -16,9 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FL_PROTO_VERSION 1
+#define FL_PROTO_VERSION 2
 #define FL_LINE_MAX 512
 #define FL_BT_MAX 8
+/* backtraces a run interns (`stk` records, docs/protocol.md §4); later ones go inline */
+#define FL_STK_MAX 256
 
 struct fl_transport {
 	void (*out)(const char *buf, size_t len);   /* append bytes to the channel (may buffer) */
