@@ -37,7 +37,8 @@ Measured in one run on this machine:
             tracer built there (its own build/, removed at the end); then warm and reset -j 2
             injections/s of old and new, and tracer ingest events/s of old and new, are
             measured in rounds that alternate old and new. Skipped, with the reason, when
-            the commit is not in this clone's history (a shallow clone) or does not build
+            the commit is not in this checkout's git history (a shallow clone) or does not
+            build
 --only BLOCK[,BLOCK] runs some blocks: modes (floor, modes, rates, guard, snapshot), tracer,
 checks (swallowed, state, resources), coverage, slow (the 1 s boot delay), norec, old.
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
@@ -273,7 +274,7 @@ def checkout_old(commit, tree):
     git = ["git", "-C", os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
     if subprocess.run(git + ["cat-file", "-e", commit + "^{commit}"],
                       capture_output=True).returncode:
-        return f"commit {commit} is not in this clone's history (a shallow clone?)"
+        return f"commit {commit} is not in this checkout's git history (a shallow clone?)"
     r = subprocess.run(git + ["worktree", "add", "--detach", tree, commit],
                        capture_output=True, text=True)
     if r.returncode:
