@@ -67,6 +67,7 @@ import time
 SUMMARY = re.compile(r"runs: (\d+) executed")
 EVENTS_PER_RUN = {}     # kernel: mean stored events per run, one entry per whole sweep
 MODES = ("fresh", "reset", "warm", "snapshot")
+GIT = ["git", "-C", os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]   # this checkout
 
 
 def children_cpu():
@@ -271,11 +272,10 @@ def make_env():
 def checkout_old(commit, tree):
     """Check commit out at tree (a detached, temporary git worktree) and build its injector,
     kernel and tracer in tree/build. Returns None, or why it could not."""
-    git = ["git", "-C", os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
-    if subprocess.run(git + ["cat-file", "-e", commit + "^{commit}"],
+    if subprocess.run(GIT + ["cat-file", "-e", commit + "^{commit}"],
                       capture_output=True).returncode:
         return f"commit {commit} is not in this checkout's git history (a shallow clone?)"
-    r = subprocess.run(git + ["worktree", "add", "--detach", tree, commit],
+    r = subprocess.run(GIT + ["worktree", "add", "--detach", tree, commit],
                        capture_output=True, text=True)
     if r.returncode:
         return f"git worktree add failed: {r.stderr.strip()[-200:]}"
@@ -288,11 +288,10 @@ def checkout_old(commit, tree):
 
 
 def remove_worktree(tree):
-    git = ["git", "-C", os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
-    if subprocess.run(git + ["worktree", "remove", "--force", tree],
+    if subprocess.run(GIT + ["worktree", "remove", "--force", tree],
                       capture_output=True).returncode:
         shutil.rmtree(tree, ignore_errors=True)
-        subprocess.run(git + ["worktree", "prune"], capture_output=True)
+        subprocess.run(GIT + ["worktree", "prune"], capture_output=True)
 
 
 @dataclasses.dataclass
