@@ -550,11 +550,14 @@ def main():
         b = Bench(a, work)
         t0 = time.perf_counter()
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+        took = []
         for name, block in BLOCKS.items():
             if name in blocks:
+                t = time.perf_counter()
                 block(b)
+                took.append(f"{name} {time.perf_counter() - t:.0f} s")
         print(f"machine: load average {os.getloadavg()[0]:.2f} at the end; the bench took"
-              f" {time.perf_counter() - t0:.0f} s")
+              f" {time.perf_counter() - t0:.0f} s ({', '.join(took)}; --only picks blocks)")
         print()
         for line in b.targets:
             print(line)
