@@ -35,10 +35,10 @@ Measured in one run on this machine:
   old       side by side with an older commit (--old-commit, 1a79941 by default): that
             commit is checked out in a temporary git worktree and its injector, kernel and
             tracer built there (its own build/, removed at the end); then warm and reset -j 2
-            injections/s of old and new, and tracer ingest events/s of old and new, are
-            measured in rounds that alternate old and new. Skipped, with the reason, when
-            the commit is not in this checkout's git history (a shallow clone) or does not
-            build
+            injections/s (wall, and per CPU-second beside) of old and new, and tracer
+            ingest events/s of old and new, are measured in rounds that alternate old and
+            new. Skipped, with the reason, when the commit is not in this checkout's git
+            history (a shallow clone) or does not build
 --only BLOCK[,BLOCK] runs some blocks: modes (floor, modes, rates, guard, snapshot), tracer,
 checks (swallowed, state, resources), coverage, slow (the 1 s boot delay), norec, old.
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
@@ -489,11 +489,12 @@ def old_block(b):
               f" {time.perf_counter() - t0:.0f} s")
         old = os.path.join(tree, "build")
         for mode in ("warm", "reset"):
-            (ow, _), (nw, _) = alternated(
+            (ow, oc), (nw, nc) = alternated(
                 [(os.path.join(old, "injector"), os.path.join(old, "kernel.elf")),
                  (b.injector, b.kernel)], scenario, mode, 2, b.work, b.args.min_seconds * 2, 2)
             print(f"{f'{mode} injections/s ({scenario}, -j 2) old/new':44s} {1 / ow:8.1f} /s"
-                  f" old, {1 / nw:.1f} /s new = {ow / nw:5.2f}x")
+                  f" old, {1 / nw:.1f} /s new = {ow / nw:5.2f}x   (per CPU-second:"
+                  f" {1 / oc:.1f} old, {1 / nc:.1f} new = {oc / nc:.2f}x)")
             b.targets.append(f"target {mode} >= 3.5x the injections/s of {commit}: "
                              f"{met(ow / nw >= 3.5)} ({ow / nw:.2f}x)")
         rates, rounds = {"old": [], "new": []}, 2
