@@ -88,3 +88,21 @@ $(BUILD)/kernel-slow.elf: $(filter-out $(KBUILD)/kernel/start.c.o,$(KOBJS)) $(KS
 	$(KCC) $(KCFLAGS) $(KLDFLAGS) -o $@ $(filter %.o,$^) -lgcc
 
 -include $(KSLOWOBJ:.o=.d)
+
+# $(BUILD)/kernel-norec.elf: the same kernel with recording off (faultlib/record.c built with
+# FL_RECORDING=0): it sends what drives a sweep (hello, ok/err, run, ckpt, fault, result,
+# panic, end) and no alloc/free/op/ref/state/resource record, so its findings mean nothing.
+# `make bench` sweeps it as the limit a recording kernel's per-injection cost is judged by.
+KNORECOBJ := $(BUILD)/sample-kernel-norec/record.c.o
+
+$(KNORECOBJ): $(KDIR)/faultlib/record.c
+	@mkdir -p $(dir $@)
+	$(KCC) $(FLCFLAGS) -DFL_RECORDING=0 -c -o $@ $<
+
+$(BUILD)/kernel-norec.elf: $(filter-out $(KBUILD)/faultlib/record.c.o,$(KOBJS)) $(KNORECOBJ) \
+		$(KDIR)/kernel.ld
+	$(KCC) $(KCFLAGS) $(KLDFLAGS) -o $@ $(filter %.o,$^) -lgcc
+
+-include $(KNORECOBJ:.o=.d)
+
+ALL_TARGETS += $(BUILD)/kernel-norec.elf

@@ -27,14 +27,33 @@ Measured in one run on this machine:
   coverage  per-injection cost of the same warm -j 1 sweep of build/kernel-cov.elf (trace-pc
             coverage, its cov records judged and stored) as a ratio to build/kernel.elf,
             the two sweeps alternated round by round so that drift hits both alike
+  norec     the limit: per-injection cost of warm and reset -j 1 sweeps (fresh too with
+            --norec-fresh) of build/kernel.elf as a ratio to the same sweeps of
+            build/kernel-norec.elf (recording off: the kernel sends hello, ok/err, run, ckpt,
+            fault, result, panic and end, no alloc/free/op/ref/state/resource record; its
+            findings mean nothing), alternated round by round
+  old       side by side with an older commit (--old-commit, 1a79941 by default): that
+            commit is checked out in a temporary git worktree and its injector, kernel and
+            tracer built there (its own build/, removed at the end); then warm and reset -j 2
+            injections/s (wall, and per CPU-second beside) of old and new, and tracer
+            ingest events/s of old and new, are measured in rounds that alternate old and
+            new. Skipped, with the reason, when the commit is not in this checkout's git
+            history (a shallow clone) or does not build
+--only BLOCK[,BLOCK] runs some blocks: modes (floor, modes, rates, guard, snapshot), tracer,
+checks (swallowed, state, resources), coverage, slow (the 1 s boot delay), norec, old.
 Each cost is given in wall time and in CPU time (the injector plus every QEMU it ran): on a
 shared machine the CPU figures are the steadier ones.
 Targets: fresh <= 1.2x floor per injection; reset >= 1000 injections/s on 2 cores; tracer
 >= 1 M events/s; snapshot >= 20x reset with the boot delay, <= 1.5x warm per injection
-without it; coverage <= 1.3x (else it stays out of build/kernel.elf, as it does now). Every number is printed whether or not its target is met; warm mode is
-judged against the 1000/s figure on its own line and never counted as reset.
+without it; coverage <= 1.3x (else it stays out of build/kernel.elf, as it does now);
+per-injection CPU <= 1.5x recording off, in warm and reset mode; warm and reset -j 2
+>= 3.5x the old commit's injections/s and tracer ingest >= 2x its events/s. Every number
+is printed whether or not its target is met; warm mode is judged against the 1000/s figure
+on its own line and never counted as reset.
 """
 import argparse
+import dataclasses
+import functools
 import os
 import re
 import resource
@@ -46,8 +65,9 @@ import tempfile
 import time
 
 SUMMARY = re.compile(r"runs: (\d+) executed")
-EVENTS_PER_RUN = []     # mean stored events per run, one entry per sweep
+EVENTS_PER_RUN = {}     # kernel: mean stored events per run, one entry per whole sweep
 MODES = ("fresh", "reset", "warm", "snapshot")
+GIT = ["git", "-C", os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]   # this checkout
 
 
 def children_cpu():
@@ -70,10 +90,18 @@ def floor(injector, null_elf, count):
     return float(m.group(1)), cpu / count * 1e3
 
 
+@functools.cache
+def no_analysis(injector):
+    """The flag that keeps a sweep from counting findings, when the injector has it (an
+    older one, such as the old block's, has none and counts none)."""
+    r = subprocess.run([injector, "--help"], capture_output=True, text=True)
+    return ("--no-analysis",) if "--no-analysis" in r.stdout + r.stderr else ()
+
+
 def one_sweep(injector, kernel, scenario, mode, jobs, workdir, max_n, extra=()):
     db = os.path.join(workdir, f"{scenario}-{mode}-{jobs}-{time.monotonic_ns()}.db")
     cmd = [injector, "sweep", "--kernel", kernel, "--scenario", scenario, "--mode", mode,
-           "-j", str(jobs), "--quiet", "--no-analysis", "--db", db, *extra]
+           "-j", str(jobs), "--quiet", *no_analysis(injector), "--db", db, *extra]
     if max_n:
         cmd += ["--max-n", str(max_n)]
     r, wall, cpu = measured(cmd)
@@ -91,7 +119,7 @@ def one_sweep(injector, kernel, scenario, mode, jobs, workdir, max_n, extra=()):
     finally:
         con.close()
     if mean and not max_n:          # whole sweeps only: a capped one sees the short runs
-        EVENTS_PER_RUN.append(mean)
+        EVENTS_PER_RUN.setdefault(kernel, []).append(mean)
     return int(m.group(1)), wall, cpu
 
 
@@ -112,7 +140,8 @@ def tracer_rate(tracer, workdir, nevents):
     if not os.path.exists(tracer):
         return None, "build/tracer missing"
     r = subprocess.run([tracer, "bench-ingest", "--events", str(nevents), "--db",
-                        os.path.join(workdir, "ingest.db")], text=True, capture_output=True)
+                        os.path.join(workdir, f"ingest-{time.monotonic_ns()}.db")],
+                       text=True, capture_output=True)
     out = (r.stdout + r.stderr).strip()
     wall = re.search(r"([0-9.]+) events/s wall", out)
     if r.returncode != 0 or not wall:
@@ -217,21 +246,286 @@ def slow_boot_rates(injector, slow_kernel, scenario, workdir, reset_max_n):
     return rates
 
 
-def coverage_cost(injector, kernel, cov_kernel, scenario, workdir, min_s, rounds=3):
-    """(plain, coverage) per-injection (wall ms, CPU ms) of warm -j 1 sweeps, alternated."""
-    totals = {k: [0, 0.0, 0.0] for k in (kernel, cov_kernel)}
+def alternated(sides, scenario, mode, jobs, workdir, min_s, rounds, max_n=0):
+    """Per-injection (wall s, CPU s) of each (injector, kernel) in sides, swept in rounds that
+    alternate them, so that drift on a shared machine hits all of them alike."""
+    totals = [[0, 0.0, 0.0] for _ in sides]
     for _ in range(rounds):
-        for k in (kernel, cov_kernel):
-            n, w, c = sweep_cost(injector, k, scenario, "warm", 1, workdir, min_s / rounds, 0)
-            t = totals[k]
+        for t, (injector, kernel) in zip(totals, sides):
+            n, w, c = sweep_cost(injector, kernel, scenario, mode, jobs, workdir,
+                                 min_s / rounds, max_n)
             t[0], t[1], t[2] = t[0] + n, t[1] + w, t[2] + c
-    return [(t[1] / t[0] * 1e3, t[2] / t[0] * 1e3) for t in totals.values()]
+    return [(w / n, c / n) for n, w, c in totals]
+
+
+def met(ok):
+    return "met" if ok else "NOT met"
+
+
+def make_env():
+    """The environment without an outer make's flags and BUILD, so that the old tree's make
+    builds into its own build/ whatever `make bench` was given."""
+    drop = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "BUILD")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+def checkout_old(commit, tree):
+    """Check commit out at tree (a detached, temporary git worktree) and build its injector,
+    kernel and tracer in tree/build. Returns None, or why it could not."""
+    if subprocess.run(GIT + ["cat-file", "-e", commit + "^{commit}"],
+                      capture_output=True).returncode:
+        return f"commit {commit} is not in this checkout's git history (a shallow clone?)"
+    r = subprocess.run(GIT + ["worktree", "add", "--detach", tree, commit],
+                       capture_output=True, text=True)
+    if r.returncode:
+        return f"git worktree add failed: {r.stderr.strip()[-200:]}"
+    r = subprocess.run(["make", "-C", tree, "-j", str(os.cpu_count() or 2), "build/injector",
+                        "build/kernel.elf", "build/tracer"],
+                       env=make_env(), capture_output=True, text=True)
+    if r.returncode:
+        return f"its build failed: {(r.stdout + r.stderr).strip()[-300:]}"
+    return None
+
+
+def remove_worktree(tree):
+    if subprocess.run(GIT + ["worktree", "remove", "--force", tree],
+                      capture_output=True).returncode:
+        shutil.rmtree(tree, ignore_errors=True)
+        subprocess.run(GIT + ["worktree", "prune"], capture_output=True)
+
+
+@dataclasses.dataclass
+class Bench:
+    """What the blocks share: the paths, the options and what earlier blocks measured."""
+    args: argparse.Namespace
+    work: str
+    floor: tuple = None             # (wall ms, CPU ms) of the QEMU floor
+    rate: float = None              # tracer ingest events/s
+    targets: list = dataclasses.field(default_factory=list)
+
+    def path(self, name):
+        return os.path.join(self.args.build, name)
+
+    @property
+    def injector(self):
+        return self.path("injector")
+
+    @property
+    def kernel(self):
+        return self.path("kernel.elf")
+
+
+def modes_block(b):
+    """The floor, each mode's per-injection cost against it, and injections/s of each mode."""
+    a, injector, kernel, work = b.args, b.injector, b.kernel, b.work
+    rows = {}
+    configs = [(m, j, ()) for m in MODES for j in (1, 2)]
+    configs += [(m, 2, ("--no-icount",)) for m in ("reset", "warm")]
+    configs += [("reset", 1, ("--guard",))]
+    # The fresh -j 1 sweep is bracketed by floor measurements and judged against their
+    # mean: on a shared machine the speed drifts, and this ratio is a target.
+    null_elf = b.path("null.elf")
+    fl0, fl0_cpu = floor(injector, null_elf, a.floor_count)
+    rows["fresh", 1, ()] = sweep_cost(injector, kernel, a.scenario, "fresh", 1, work,
+                                      a.min_seconds, a.fresh_max_n)
+    fl1, fl1_cpu = floor(injector, null_elf, a.floor_count)
+    fl, fl_cpu = b.floor = (fl0 + fl1) / 2, (fl0_cpu + fl1_cpu) / 2
+    print(f"{'QEMU floor (null.elf boot-to-exit, median)':44s} {fl:8.2f} ms wall"
+          f"  {fl_cpu:8.2f} ms CPU   (before the fresh sweep {fl0:.2f}, after {fl1:.2f})")
+    for mode, jobs, extra in configs:
+        if (mode, jobs, extra) not in rows:
+            rows[mode, jobs, extra] = sweep_cost(injector, kernel, a.scenario, mode, jobs,
+                                                 work, a.min_seconds,
+                                                 a.fresh_max_n if mode == "fresh" else 0,
+                                                 extra)
+    for mode in MODES:
+        runs, wall, cpu = rows[mode, 1, ()]
+        w, c = wall / runs * 1e3, cpu / runs * 1e3
+        print(f"{mode + ' per injection (' + a.scenario + ', -j 1)':44s} {w:8.2f} ms wall"
+              f"  {c:8.2f} ms CPU   = {w / fl:5.2f}x floor wall, {c / fl_cpu:5.2f}x floor CPU")
+    for mode, jobs, extra in configs:
+        runs, wall, cpu = rows[mode, jobs, extra]
+        label = f"{mode} injections/s ({a.scenario}, -j {jobs}{''.join(' ' + e for e in extra)})"
+        print(f"{label:44s} {runs / wall:8.1f} /s      ({runs} runs in {wall:.2f} s;"
+              f" {runs / cpu:.1f} per CPU-second; {cpu / runs * 1e3:.2f} ms CPU each"
+              f" = {cpu / runs * 1e3 / fl_cpu:.2f}x floor CPU)")
+    # (wall s, CPU s) per injection, -j 1
+    warm1, snap1 = ((rows[m, 1, ()][1] / rows[m, 1, ()][0],
+                     rows[m, 1, ()][2] / rows[m, 1, ()][0]) for m in ("warm", "snapshot"))
+    snap_vs_warm = snap1[0] / warm1[0]
+    print(f"{'snapshot per injection (' + a.scenario + ', -j 1)':44s} "
+          f"{snap1[0] * 1e3:8.2f} ms wall  {snap1[1] * 1e3:8.2f} ms CPU   = "
+          f"{snap_vs_warm:5.2f}x wall, {snap1[1] / warm1[1]:5.2f}x CPU of warm")
+    plain, guard = (rows["reset", 1, x][1] / rows["reset", 1, x][0] * 1e3
+                    for x in ((), ("--guard",)))
+    print(f"{'guard mode per injection (reset, -j 1)':44s} {guard:8.2f} ms wall"
+          f"  = {guard / plain:5.2f}x plain ({plain:.2f} ms); sweeps keep it off by"
+          f" default, `make demo` turns it on")
+    fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
+    fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
+    reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]
+    warm2 = rows["warm", 2, ()][0] / rows["warm", 2, ()][1]
+    b.targets += [
+        f"target fresh <= 1.2x floor: {met(fresh <= 1.2)} ({fresh:.2f}x wall, "
+        f"{fresh_cpu:.2f}x CPU)",
+        f"target reset >= 1000/s on 2 cores: {met(reset2 >= 1000)} ({reset2:.0f}/s)",
+        f"warm mode against the same 1000/s: {met(warm2 >= 1000)} ({warm2:.0f}/s; warm is not"
+        f" reset: it counts for neither)",
+        f"target snapshot <= 1.5x warm per injection: {met(snap_vs_warm <= 1.5)} "
+        f"({snap_vs_warm:.2f}x wall)"]
+
+
+def tracer_block(b):
+    """Ingest events/s, and what one injection's events cost at that rate."""
+    rate, detail = tracer_rate(b.path("tracer"), b.work, b.args.events)
+    if rate is None:
+        print(f"{'tracer ingest':44s} not measured: {detail}")
+        return
+    b.rate = rate
+    print(f"{'tracer ingest (sweep of 1,000-event runs)':44s} {rate / 1e6:8.2f} M events/s wall")
+    print(f"  {detail}")
+    means = EVENTS_PER_RUN.get(b.kernel)
+    if means:
+        ev = sum(means) / len(means)
+        ms = ev / rate * 1e3
+        against = f" = {ms / b.floor[0]:5.3f}x floor" if b.floor else ""
+        print(f"{'tracer per injection (' + b.args.scenario + f', {ev:.0f} events)':44s}"
+              f" {ms:8.2f} ms wall at that rate{against}")
+    b.targets.append(f"target tracer >= 1 M events/s: {met(rate >= 1e6)} ({rate / 1e6:.2f} M/s)")
+
+
+def checks_block(b):
+    """What the error-swallowed check, state promises and resource records add."""
+    us = swallow_check_cost(b.path("tracer"), b.kernel, b.work)
+    print(f"{'error-swallowed check (persist, recovered)':44s} "
+          + (f"{us:8.2f} us per fault (fault + recover records parsed and judged)"
+             if us is not None else "not measured"))
+    print(f"{'state promises (mmap, reset, -j 2, both)':44s} "
+          f"{state_promises(b.injector, b.kernel, b.work)}")
+    res = resource_records(b.injector, b.kernel, b.work)
+    if res is None or not res[1]:
+        print(f"{'resource records (blk)':44s} not measured: the blk sweep failed")
+        return
+    held, total, nruns = res
+    cost = f"; {held / nruns / b.rate * 1e3:.3f} ms per run to ingest" if b.rate else ""
+    print(f"{'resource records (blk, acq/rel)':44s} {held / total * 100:8.1f} % of the"
+          f" stream   ({held:.0f} of {total} records in {nruns} stored runs{cost})")
+
+
+def missing(path, label):
+    """True, said on label's row, when path (something make builds) is not there."""
+    if os.path.exists(path):
+        return False
+    print(f"{label:44s} not measured: {path} missing")
+    return True
+
+
+def kernel_against(b, other, mode, rounds, max_n=0):
+    """Per-injection (wall ms, CPU ms) of -j 1 sweeps of kernel.elf and of other, alternated."""
+    return [(w * 1e3, c * 1e3) for w, c in alternated(
+        [(b.injector, b.kernel), (b.injector, other)], b.args.scenario, mode, 1, b.work,
+        b.args.min_seconds * 2, rounds, max_n)]
+
+
+def ratio_row(label, cost, base, base_name):
+    """Print cost (wall ms, CPU ms) and its ratios to base; returns them (wall, CPU)."""
+    wall, cpu = cost[0] / base[0], cost[1] / base[1]
+    print(f"{label:44s} {cost[0]:8.2f} ms wall  {cost[1]:8.2f} ms CPU   = {wall:5.2f}x wall,"
+          f" {cpu:5.2f}x CPU of {base_name} ({base[0]:.2f} ms wall, {base[1]:.2f} ms CPU)")
+    return wall, cpu
+
+
+def coverage_block(b):
+    """Warm -j 1 per injection of kernel-cov.elf against kernel.elf, alternated."""
+    cov_kernel = b.path("kernel-cov.elf")
+    if missing(cov_kernel, "coverage per injection"):
+        return
+    plain, cov = kernel_against(b, cov_kernel, "warm", 3)
+    _, cpu = ratio_row(f"coverage per injection ({b.args.scenario}, warm -j 1)", cov, plain,
+                       "kernel.elf")
+    b.targets.append(f"target coverage <= 1.3x per injection: {met(cpu <= 1.3)}"
+                     f" ({cpu:.2f}x CPU; kernel.elf is built without it while not met)")
+
+
+def slow_block(b):
+    """Snapshot against reset on a kernel with a 1 s boot delay."""
+    slow_kernel = b.path("kernel-slow.elf")
+    if missing(slow_kernel, "1 s boot delay"):
+        return
+    reset_rate, snap_rate = slow_boot_rates(b.injector, slow_kernel, b.args.scenario, b.work,
+                                            b.args.slow_max_n)
+    gain = snap_rate / reset_rate
+    print(f"{'1 s boot delay (kernel-slow.elf, -j 2, both)':44s} {snap_rate:8.2f} /s"
+          f" snapshot against {reset_rate:.3f} /s reset = {gain:.0f}x")
+    b.targets.append(f"target snapshot >= 20x reset with a 1 s boot delay: {met(gain >= 20)}"
+                     f" ({gain:.0f}x)")
+
+
+def norec_block(b):
+    """The limit: each mode's per-injection cost against the same sweep with recording off."""
+    norec = b.path("kernel-norec.elf")
+    if missing(norec, "recording off"):
+        return
+    for mode in ("warm", "reset") + (("fresh",) if b.args.norec_fresh else ()):
+        on, off = kernel_against(b, norec, mode, 2,
+                                 b.args.fresh_max_n if mode == "fresh" else 0)
+        wall, cpu = ratio_row(f"recording on ({b.args.scenario}, {mode} -j 1)", on, off,
+                              "recording off")
+        b.targets.append(f"target {mode} per injection <= 1.5x recording off: "
+                         f"{met(cpu <= 1.5)} ({cpu:.2f}x CPU, {wall:.2f}x wall)")
+
+
+def old_block(b):
+    """Injections/s and ingest events/s against an older commit built from history."""
+    commit, scenario = b.args.old_commit, b.args.scenario
+    tree = os.path.join(b.work, "old-tree")
+    t0 = time.perf_counter()
+    try:
+        why = checkout_old(commit, tree)
+        if why:
+            print(f"{'side by side with ' + commit:44s} skipped: {why}")
+            return
+        print(f"{'side by side with ' + commit:44s} built in a temporary worktree in"
+              f" {time.perf_counter() - t0:.0f} s")
+        old = os.path.join(tree, "build")
+        for mode in ("warm", "reset"):
+            (ow, oc), (nw, nc) = alternated(
+                [(os.path.join(old, "injector"), os.path.join(old, "kernel.elf")),
+                 (b.injector, b.kernel)], scenario, mode, 2, b.work, b.args.min_seconds * 2, 2)
+            print(f"{f'{mode} injections/s ({scenario}, -j 2) old/new':44s} {1 / ow:8.1f} /s"
+                  f" old, {1 / nw:.1f} /s new = {ow / nw:5.2f}x   (per CPU-second:"
+                  f" {1 / oc:.1f} old, {1 / nc:.1f} new = {oc / nc:.2f}x)")
+            b.targets.append(f"target {mode} >= 3.5x the injections/s of {commit}: "
+                             f"{met(ow / nw >= 3.5)} ({ow / nw:.2f}x)")
+        rates, rounds = {"old": [], "new": []}, 2
+        for _ in range(rounds):
+            for side, tracer in (("old", os.path.join(old, "tracer")), ("new", b.path("tracer"))):
+                rate, detail = tracer_rate(tracer, b.work, b.args.events // rounds)
+                if rate is None:
+                    print(f"{'tracer ingest old/new':44s} not measured: {side}: {detail}")
+                    return
+                rates[side].append(rate)
+        old_rate, new_rate = (sum(r) / len(r) for r in rates.values())
+        print(f"{'tracer ingest old/new':44s} {old_rate / 1e6:8.2f} M events/s old,"
+              f" {new_rate / 1e6:.2f} M events/s new = {new_rate / old_rate:5.2f}x")
+        b.targets.append(f"target tracer ingest >= 2x the events/s of {commit}: "
+                         f"{met(new_rate / old_rate >= 2)} ({new_rate / old_rate:.2f}x)")
+    finally:
+        remove_worktree(tree)
+
+
+# in the order they run: tracer uses the floor and the sweeps' events, checks the ingest rate
+BLOCKS = {"modes": modes_block, "tracer": tracer_block, "checks": checks_block,
+          "coverage": coverage_block, "slow": slow_block, "norec": norec_block,
+          "old": old_block}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--scenario", default="vm")
+    ap.add_argument("--only", default=",".join(BLOCKS),
+                    help=f"comma-separated blocks to run, of: {', '.join(BLOCKS)} (all)")
     ap.add_argument("--floor-count", type=int, default=21)
     ap.add_argument("--min-seconds", type=float, default=2.0)
     ap.add_argument("--fresh-max-n", type=int, default=150,
@@ -239,130 +533,35 @@ def main():
     ap.add_argument("--events", type=int, default=2_000_000)
     ap.add_argument("--slow-max-n", type=int, default=3,
                     help="reset sweeps of the slow-booting kernel stop at this N")
+    ap.add_argument("--norec-fresh", action="store_true",
+                    help="the recording-off block also compares fresh sweeps (~1.5 min more)")
+    ap.add_argument("--old-commit", default="1a79941",
+                    help="the commit the old block measures against")
     a = ap.parse_args()
-    injector = os.path.join(a.build, "injector")
-    kernel = os.path.join(a.build, "kernel.elf")
-    null_elf = os.path.join(a.build, "null.elf")
-    tracer = os.path.join(a.build, "tracer")
-    for p in (injector, kernel, null_elf):
-        if not os.path.exists(p):
-            sys.exit(f"bench: {p} missing: run `make` first")
+    blocks = a.only.split(",")
+    unknown = set(blocks) - set(BLOCKS)
+    if unknown:
+        sys.exit(f"bench: no block {', '.join(sorted(unknown))}; blocks: {', '.join(BLOCKS)}")
+    for name in ("injector", "kernel.elf", "null.elf"):
+        if not os.path.exists(os.path.join(a.build, name)):
+            sys.exit(f"bench: {os.path.join(a.build, name)} missing: run `make` first")
 
     work = tempfile.mkdtemp(prefix="faultline-bench-")
     try:
+        b = Bench(a, work)
+        t0 = time.perf_counter()
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
-        rows = {}
-        configs = [(m, j, ()) for m in MODES for j in (1, 2)]
-        configs += [(m, 2, ("--no-icount",)) for m in ("reset", "warm")]
-        configs += [("reset", 1, ("--guard",))]
-        # The fresh -j 1 sweep is bracketed by floor measurements and judged against their
-        # mean: on a shared machine the speed drifts, and this ratio is a target.
-        fl0, fl0_cpu = floor(injector, null_elf, a.floor_count)
-        rows["fresh", 1, ()] = sweep_cost(injector, kernel, a.scenario, "fresh", 1, work,
-                                          a.min_seconds, a.fresh_max_n)
-        fl1, fl1_cpu = floor(injector, null_elf, a.floor_count)
-        fl, fl_cpu = (fl0 + fl1) / 2, (fl0_cpu + fl1_cpu) / 2
-        print(f"{'QEMU floor (null.elf boot-to-exit, median)':44s} {fl:8.2f} ms wall"
-              f"  {fl_cpu:8.2f} ms CPU   (before the fresh sweep {fl0:.2f}, after {fl1:.2f})")
-        for mode, jobs, extra in configs:
-            if (mode, jobs, extra) not in rows:
-                rows[mode, jobs, extra] = sweep_cost(injector, kernel, a.scenario, mode, jobs,
-                                                     work, a.min_seconds,
-                                                     a.fresh_max_n if mode == "fresh" else 0,
-                                                     extra)
-        for mode in MODES:
-            runs, wall, cpu = rows[mode, 1, ()]
-            w, c = wall / runs * 1e3, cpu / runs * 1e3
-            print(f"{mode + ' per injection (' + a.scenario + ', -j 1)':44s} {w:8.2f} ms wall"
-                  f"  {c:8.2f} ms CPU   = {w / fl:5.2f}x floor wall, {c / fl_cpu:5.2f}x floor CPU")
-        for mode, jobs, extra in configs:
-            runs, wall, cpu = rows[mode, jobs, extra]
-            label = f"{mode} injections/s ({a.scenario}, -j {jobs}{''.join(' ' + e for e in extra)})"
-            print(f"{label:44s} {runs / wall:8.1f} /s      ({runs} runs in {wall:.2f} s;"
-                  f" {runs / cpu:.1f} per CPU-second; {cpu / runs * 1e3:.2f} ms CPU each"
-                  f" = {cpu / runs * 1e3 / fl_cpu:.2f}x floor CPU)")
-        rate, detail = tracer_rate(tracer, work, a.events)
-        if rate is None:
-            print(f"{'tracer ingest':44s} not measured: {detail}")
-        else:
-            print(f"{'tracer ingest (sweep of 1,000-event runs)':44s} {rate / 1e6:8.2f} M events/s wall")
-            print(f"  {detail}")
-            if EVENTS_PER_RUN:
-                ev = sum(EVENTS_PER_RUN) / len(EVENTS_PER_RUN)
-                ms = ev / rate * 1e3
-                print(f"{'tracer per injection (' + a.scenario + f', {ev:.0f} events)':44s}"
-                      f" {ms:8.2f} ms wall at that rate = {ms / fl:5.3f}x floor")
-        us = swallow_check_cost(tracer, kernel, work)
-        print(f"{'error-swallowed check (persist, recovered)':44s} "
-              + (f"{us:8.2f} us per fault (fault + recover records parsed and judged)"
-                 if us is not None else "not measured"))
-        print(f"{'state promises (mmap, reset, -j 2, both)':44s} "
-              f"{state_promises(injector, kernel, work)}")
-        res = resource_records(injector, kernel, work)
-        if res is None or not res[1]:
-            print(f"{'resource records (blk)':44s} not measured: the blk sweep failed")
-        else:
-            held, total, nruns = res
-            cost = f"; {held / nruns / rate * 1e3:.3f} ms per run to ingest" if rate else ""
-            print(f"{'resource records (blk, acq/rel)':44s} {held / total * 100:8.1f} % of the"
-                  f" stream   ({held:.0f} of {total} records in {nruns} stored runs{cost})")
-        cov_kernel = os.path.join(a.build, "kernel-cov.elf")
-        cov = None
-        if os.path.exists(cov_kernel):
-            (pw, pc), (cw, cc) = coverage_cost(injector, kernel, cov_kernel, a.scenario, work,
-                                               a.min_seconds * 2)
-            cov = cc / pc
-            print(f"{'coverage per injection (' + a.scenario + ', warm -j 1)':44s} {cw:8.2f} ms wall"
-                  f"  {cc:8.2f} ms CPU   = {cw / pw:5.2f}x wall, {cc / pc:5.2f}x CPU of "
-                  f"kernel.elf ({pw:.2f} ms wall, {pc:.2f} ms CPU)")
-        else:
-            print(f"{'coverage per injection':44s} not measured: {cov_kernel} missing")
-        # (wall s, CPU s) per injection, -j 1
-        warm1, snap1 = ((rows[m, 1, ()][1] / rows[m, 1, ()][0],
-                         rows[m, 1, ()][2] / rows[m, 1, ()][0]) for m in ("warm", "snapshot"))
-        snap_vs_warm = snap1[0] / warm1[0]
-        print(f"{'snapshot per injection (' + a.scenario + ', -j 1)':44s} "
-              f"{snap1[0] * 1e3:8.2f} ms wall  {snap1[1] * 1e3:8.2f} ms CPU   = "
-              f"{snap_vs_warm:5.2f}x wall, "
-              f"{snap1[1] / warm1[1]:5.2f}x CPU of warm")
-        slow_kernel = os.path.join(a.build, "kernel-slow.elf")
-        gain = None
-        if os.path.exists(slow_kernel):
-            reset_rate, snap_rate = slow_boot_rates(injector, slow_kernel, a.scenario, work,
-                                                    a.slow_max_n)
-            gain = snap_rate / reset_rate
-            print(f"{'1 s boot delay (kernel-slow.elf, -j 2, both)':44s} {snap_rate:8.2f} /s"
-                  f" snapshot against {reset_rate:.3f} /s reset = {gain:.0f}x")
-        else:
-            print(f"{'1 s boot delay':44s} not measured: {slow_kernel} missing")
-        plain, guard = (rows["reset", 1, x][1] / rows["reset", 1, x][0] * 1e3
-                        for x in ((), ("--guard",)))
-        print(f"{'guard mode per injection (reset, -j 1)':44s} {guard:8.2f} ms wall"
-              f"  = {guard / plain:5.2f}x plain ({plain:.2f} ms); sweeps keep it off by"
-              f" default, `make demo` turns it on")
-        fresh = rows["fresh", 1, ()][1] / rows["fresh", 1, ()][0] * 1e3 / fl
-        fresh_cpu = rows["fresh", 1, ()][2] / rows["fresh", 1, ()][0] * 1e3 / fl_cpu
-        reset2 = rows["reset", 2, ()][0] / rows["reset", 2, ()][1]
-        warm2 = rows["warm", 2, ()][0] / rows["warm", 2, ()][1]
-        print(f"machine: load average {os.getloadavg()[0]:.2f} at the end")
+        took = []
+        for name, block in BLOCKS.items():
+            if name in blocks:
+                t = time.perf_counter()
+                block(b)
+                took.append(f"{name} {time.perf_counter() - t:.0f} s")
+        print(f"machine: load average {os.getloadavg()[0]:.2f} at the end; the bench took"
+              f" {time.perf_counter() - t0:.0f} s ({', '.join(took)}; --only picks blocks)")
         print()
-        print(f"target fresh <= 1.2x floor: {'met' if fresh <= 1.2 else 'NOT met'}"
-              f" ({fresh:.2f}x wall, {fresh_cpu:.2f}x CPU)")
-        print(f"target reset >= 1000/s on 2 cores: {'met' if reset2 >= 1000 else 'NOT met'}"
-              f" ({reset2:.0f}/s)")
-        print(f"warm mode against the same 1000/s: {'met' if warm2 >= 1000 else 'NOT met'}"
-              f" ({warm2:.0f}/s; warm is not reset: it counts for neither)")
-        if gain is not None:
-            print(f"target snapshot >= 20x reset with a 1 s boot delay: "
-                  f"{'met' if gain >= 20 else 'NOT met'} ({gain:.0f}x)")
-        print(f"target snapshot <= 1.5x warm per injection: "
-              f"{'met' if snap_vs_warm <= 1.5 else 'NOT met'} ({snap_vs_warm:.2f}x wall)")
-        if cov is not None:
-            print(f"target coverage <= 1.3x per injection: {'met' if cov <= 1.3 else 'NOT met'}"
-                  f" ({cov:.2f}x CPU; kernel.elf is built without it while not met)")
-        if rate is not None:
-            print(f"target tracer >= 1 M events/s: {'met' if rate >= 1e6 else 'NOT met'}"
-                  f" ({rate / 1e6:.2f} M/s)")
+        for line in b.targets:
+            print(line)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
