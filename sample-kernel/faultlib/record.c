@@ -250,32 +250,6 @@ static void begin_in_ctx(const char *type)
 	start(type);
 }
 
-#if defined(FL_RECORDING) && !FL_RECORDING
-/*
- * Recording off (kernel-norec.elf, the limit `make bench` measures against): of the
- * records that belong to a context only `fault` is sent, which with hello, ok/err, run,
- * ckpt, result, panic and end is all a sweep needs to go on. Every other one returns from
- * its emitter here, before anything is formatted.
- */
-static bool is_fault(const char *type)
-{
-	const char *f = "fault";
-
-	while (*f && *type == *f) {
-		type++;
-		f++;
-	}
-	return !*f && !*type;
-}
-
-#define begin_in_ctx(type)		\
-	do {				\
-		if (!is_fault(type))	\
-			return;		\
-		begin_in_ctx(type);	\
-	} while (0)
-#endif
-
 int fl_backtrace(uintptr_t fp, uintptr_t *out, int max)
 {
 	uintptr_t lo, hi;
@@ -427,6 +401,38 @@ static void begin_with_stack(const char *type, uintptr_t fp)
 	}
 	start(type);
 }
+
+#if defined(FL_RECORDING) && !FL_RECORDING
+/*
+ * Recording off (kernel-norec.elf, the limit `make bench` measures against): of the
+ * records that belong to a context only `fault` is sent, which with hello, ok/err, run,
+ * ckpt, result, panic and end is all a sweep needs to go on. Every other one returns from
+ * its emitter here, before anything is formatted.
+ */
+static bool is_fault(const char *type)
+{
+	const char *f = "fault";
+
+	while (*f && *type == *f) {
+		type++;
+		f++;
+	}
+	return !*f && !*type;
+}
+
+#define begin_in_ctx(type)			\
+	do {					\
+		if (!is_fault(type))		\
+			return;			\
+		begin_in_ctx(type);		\
+	} while (0)
+#define begin_with_stack(type, fp)		\
+	do {					\
+		if (!is_fault(type))		\
+			return;			\
+		begin_with_stack(type, fp);	\
+	} while (0)
+#endif
 
 /* the backtrace begin_with_stack() walked: `@<id>`, or its frames when it has no id */
 static void put_bt(void)
