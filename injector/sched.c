@@ -554,7 +554,7 @@ static void machine_lost(struct sched *s, const char *why)
 	struct stats *st = s->cfg->stats;
 
 	st->lost++;
-	snprintf(st->lost_why, sizeof st->lost_why, "%s", why);
+	snprintf(st->lost_why, sizeof st->lost_why, "%.*s", (int)sizeof st->lost_why - 1, why);
 }
 
 static void boot_failed(struct sched *s, struct worker *w, const char *why)
