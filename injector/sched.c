@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "sched.h"
+#include "parser.h"
 #include "qmp.h"
 
 #include <errno.h>
@@ -41,6 +42,9 @@
 #define SNAP_TAG "hello"          /* snapshot mode: the machine as it said hello */
 
 enum wstate { W_EMPTY, W_RUN, W_EXIT, W_BOOT, W_READY };
+
+/* What a booting worker waits for, as boot_line found it on the console. */
+enum heard { HEARD_NOTHING, HEARD_HELLO, HEARD_REFUSAL, HEARD_MARKER };
 
 struct logbuf {
 	char *p;
@@ -67,10 +71,11 @@ struct worker {
 	char err_path[4096];
 	struct logbuf log;
 
-	char line[FT_LINE_MAX + 1];  /* partial line for the host's own scan */
+	struct ft_lines con;   /* the console between runs (W_BOOT), read by boot_line */
+	enum heard heard;
+	char line[FT_LINE_MAX + 2]; /* the line heard, with its terminator */
 	size_t linelen;
-	int longline;
-	char refused[FT_LINE_MAX + 1]; /* an `err` answer to our commands */
+	int unknown_cmd;       /* the refusal heard was `unknown-command` */
 
 	uint64_t *pcs;         /* reference run: caller pc of every matching attempt */
 	size_t npcs, cappcs;
@@ -184,68 +189,20 @@ static void log_append(struct logbuf *b, const char *p, size_t n, const char *pa
 		log_flush(b, path);
 }
 
-/* ---- the host's own scan of console lines ---- */
+/* ---- what the host learns from the console ---- */
 
-static int parse_hex(const char *s, size_t n, uint64_t *out)
+static int str_is(struct ft_str t, const char *w)
 {
-	uint64_t v = 0;
-
-	if (n == 0 || n > 16)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
-			return -1;
-		v = v << 4 | (uint64_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Split a line into at most max tokens at single spaces; returns the count. */
-static int tokens(const char *l, size_t n, const char **tok, size_t *tlen, int max)
-{
-	int k = 0;
-	size_t i = 0;
-
-	while (i < n && k < max) {
-		size_t j = i;
-
-		while (j < n && l[j] != ' ')
-			j++;
-		tok[k] = l + i;
-		tlen[k] = j - i;
-		k++;
-		i = j + 1;
-	}
-	return k;
+	return t.n == strlen(w) && !memcmp(t.p, w, t.n);
 }
 
 /* Reference run: keep the caller pc of every allocation attempt the series would count. */
-static void collect_site(struct worker *w, const char *l, size_t n)
+static void collect_site(void *ctx, const char *cls, uint64_t pc)
 {
+	struct worker *w = ctx;
 	const struct series *s = w->job.s;
-	const char *tok[8];
-	size_t tl[8];
-	int k = tokens(l, n, tok, tl, 8), pci;
-	uint64_t pc;
 
-	if (k >= 1 && tl[0] == 5 && !memcmp(tok[0], "alloc", 5))
-		pci = 5;
-	else if (k >= 1 && tl[0] == 3 && !memcmp(tok[0], "oom", 3))
-		pci = 4;
-	else
-		return;
-	if (k != pci + 2 || parse_hex(tok[pci], tl[pci], &pc) < 0)
-		return;
-	if (s->class_filter[0] && (tl[2] != strlen(s->class_filter) ||
-				   memcmp(tok[2], s->class_filter, tl[2])))
+	if (s->class_filter[0] && (!cls || strcmp(cls, s->class_filter)))
 		return;
 	if (s->hi && (pc < s->lo || pc >= s->hi))
 		return;
@@ -265,57 +222,48 @@ static void collect_site(struct worker *w, const char *l, size_t n)
 }
 
 /*
- * One complete console line (without '\n'). Returns 1 if it is the hello a booting worker
- * waits for, or the end record of a running one (where the run's stream stops).
+ * After a restore: whether the line is the marker's answer, `err resync-<k> <reason>`. The
+ * old run's last bytes, cut short, may come before it on the same line: the marker is the
+ * host's own, so it is looked for anywhere in the line, and from there on the line must be
+ * that record.
  */
-static int scan_line(struct worker *w, const char *l, size_t n)
+static int marker_answer(const struct worker *w, const struct ft_line *l)
 {
-	if (n && l[n - 1] == '\r')
-		n--;
-	if (w->state == W_BOOT && w->marker[0])
-		return memmem(l, n, w->marker, strlen(w->marker)) != NULL;
-	if (w->state == W_BOOT)
-		return (n >= 6 && !memcmp(l, "hello ", 6)) ||
-		       (w->restarting && n >= 12 && !memcmp(l, "err restart ", 12));
-	if (n >= 4 && !memcmp(l, "err ", 4) && !w->refused[0]) {
-		size_t m = n < FT_LINE_MAX ? n : FT_LINE_MAX;
+	const char *m = memmem(l->p, l->n, w->marker, strlen(w->marker));
+	struct ft_rec rec;
+	const char *why;
 
-		for (size_t i = 0; i < m; i++)
-			w->refused[i] = qemu_shown_byte((unsigned char)l[i]);
-		w->refused[m] = 0;
-	}
-	if (w->job.reference)
-		collect_site(w, l, n);
-	return n >= 4 && !memcmp(l, "end ", 4);
+	return m && ft_parse_record(m, (size_t)(l->p + l->n - m), &rec, &why) == 0 &&
+	       rec.kind == FT_K_ERR;
 }
 
 /*
- * Scan a chunk line by line. Returns the offset just past the first line scan_line picks
- * out (the line itself is then in w->line), else -1.
+ * A line on a booting worker's console. Stops the feed at what the worker waits for: the
+ * hello; after `restart`, its refusal; after a restore, the marker's answer (then only that).
+ * The line is kept in w->line as it came, for the run's log.
  */
-static long scan_chunk(struct worker *w, const char *p, size_t n)
+static int boot_line(void *ctx, const struct ft_line *l)
 {
-	size_t i = 0;
+	struct worker *w = ctx;
+	const struct ft_rec *rec = l->rec;
 
-	while (i < n) {
-		const char *nl = memchr(p + i, '\n', n - i);
-		size_t take = nl ? (size_t)(nl - (p + i)) : n - i;
-
-		if (w->longline || w->linelen + take > FT_LINE_MAX) {
-			w->longline = 1;   /* too long to be a record: skip to its end */
-		} else {
-			memcpy(w->line + w->linelen, p + i, take);
-			w->linelen += take;
-		}
-		if (!nl)
-			return -1;
-		i += take + 1;
-		if (!w->longline && scan_line(w, w->line, w->linelen))
-			return (long)i;
-		w->linelen = 0;
-		w->longline = 0;
-	}
-	return -1;
+	if (l->bad)
+		return 0;
+	if (w->marker[0])
+		w->heard = marker_answer(w, l) ? HEARD_MARKER : HEARD_NOTHING;
+	else if (rec && rec->kind == FT_K_HELLO)
+		w->heard = HEARD_HELLO;
+	else if (rec && rec->kind == FT_K_ERR && w->restarting && str_is(rec->name, "restart"))
+		w->heard = HEARD_REFUSAL;
+	if (w->heard == HEARD_NOTHING)
+		return 0;
+	w->unknown_cmd = w->heard == HEARD_REFUSAL && str_is(rec->text, "unknown-command");
+	memcpy(w->line, l->p, l->n);
+	w->linelen = l->n;
+	if (l->crlf)
+		w->line[w->linelen++] = '\r';
+	w->line[w->linelen++] = '\n';
+	return 1;
 }
 
 /* ---- worker helpers ---- */
@@ -485,6 +433,8 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 		cfg->stats->retried++;
 		return;
 	}
+	if (j.reference)
+		ft_run_attempts(w->run, collect_site, w);
 	if (w->nostore) {
 		ft_run_abandon(w->run);
 		w->run = NULL;
@@ -528,10 +478,13 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 /* The kernel refused one of our commands: not a finding, not retried, fails the series. */
 static void refuse_job(struct sched *s, struct worker *w)
 {
-	char why[FT_LINE_MAX + 64];
+	char line[FT_LINE_MAX + 1], why[FT_LINE_MAX + 64];
 	struct job j = w->job;
 
-	snprintf(why, sizeof why, "the kernel refused the command: %s", w->refused);
+	ft_run_refusal(w->run, line, sizeof line);
+	for (char *c = line; *c; c++)
+		*c = qemu_shown_byte((unsigned char)*c);
+	snprintf(why, sizeof why, "the kernel refused the command: %s", line);
 	worker_kill(s, w, NULL);
 	log_flush(&w->log, w->log_path);
 	log_reset(&w->log);
@@ -554,7 +507,7 @@ static void machine_lost(struct sched *s, const char *why)
 	struct stats *st = s->cfg->stats;
 
 	st->lost++;
-	snprintf(st->lost_why, sizeof st->lost_why, "%s", why);
+	snprintf(st->lost_why, sizeof st->lost_why, "%.*s", (int)sizeof st->lost_why - 1, why);
 }
 
 static void boot_failed(struct sched *s, struct worker *w, const char *why)
@@ -583,9 +536,6 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 
 	w->job = *j;
 	w->active = 1;
-	w->refused[0] = 0;
-	w->linelen = 0;
-	w->longline = 0;
 	w->npcs = 0;
 	w->saw_eof = 0;
 	cfg->stats->inflight++;
@@ -614,7 +564,7 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 		return;
 	}
 	/* The hello (and anything after it) is already buffered: give it to the run. */
-	ft_run_feed(w->run, w->log.p, w->log.len);
+	ft_run_feed_until_end(w->run, w->log.p, w->log.len);
 	w->state = W_RUN;
 	n = build_commands(w, cfg->guard, cmd, sizeof cmd);
 	if (n < 0 || qemu_send(&w->q, cmd, (size_t)n) < 0) {
@@ -636,8 +586,7 @@ static void spawn_qemu(struct sched *s, struct worker *w)
 	char err[512];
 
 	log_reset(&w->log);
-	w->linelen = 0;
-	w->longline = 0;
+	ft_lines_init(&w->con);
 	w->spawns++;
 	if (cfg->qemu.reset_mode)
 		snprintf(w->uart_path, sizeof w->uart_path, "%s/worker%d.%ld.uart",
@@ -709,8 +658,7 @@ static void restart_machine(struct sched *s, struct worker *w, int warm)
 {
 	const char *cmd = warm ? "restart\n" : "reset\n";
 
-	w->linelen = 0;
-	w->longline = 0;
+	ft_lines_init(&w->con);
 	w->restarting = warm;
 	if (qemu_send(&w->q, cmd, strlen(cmd)) < 0) {
 		worker_kill(s, w, NULL);
@@ -732,8 +680,7 @@ static void restore_machine(struct sched *s, struct worker *w)
 {
 	char err[512], cmd[48];
 
-	w->linelen = 0;
-	w->longline = 0;
+	ft_lines_init(&w->con);
 	w->restores++;
 	snprintf(cmd, sizeof cmd, "resync-%ld\n", w->restores);
 	snprintf(w->marker, sizeof w->marker, "err resync-%ld ", w->restores);
@@ -815,7 +762,7 @@ static void on_end(struct sched *s, struct worker *w)
 /* The kernel answered `restart` with `err` (tainted, image changed, or no such command). */
 static void restart_refused(struct sched *s, struct worker *w)
 {
-	if (strstr(w->line, "unknown-command"))
+	if (w->unknown_cmd)
 		s->no_warm = 1;
 	s->cfg->stats->warm--;
 	restart_machine(s, w, 0);
@@ -850,61 +797,59 @@ static void on_qemu_exit(struct sched *s, struct worker *w, int status, int kill
 	finish_job(s, w, FT_END_LOST, status, why);
 }
 
-/* Bytes from a worker's console. */
+static void on_bytes(struct sched *s, struct worker *w, const char *p, size_t n);
+
+/* The console of a worker whose run is over said what it waits for (boot_line). */
+static void on_heard(struct sched *s, struct worker *w, const char *rest, size_t n)
+{
+	if (w->heard == HEARD_REFUSAL) {   /* `err restart ...`: reset instead */
+		restart_refused(s, w);
+		if (w->state == W_BOOT)
+			on_bytes(s, w, rest, n);
+		return;
+	}
+	w->restarting = 0;
+	/* The run's stream starts at hello; what the old run said after `end` is gone. */
+	log_reset(&w->log);
+	if (w->heard == HEARD_MARKER)
+		log_append(&w->log, w->hello.p, w->hello.len, NULL);
+	else
+		log_append(&w->log, w->line, w->linelen, NULL);
+	log_append(&w->log, rest, n, NULL);
+	w->marker[0] = 0;
+	if (s->cfg->snapshot && !w->saved && take_snapshot(s, w) < 0)
+		return;
+	w->state = W_READY;
+	s->boot_failures = 0;
+}
+
+/* Bytes from a worker's console: fed to the tracer's readers, kept in the run's log. */
 static void on_bytes(struct sched *s, struct worker *w, const char *p, size_t n)
 {
-	long at;
+	size_t at;
 
 	switch (w->state) {
 	case W_RUN:
 		log_append(&w->log, p, n, w->log_path);
 		/*
 		 * The run's stream stops at its end record: what follows (`ok quit` in fresh
-		 * mode) is kept in the raw log only, so both modes store the same stream.
+		 * mode) is kept in the raw log only, so every mode stores the same stream.
 		 */
-		at = scan_chunk(w, p, n);
-		ft_run_feed(w->run, p, at < 0 ? n : (size_t)at);
-		if (w->refused[0] && !ft_run_saw_end(w->run)) {
-			refuse_job(s, w);
-			return;
-		}
-		if (at >= 0 && !ft_run_saw_end(w->run))   /* not an end record after all */
-			ft_run_feed(w->run, p + at, n - (size_t)at);
+		ft_run_feed_until_end(w->run, p, n);
 		if (ft_run_saw_end(w->run))
 			on_end(s, w);
+		else if (ft_run_refusal(w->run, NULL, 0))
+			refuse_job(s, w);
 		return;
 	case W_EXIT:
 		log_append(&w->log, p, n, w->log_path);
-		if (!ft_run_saw_end(w->run))
-			ft_run_feed(w->run, p, n);
+		ft_run_feed_until_end(w->run, p, n);
 		return;
 	case W_BOOT:
-		at = scan_chunk(w, p, n);
-		if (at < 0)
-			return;
-		if (w->restarting && w->line[0] == 'e') {   /* `err restart ...`: reset instead */
-			w->line[w->linelen] = 0;
-			restart_refused(s, w);
-			if (w->state == W_BOOT)
-				on_bytes(s, w, p + at, n - (size_t)at);
-			return;
-		}
-		w->restarting = 0;
-		/* The run's stream starts at hello; what the old run said after `end` is gone. */
-		log_reset(&w->log);
-		if (w->marker[0]) {
-			log_append(&w->log, w->hello.p, w->hello.len, NULL);
-		} else {
-			log_append(&w->log, w->line, w->linelen, NULL);
-			log_append(&w->log, "\n", 1, NULL);
-		}
-		log_append(&w->log, p + at, n - (size_t)at, NULL);
-		w->linelen = 0;
-		w->marker[0] = 0;
-		if (s->cfg->snapshot && !w->saved && take_snapshot(s, w) < 0)
-			return;
-		w->state = W_READY;
-		s->boot_failures = 0;
+		w->heard = HEARD_NOTHING;
+		at = ft_records_feed(&w->con, p, n, boot_line, w);
+		if (w->heard != HEARD_NOTHING)
+			on_heard(s, w, p + at, n - at);
 		return;
 	case W_READY:
 		log_append(&w->log, p, n, NULL);

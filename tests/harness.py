@@ -6,13 +6,18 @@ console on one end of a socketpair, sends commands, collects records until `end`
 timeouts, and always kills and reaps QEMU.
 """
 import collections
+import dataclasses
+import functools
 import pathlib
+import re
 import select
 import socket
 import subprocess
 import time
 
-INJECTOR = pathlib.Path(__file__).resolve().parent.parent / "build" / "injector"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+INJECTOR = ROOT / "build" / "injector"
+RECORDS_DEF = ROOT / "tracer" / "records.def"
 
 
 class KernelTimeout(Exception):
@@ -144,8 +149,63 @@ class Kernel:
             raise KernelTimeout("QEMU did not exit after quit") from None
 
 
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """One record type as tracer/records.def declares it (the tracer's parser reads it)."""
+    name: str
+    nfields: int          # tokens in the line, the name included
+    rest: bool            # the last field takes the rest of the line verbatim
+    fields: tuple         # the field names after the record's name
+
+
+_ROW = re.compile(r'^FT_RECORD\(\w+,\s*"([^"]+)",\s*(\d+),\s*([01]),\s*\w+,\s*"([^"]*)"\)$',
+                  re.M)
+
+
+@functools.cache
+def record_layouts():
+    """{name: Layout} of every record type, from tracer/records.def."""
+    text = RECORDS_DEF.read_text()
+    rows = [Layout(m[1], int(m[2]), m[3] == "1", tuple(m[4].split()))
+            for m in _ROW.finditer(text)]
+    if len(rows) != len(re.findall(r"^FT_RECORD\(", text, re.M)):
+        raise ValueError(f"{RECORDS_DEF}: a row this reader does not understand")
+    for lay in rows:
+        if len(lay.fields) + 1 != lay.nfields:
+            raise ValueError(f"{RECORDS_DEF}: {lay.name} names {len(lay.fields)} fields "
+                             f"but has {lay.nfields - 1}")
+    return {lay.name: lay for lay in rows}
+
+
+def record(name, *fields):
+    """One record line (without its newline), its fields checked against its layout."""
+    lay = record_layouts()[name]
+    toks = [str(f) for f in fields]
+    fixed = toks[:-1] if lay.rest else toks
+    if len(toks) != lay.nfields - 1 or not all(t and " " not in t for t in fixed):
+        raise ValueError(f"{name} takes {' '.join(lay.fields)}, not {toks!r}")
+    return " ".join([name, *toks])
+
+
+def fields_of(line):
+    """(name, {field: value}) of one record line, by its layout; ValueError if it has
+    another shape."""
+    name = line.split(" ", 1)[0]
+    lay = record_layouts().get(name)
+    if lay is None:
+        raise ValueError(f"not a record: {line!r}")
+    toks = line.split(" ", lay.nfields - 1 if lay.rest else -1)
+    if lay.rest and len(toks) == lay.nfields - 1:
+        toks.append("")   # the free text may be empty
+    if len(toks) != lay.nfields:
+        raise ValueError(f"{name} takes {lay.nfields - 1} fields: {line!r}")
+    return name, dict(zip(lay.fields, toks[1:]))
+
+
 def records_of(lines, kind):
     """The records of one type, each split into tokens."""
+    if kind not in record_layouts():
+        raise ValueError(f"no record type {kind!r}")
     return [ln.split(" ") for ln in lines if ln.split(" ", 1)[0] == kind]
 
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parser.h"
 #include "store.h"
 #include "tracer.h"
 #include "util.h"
@@ -29,21 +30,33 @@ struct gen {
 	uint64_t rng;
 };
 
-static void emit(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void record(struct gen *g, enum ft_kind k, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void emit(struct gen *g, const char *fmt, ...)
+/* Append one record of type k: its name from the layouts table (records.def), then its
+ * fields, which must be as many as the table says. */
+static void record(struct gen *g, enum ft_kind k, const char *fmt, ...)
 {
+	size_t start = g->len, i;
+	int ntok = 1;
 	va_list ap;
-	int n;
 
 	if (g->cap - g->len < FT_LINE_MAX + 1) {
 		g->cap = g->cap ? g->cap * 2 : 1 << 20;
 		g->buf = ft_xrealloc(g->buf, g->cap);
 	}
+	g->len += (size_t)snprintf(g->buf + g->len, g->cap - g->len, "%s ", ft_kind_name(k));
 	va_start(ap, fmt);
-	n = vsnprintf(g->buf + g->len, g->cap - g->len, fmt, ap);
+	g->len += (size_t)vsnprintf(g->buf + g->len, g->cap - g->len - 1, fmt, ap);
 	va_end(ap);
-	g->len += (size_t)n;
+	for (i = start; i < g->len; i++)
+		ntok += g->buf[i] == ' ';
+	if (ntok != ft_layout(k)->nfields) {
+		fprintf(stderr, "tracer: bench writes %s records with %d tokens, records.def says "
+			"%d\n", ft_kind_name(k), ntok, ft_layout(k)->nfields);
+		abort();
+	}
+	g->buf[g->len++] = '\n';
 	g->events++;
 }
 
@@ -66,45 +79,50 @@ static void bt(char *out, size_t len, unsigned site)
 				      0x80001000u + ((site * 7 + i * 131) % 400) * 0x40 + 0x12);
 }
 
+static const char *class_of(int page)
+{
+	return ft_class_name(page ? FT_CL_PAGE : FT_CL_OBJ);
+}
+
 static void generate(struct gen *g, long target)
 {
 	uint64_t next_addr = 0x80400000;
 	long seq = 0, op = 0;
 	char b[200];
 
-	emit(g, "hello faultline 1 %s\n", BENCH_BUILD_ID);
-	emit(g, "ok arm\n");
-	emit(g, "run bench\n");
-	emit(g, "ckpt baseline 0 0 0 0\n");
+	record(g, FT_K_HELLO, "faultline %d %s", FT_PROTO_VERSION, BENCH_BUILD_ID);
+	record(g, FT_K_OK, "arm");
+	record(g, FT_K_RUN, "bench");
+	record(g, FT_K_CKPT, "baseline 0 0 0 0");
 	while (g->events < target - 3) {
 		unsigned site = (unsigned)(rnd(g) % 300), k, nobj = 1 + (unsigned)(rnd(g) % 6);
 		uint64_t addrs[8];
 		int page[8];
 
-		emit(g, "op+ %ld op_%u %llx\n", ++op, site % 40,
+		record(g, FT_K_OPBEGIN, "%ld op_%u %llx", ++op, site % 40,
 		     0x80001000ULL + (site % 40) * 0x40);
 		for (k = 0; k < nobj; k++) {
 			page[k] = (rnd(g) & 3) == 0;
 			addrs[k] = next_addr;
 			next_addr += page[k] ? 4096 : 64;
 			bt(b, sizeof(b), site + k);
-			emit(g, "alloc %ld %s %llx %d %.8s %s\n", ++seq, page[k] ? "page" : "obj",
-			     (unsigned long long)addrs[k], page[k] ? 4096 : 64, b, b);
+			record(g, FT_K_ALLOC, "%ld %s %llx %d %.8s %s", ++seq, class_of(page[k]),
+			       (unsigned long long)addrs[k], page[k] ? 4096 : 64, b, b);
 		}
-		emit(g, "ref new proc %llx 1 80002010\n", (unsigned long long)addrs[0]);
-		emit(g, "ref get proc %llx 2 80002050\n", (unsigned long long)addrs[0]);
-		emit(g, "ref put proc %llx 1 80002090\n", (unsigned long long)addrs[0]);
-		emit(g, "ref put proc %llx 0 80002090\n", (unsigned long long)addrs[0]);
+		record(g, FT_K_REF, "new proc %llx 1 80002010", (unsigned long long)addrs[0]);
+		record(g, FT_K_REF, "get proc %llx 2 80002050", (unsigned long long)addrs[0]);
+		record(g, FT_K_REF, "put proc %llx 1 80002090", (unsigned long long)addrs[0]);
+		record(g, FT_K_REF, "put proc %llx 0 80002090", (unsigned long long)addrs[0]);
 		for (k = nobj; k-- > 0;) {
 			bt(b, sizeof(b), site + 50 + k);
-			emit(g, "free %ld %s %llx %.8s %s\n", seq, page[k] ? "page" : "obj",
-			     (unsigned long long)addrs[k], b, b);
+			record(g, FT_K_FREE, "%ld %s %llx %.8s %s", seq, class_of(page[k]),
+			       (unsigned long long)addrs[k], b, b);
 		}
-		emit(g, "op- %ld 0\n", op);
+		record(g, FT_K_OPEND, "%ld 0", op);
 	}
-	emit(g, "ckpt end 0 0 0 0\n");
-	emit(g, "result bench 0\n");
-	emit(g, "end 0 %ld 0\n", seq);
+	record(g, FT_K_CKPT, "end 0 0 0 0");
+	record(g, FT_K_RESULT, "bench 0");
+	record(g, FT_K_END, "0 %ld 0", seq);
 }
 
 static double clock_s(clockid_t id)

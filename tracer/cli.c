@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parser.h"
 #include "store.h"
 #include "tracer.h"
 #include "util.h"
@@ -186,4 +187,13 @@ int ft_cli_ingest(const struct ft_cli_opts *o)
 int ft_cli_check(const struct ft_cli_opts *o)
 {
 	return audit(o, o->db ? o->db : ":memory:");
+}
+
+int ft_cli_layouts(void)
+{
+	const struct ft_layout *l;
+
+	for (int k = 0; (l = ft_layout((enum ft_kind)k)); k++)
+		printf("%s %d %d %s\n", l->name, l->nfields, l->rest, l->fields);
+	return 0;
 }

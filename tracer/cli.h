@@ -23,5 +23,7 @@ struct ft_cli_opts {
 int ft_cli_ingest(const struct ft_cli_opts *o);
 int ft_cli_check(const struct ft_cli_opts *o);
 int ft_cli_bench(const struct ft_cli_opts *o);
+/* Print the record layouts (records.def), one line each: name, tokens, rest, fields. */
+int ft_cli_layouts(void);
 
 #endif

@@ -41,8 +41,11 @@ static int fits(const char *line, size_t n)
 	return n < FT_LINE_MAX || (n == FT_LINE_MAX && line[n - 1] == '\r');
 }
 
-void ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, void *ctx)
+size_t ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, void *ctx)
 {
+	const char *start = p;
+	int stop = 0;
+
 	while (n) {
 		const char *nl = memchr(p, '\n', n);
 		size_t take = nl ? (size_t)(nl - p) : n;
@@ -50,12 +53,13 @@ void ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, 
 		if (lb->discarding) {
 			/* skip the rest of an oversized line */
 		} else if (lb->len == 0 && nl && fits(p, take)) {
-			fn(ctx, p, take, NULL); /* whole line inside this feed: no copy */
+			stop = fn(ctx, p, take, NULL); /* whole line inside this feed: no copy */
 		} else if (lb->len + take <= FT_LINE_MAX) {
 			memcpy(lb->buf + lb->len, p, take);
 			lb->len += take;
 			if (nl) {
-				fn(ctx, lb->buf, lb->len, fits(lb->buf, lb->len) ? NULL : "oversized");
+				stop = fn(ctx, lb->buf, lb->len,
+					  fits(lb->buf, lb->len) ? NULL : "oversized");
 				lb->len = 0;
 			}
 		} else {
@@ -63,16 +67,19 @@ void ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, 
 
 			memcpy(lb->buf + lb->len, p, room);
 			lb->len += room;
-			fn(ctx, lb->buf, lb->len, "oversized");
+			stop = fn(ctx, lb->buf, lb->len, "oversized");
 			lb->len = 0;
 			lb->discarding = 1;
 		}
 		if (!nl)
-			return;
+			return (size_t)(p + take - start);
 		lb->discarding = 0;
 		p = nl + 1;
 		n -= take + 1;
+		if (stop)
+			break;
 	}
+	return (size_t)(p - start);
 }
 
 void ft_lines_finish(struct ft_lines *lb, ft_line_fn fn, void *ctx)
@@ -528,52 +535,21 @@ static int rec_stk(const struct ft_str *tok, struct ft_rec *r, const char **reas
 	return 0;
 }
 
-/*
- * One record type: its name (the line's first token), how many tokens its line has (the
- * name included), whether the last one takes the rest of the line verbatim (free text,
- * which may be empty or hold spaces), and the function that reads the fields into r.
- */
-struct layout {
-	const char *name;
-	int nfields;
-	int rest;
-	int (*parse)(const struct ft_str *tok, struct ft_rec *r, const char **reason);
+#define FT_RECORD(kind, name, nfields, rest, parse, fields) \
+	[FT_K_##kind] = { name, nfields, rest, parse, fields },
+static const struct ft_layout layouts[FT_K_COUNT] = {
+#include "records.def"
 };
-
-/* The record layouts (docs/protocol.md §4), the one place they are declared. */
-static const struct layout layouts[FT_K_COUNT] = {
-	[FT_K_HELLO] = { "hello", 4, 0, rec_hello },
-	[FT_K_OK] = { "ok", 2, 0, rec_name },
-	[FT_K_ERR] = { "err", 3, 0, rec_err },
-	[FT_K_RUN] = { "run", 2, 0, rec_name },
-	[FT_K_CKPT] = { "ckpt", 6, 0, rec_ckpt },
-	[FT_K_ALLOC] = { "alloc", 7, 0, rec_alloc },
-	[FT_K_FREE] = { "free", 6, 0, rec_free },
-	[FT_K_FAULT] = { "fault", 6, 0, rec_failure },
-	[FT_K_OOM] = { "oom", 6, 0, rec_failure },
-	[FT_K_BADFREE] = { "badfree", 7, 0, rec_badfree },
-	[FT_K_OPBEGIN] = { "op+", 4, 0, rec_op_begin },
-	[FT_K_OPEND] = { "op-", 3, 0, rec_op_end },
-	[FT_K_REF] = { "ref", 6, 0, rec_ref },
-	[FT_K_RESULT] = { "result", 3, 0, rec_result },
-	[FT_K_PANIC] = { "panic", 5, 1, rec_panic },
-	[FT_K_TRAP] = { "trap", 5, 0, rec_trap },
-	[FT_K_END] = { "end", 4, 0, rec_end },
-	[FT_K_LOG] = { "log", 2, 1, rec_log },
-	[FT_K_RECOVER] = { "recover", 3, 0, rec_recover },
-	[FT_K_STATE] = { "state", 6, 0, rec_state },
-	[FT_K_ACQ] = { "acq", 5, 0, rec_resource },
-	[FT_K_REL] = { "rel", 5, 0, rec_resource },
-	[FT_K_COV] = { "cov", 3, 0, rec_cov },
-	[FT_K_POISON] = { "poison", 6, 0, rec_poison },
-	[FT_K_CTX] = { "ctx", 2, 0, rec_ctx },
-	[FT_K_MODEL] = { "model", 2, 0, rec_model },
-	[FT_K_STK] = { "stk", 3, 0, rec_stk },
-};
+#undef FT_RECORD
 
 const char *ft_kind_name(enum ft_kind k)
 {
 	return (unsigned)k < FT_K_COUNT ? layouts[k].name : "?";
+}
+
+const struct ft_layout *ft_layout(enum ft_kind k)
+{
+	return (unsigned)k < FT_K_COUNT ? &layouts[k] : NULL;
 }
 
 static enum ft_kind kind_of(struct ft_str t)
@@ -590,7 +566,7 @@ static enum ft_kind kind_of(struct ft_str t)
 int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char **reason)
 {
 	struct ft_str tok[8], first = { line, 0 };
-	const struct layout *l;
+	const struct ft_layout *l;
 	size_t i;
 	int nt;
 
@@ -622,4 +598,41 @@ int ft_parse_record(const char *line, size_t len, struct ft_rec *r, const char *
 	if (nt > l->nfields)
 		FAIL("extra field");
 	return l->parse(tok, r, reason);
+}
+
+/* ---- records from a stream ---------------------------------------------------------- */
+
+struct records_ctx {
+	ft_record_fn fn;
+	void *ctx;
+};
+
+static int one_record(void *ctx, const char *line, size_t len, const char *bad)
+{
+	const struct records_ctx *rc = ctx;
+	struct ft_line l = { line, len, 0, bad, NULL, NULL };
+	struct ft_rec rec;
+
+	if (!bad) {
+		l.crlf = len && line[len - 1] == '\r';
+		l.n -= (size_t)l.crlf;
+		if (ft_parse_record(l.p, l.n, &rec, &l.why) == 0)
+			l.rec = &rec;
+	}
+	return rc->fn(rc->ctx, &l);
+}
+
+size_t ft_records_feed(struct ft_lines *lb, const char *p, size_t n, ft_record_fn fn,
+		       void *ctx)
+{
+	struct records_ctx rc = { fn, ctx };
+
+	return ft_lines_feed(lb, p, n, one_record, &rc);
+}
+
+void ft_records_finish(struct ft_lines *lb, ft_record_fn fn, void *ctx)
+{
+	struct records_ctx rc = { fn, ctx };
+
+	ft_lines_finish(lb, one_record, &rc);
 }

@@ -4,8 +4,9 @@
  * ft_lines reassembles lines from reads of any size: a line split across feeds is joined,
  * several lines in one feed are separated. A line longer than FT_LINE_MAX (terminator
  * "\n" or "\r\n" included) is reported once as oversized and discarded up to its '\n';
- * the reassembly buffer never holds more than the bound. ft_parse_record turns one line into a record or
- * says why it is malformed. Neither allocates nor recurses.
+ * the reassembly buffer never holds more than the bound. ft_parse_record turns one line into
+ * a record or says why it is malformed, by the layouts of records.def. ft_records_feed does
+ * both for every reader of a console. None allocates or recurses.
  */
 #ifndef FT_PARSER_H
 #define FT_PARSER_H
@@ -15,20 +16,15 @@
 
 #include "tracer.h"
 
+/* The record types, in records.def's order. */
+#define FT_RECORD(kind, name, nfields, rest, parse, fields) FT_K_##kind,
 enum ft_kind {
-	FT_K_HELLO, FT_K_OK, FT_K_ERR, FT_K_RUN, FT_K_CKPT, FT_K_ALLOC, FT_K_FREE,
-	FT_K_FAULT, FT_K_OOM, FT_K_BADFREE, FT_K_OPBEGIN, FT_K_OPEND, FT_K_REF,
-	FT_K_RESULT, FT_K_PANIC, FT_K_TRAP, FT_K_END, FT_K_LOG,
-	FT_K_RECOVER,
-	FT_K_STATE,
-	FT_K_ACQ, FT_K_REL,
-	FT_K_COV,
-	FT_K_POISON,
-	FT_K_CTX, FT_K_MODEL,
-	FT_K_STK,
+#include "records.def"
 	FT_K_COUNT
 };
+#undef FT_RECORD
 const char *ft_kind_name(enum ft_kind k);
+
 
 /*
  * The fault classes (docs/protocol.md §4). page and obj are allocators: the only classes of
@@ -82,6 +78,18 @@ struct ft_rec {
 	uint32_t stk;       /* stk: the id it defines; with stk_ref: the id named */
 };
 
+/* One record type as records.def declares it (see there for what each member means). */
+struct ft_layout {
+	const char *name;
+	int nfields;
+	int rest;
+	int (*parse)(const struct ft_str *tok, struct ft_rec *r, const char **reason);
+	const char *fields;
+};
+
+/* The layout of record type k, NULL past the last. */
+const struct ft_layout *ft_layout(enum ft_kind k);
+
 /*
  * Parse one line (without its '\n'; a trailing '\r' must already be stripped).
  * Returns 0 and fills r, or -1 with a static reason string.
@@ -95,13 +103,40 @@ struct ft_lines {
 	int discarding; /* inside an oversized line: drop bytes up to '\n' */
 };
 
-/* Called once per line: (line, len) without the '\n'; bad is NULL for a complete line of
- * legal length, else "oversized" or "truncated" with the bytes kept so far. */
-typedef void (*ft_line_fn)(void *ctx, const char *line, size_t len, const char *bad);
+/*
+ * Called once per line: (line, len) without the '\n'; bad is NULL for a complete line of
+ * legal length, else "oversized" or "truncated" with the bytes kept so far. Returns nonzero
+ * to stop the feed right after this line.
+ */
+typedef int (*ft_line_fn)(void *ctx, const char *line, size_t len, const char *bad);
 
 void ft_lines_init(struct ft_lines *lb);
-void ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, void *ctx);
+/* Returns the bytes of p taken: n, or fewer when fn asked to stop (the rest is not seen). */
+size_t ft_lines_feed(struct ft_lines *lb, const char *p, size_t n, ft_line_fn fn, void *ctx);
 /* End of stream: a pending partial line is reported as truncated. */
 void ft_lines_finish(struct ft_lines *lb, ft_line_fn fn, void *ctx);
+
+/*
+ * Reading records: line reassembly and ft_parse_record in one, for every reader of a
+ * console (a run, and the injector between runs). Each line comes as an ft_line: its
+ * bytes, and the record it holds or why it holds none.
+ */
+struct ft_line {
+	const char *p;            /* without the '\n', and without the '\r' of a "\r\n" ... */
+	size_t n;
+	int crlf;                 /* ... which was there */
+	const char *bad;          /* "oversized" or "truncated": p holds what was kept, as is */
+	const struct ft_rec *rec; /* the record; NULL when bad or when it does not parse */
+	const char *why;          /* why it does not parse (bad: NULL) */
+};
+
+/* Called once per line; returns nonzero to stop the feed right after this line. */
+typedef int (*ft_record_fn)(void *ctx, const struct ft_line *l);
+
+/* Feed bytes of any split; returns the bytes taken (n unless fn asked to stop). */
+size_t ft_records_feed(struct ft_lines *lb, const char *p, size_t n, ft_record_fn fn,
+		       void *ctx);
+/* End of stream: a pending partial line comes as truncated. */
+void ft_records_finish(struct ft_lines *lb, ft_record_fn fn, void *ctx);
 
 #endif

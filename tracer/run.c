@@ -30,7 +30,7 @@ struct ft_run *ft_run_begin(struct ft_db *db, int64_t build, int64_t sweep,
 	r->site_hi = key->site_hi;
 	r->n = key->n;
 	ft_lines_init(&r->lines);
-	r->first_fault = r->panic_ev = r->trap_ev = r->end_ev = FT_NONE;
+	r->first_fault = r->panic_ev = r->trap_ev = r->end_ev = r->first_err = FT_NONE;
 	r->ckpt_ev[0] = r->ckpt_ev[1] = FT_NONE;
 	ft_vec_init(&r->events, sizeof(struct ft_event));
 	ft_arena_init(&r->strs);
@@ -290,8 +290,11 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 		e->rc = rec->num[0];
 		e->text = add_str(r, rec->text);
 		break;
-	case FT_K_OK:
 	case FT_K_ERR:
+		if (r->first_err == FT_NONE)
+			r->first_err = idx;
+		/* fall through */
+	case FT_K_OK:
 		e->name = add_str(r, rec->name);
 		e->text = add_str(r, rec->text);
 		break;
@@ -369,59 +372,97 @@ static const char *stk_expand(struct ft_run *r, struct ft_rec *rec)
 	return NULL;
 }
 
-static void on_line(void *ctx, const char *line, size_t len, const char *bad)
+static int on_line(void *ctx, const struct ft_line *l)
 {
 	struct ft_run *r = ctx;
-	struct ft_rec rec;
+	const struct ft_rec *rec = l->rec;
+	struct ft_rec expanded;   /* rec with its "@<id>" backtrace expanded */
 	const char *why;
 
 	r->lineno++;
-	if (bad) {
-		malformed(r, bad, line, len);
-		return;
+	if (l->bad) {
+		malformed(r, l->bad, l->p, l->n);
+		return 0;
 	}
-	if (len && line[len - 1] == '\r')
-		len--;
-	if (ft_parse_record(line, len, &rec, &why) < 0) {
-		malformed(r, r->saw_hello ? why : "before hello", line, len);
-		return;
+	if (!rec) {
+		malformed(r, r->saw_hello ? l->why : "before hello", l->p, l->n);
+		return 0;
 	}
-	if (!r->saw_hello && rec.kind != FT_K_HELLO) {
-		malformed(r, "before hello", line, len);
-		return;
+	if (!r->saw_hello && rec->kind != FT_K_HELLO) {
+		malformed(r, "before hello", l->p, l->n);
+		return 0;
 	}
-	why = out_of_place(r, &rec);
-	if (!why && rec.kind == FT_K_STK) {
-		why = stk_define(r, &rec);
+	why = out_of_place(r, rec);
+	if (!why && rec->kind == FT_K_STK) {
+		why = stk_define(r, rec);
 		if (!why)
-			return;
+			return 0;
 	}
-	if (!why && rec.stk_ref)
-		why = stk_expand(r, &rec);
-	if (!why && rec.kind == FT_K_CTX) {
-		r->ctx = rec.id;
-		return;
+	if (!why && rec->stk_ref) {
+		expanded = *rec;
+		why = stk_expand(r, &expanded);
+		rec = &expanded;
 	}
-	if (!why && rec.kind == FT_K_MODEL) {
-		r->after_boot = rec.sub == FT_MODEL_AFTER_BOOT;
-		return;
+	if (!why && rec->kind == FT_K_CTX) {
+		r->ctx = rec->id;
+		return 0;
 	}
-	if (!why && rec.kind == FT_K_COV) {
-		why = cov_apply(r, &rec);
+	if (!why && rec->kind == FT_K_MODEL) {
+		r->after_boot = rec->sub == FT_MODEL_AFTER_BOOT;
+		return 0;
+	}
+	if (!why && rec->kind == FT_K_COV) {
+		why = cov_apply(r, rec);
 		if (!why)
-			return;
+			return 0;
 	}
 	if (why) {
-		malformed(r, why, line, len);
-		return;
+		malformed(r, why, l->p, l->n);
+		return 0;
 	}
-	accept(r, &rec);
+	accept(r, rec);
+	return r->to_end && rec->kind == FT_K_END;
 }
 
 void ft_run_feed(struct ft_run *r, const char *buf, size_t len)
 {
 	if (r && buf && len)
-		ft_lines_feed(&r->lines, buf, len, on_line, r);
+		ft_records_feed(&r->lines, buf, len, on_line, r);
+}
+
+size_t ft_run_feed_until_end(struct ft_run *r, const char *buf, size_t len)
+{
+	size_t took;
+
+	if (!r || !buf || !len || r->saw_end)
+		return 0;
+	r->to_end = 1;
+	took = ft_records_feed(&r->lines, buf, len, on_line, r);
+	r->to_end = 0;
+	return took;
+}
+
+int ft_run_refusal(const struct ft_run *r, char *buf, size_t len)
+{
+	const struct ft_event *e;
+
+	if (!r || r->first_err == FT_NONE)
+		return 0;
+	e = ft_run_ev(r, r->first_err);
+	if (buf && len)
+		snprintf(buf, len, "%s %s %s", ft_kind_name(FT_K_ERR),
+			 ft_arena_str(&r->strs, e->name), ft_arena_str(&r->strs, e->text));
+	return 1;
+}
+
+void ft_run_attempts(const struct ft_run *r, ft_attempt_fn fn, void *ctx)
+{
+	for (uint32_t i = 0; r && i < r->events.len; i++) {
+		const struct ft_event *e = ft_run_ev(r, i);
+
+		if (e->kind == FT_K_ALLOC || e->kind == FT_K_OOM)
+			fn(ctx, ft_class_name(e->cls), e->pc);
+	}
 }
 
 int ft_run_saw_end(const struct ft_run *r)
@@ -464,7 +505,7 @@ void ft_run_check(struct ft_run *r, const struct ft_run_end *how, struct ft_run_
 	if (!how)
 		how = &default_end;
 	if (!r->judged) {
-		ft_lines_finish(&r->lines, on_line, r);
+		ft_records_finish(&r->lines, on_line, r);
 		ft_check_run(r, how);
 		r->judged = 1;
 	}

@@ -107,6 +107,7 @@ struct ft_run {
 
 	struct ft_lines lines;
 	uint64_t lineno;
+	int to_end;             /* inside ft_run_feed_until_end(): stop after the end record */
 
 	int saw_hello, saw_run, saw_end, has_result;
 	int64_t version;
@@ -117,6 +118,7 @@ struct ft_run {
 	int64_t ckpt[2][4];
 	uint32_t ckpt_ev[2];
 	uint32_t first_fault, panic_ev, trap_ev, end_ev; /* event index, FT_NONE if none */
+	uint32_t first_err;                               /* event index, FT_NONE if none */
 	uint32_t stream_scenario;                         /* arena offset of `run <s>` */
 
 	struct ft_vec events;   /* struct ft_event */

@@ -117,6 +117,24 @@ struct ft_run *ft_run_begin(struct ft_db *db, int64_t build, int64_t sweep,
 /* Feed console bytes as they arrive (any split). Never fails; malformed input is counted. */
 void ft_run_feed(struct ft_run *run, const char *buf, size_t len);
 
+/*
+ * Feed console bytes like ft_run_feed(), but stop right after the end record: returns the
+ * bytes taken (len unless the end record came in them; 0 once it came). What follows the
+ * end record (e.g. the answer to `quit`) is the caller's to keep or drop, so that every
+ * way of ending a run stores the same stream.
+ */
+size_t ft_run_feed_until_end(struct ft_run *run, const char *buf, size_t len);
+
+/* 1 once the run holds an `err` record (the kernel refused a command); the line, as
+ * "err <command> <reason>", is copied to buf if non-NULL. */
+int ft_run_refusal(const struct ft_run *run, char *buf, size_t len);
+
+/* Calls fn for every allocation attempt the run holds that was not failed by injection
+ * (its `alloc` and `oom` records: a reference run's attempts), in stream order, with its
+ * class name and its caller's pc. */
+typedef void (*ft_attempt_fn)(void *ctx, const char *cls, uint64_t pc);
+void ft_run_attempts(const struct ft_run *run, ft_attempt_fn fn, void *ctx);
+
 /* 1 once the parser has seen the end record (the injector may then quit or reset). */
 int ft_run_saw_end(const struct ft_run *run);
 /* 1 once hello has been seen; the build id it carried is copied to buf if non-NULL. */

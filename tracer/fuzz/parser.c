@@ -1,10 +1,10 @@
 /*
  * fuzz/parser.c - libFuzzer target for the record parser alone (parser.h). The input is a
- * console stream. It is reassembled twice, in one feed and in feeds of 1 to 13 bytes, and
- * every line is parsed as run.c parses it. Both passes must see the same lines with the same
- * verdicts and the same records (parser.h: lines do not depend on how the bytes were split);
- * no line may exceed FT_LINE_MAX and every string a record carries must lie in its line.
- * A broken promise aborts, so libFuzzer keeps the input.
+ * console stream. It is read twice, in one feed and in feeds of 1 to 13 bytes, by
+ * ft_records_feed (what a run and the injector read it with). Both passes must see the same
+ * lines with the same verdicts and the same records (parser.h: lines do not depend on how
+ * the bytes were split); no line may exceed FT_LINE_MAX and every string a record carries
+ * must lie in its line. A broken promise aborts, so libFuzzer keeps the input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -61,30 +61,26 @@ static void mix_record(struct digest *d, const struct ft_rec *r, const char *lin
 	mix_str(d, r->bt, line, len);
 }
 
-static void on_line(void *ctx, const char *line, size_t len, const char *bad)
+static int on_line(void *ctx, const struct ft_line *l)
 {
 	struct digest *d = ctx;
-	struct ft_rec rec;
-	const char *why = NULL;
 
-	if (len > FT_LINE_MAX) {
-		fprintf(stderr, "fuzz-parser: a %zu-byte line passed the %d-byte bound\n", len,
-			FT_LINE_MAX);
+	if (l->n + (size_t)l->crlf > FT_LINE_MAX) {
+		fprintf(stderr, "fuzz-parser: a %zu-byte line passed the %d-byte bound\n",
+			l->n + (size_t)l->crlf, FT_LINE_MAX);
 		abort();
 	}
 	d->nlines++;
-	mix(d, &len, sizeof(len));
-	mix(d, line, len);
-	if (bad) {
-		mix(d, bad, strlen(bad));
-		return;
-	}
-	if (len && line[len - 1] == '\r')
-		len--;
-	if (ft_parse_record(line, len, &rec, &why) < 0)
-		mix(d, why, strlen(why));
+	mix(d, &l->n, sizeof(l->n));
+	mix(d, l->p, l->n);
+	mix(d, &l->crlf, sizeof(l->crlf));
+	if (l->bad)
+		mix(d, l->bad, strlen(l->bad));
+	else if (!l->rec)
+		mix(d, l->why, strlen(l->why));
 	else
-		mix_record(d, &rec, line, len);
+		mix_record(d, l->rec, l->p, l->n);
+	return 0;
 }
 
 static struct digest reassemble(const uint8_t *data, size_t size, int split)
@@ -99,10 +95,10 @@ static struct digest reassemble(const uint8_t *data, size_t size, int split)
 
 		if (n > size - off)
 			n = size - off;
-		ft_lines_feed(&lb, (const char *)data + off, n, on_line, &d);
+		ft_records_feed(&lb, (const char *)data + off, n, on_line, &d);
 		off += n;
 	}
-	ft_lines_finish(&lb, on_line, &d);
+	ft_records_finish(&lb, on_line, &d);
 	return d;
 }
 
