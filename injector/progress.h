@@ -15,7 +15,7 @@ struct stats {
 	long outcomes[FT_NOUTCOME];  /* over executed and skipped runs */
 	long executed, skipped, retried, findings, infra;
 	long lost;                     /* QEMUs killed because they broke, not by plan */
-	char lost_why[160];            /* why the last of them was */
+	char lost_why[640];            /* why the last of them was */
 	long spawns, resets, warm;     /* QEMUs started; machine resets and warm restarts */
 	long restores;                 /* snapshot restores */
 	long inflight;
