@@ -1,7 +1,7 @@
 -- faultline database, schema version 4 (version 1 + the indexes marked v2 + the columns
 -- marked v3 + the coverage tables and column marked v4).
 -- The one interface between the tracer (writer) and analysis (reader). docs/schema.md
--- explains every table; changes go through a numbered migration in tracer/store.c.
+-- explains every table; changes go through a numbered migration in tracer/store_schema.c.
 -- Addresses and pcs are stored as INTEGER (unsigned 64-bit values reinterpreted as signed).
 
 CREATE TABLE IF NOT EXISTS meta (
