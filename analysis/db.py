@@ -17,9 +17,9 @@ import urllib.parse
 from typing import Iterable, Optional
 
 from .model import (EMPTY_STACK, Build, Event, FindingClass, Frame, Malformed, Outcome,
-                    Run, RunFinding, Severity, Stack, Sweep)
+                    Run, RunFinding, Severity, Stack, Sweep, known_names)
 
-SCHEMA_VERSION = 4   # v2 indexes, v3 the runs' *_cut counts, v4 coverage (tracer/store.c)
+SCHEMA_VERSION = 4   # v2 indexes, v3 the runs' *_cut counts, v4 coverage (tracer/store_schema.c)
 
 
 class DatabaseError(Exception):
@@ -89,6 +89,7 @@ class Database:
             self.conn = open_read_only(self.path)
             self.conn.row_factory = sqlite3.Row
             self.schema_version = self._check_schema()
+            self._check_outcomes()
         except sqlite3.Error as e:
             raise DatabaseError(f"{self.path}: cannot read as a faultline database: {e}") \
                 from e
@@ -129,6 +130,21 @@ class Database:
         if version < 1:
             raise DatabaseError(f"{self.path}: invalid schema version {version}")
         return version
+
+    def _check_outcomes(self) -> None:
+        """Every outcome the database names, in the list its writer recorded (meta) or in
+        its runs, must be one this analysis knows: a run with an outcome it does not know
+        would be counted as nothing, so the database is refused, naming it. (A finding class
+        it does not know is reported under its own name, so it needs no refusal.)"""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'outcomes'").fetchone()
+        named = set(row[0].split(",")) if row and row[0] else set()
+        named |= {r[0] for r in self.conn.execute("SELECT DISTINCT outcome FROM runs")}
+        unknown = sorted(named - known_names(Outcome))
+        if unknown:
+            raise DatabaseError(
+                f"{self.path}: outcome {', '.join(map(repr, unknown))} is not known to this "
+                f"analysis; use the analysis from the same faultline checkout as the tracer "
+                f"that wrote it")
 
     # --- metadata -------------------------------------------------------------------------
 

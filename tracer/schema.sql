@@ -7,7 +7,8 @@
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
-);                                -- ('schema_version','1'), ('created_at', ISO-8601)
+);                                -- ('schema_version','1'), ('created_at', ISO-8601),
+                                  -- ('outcomes', 'crash,...'), ('finding_classes', 'leak,...')
 
 CREATE TABLE IF NOT EXISTS builds (
   id        INTEGER PRIMARY KEY,

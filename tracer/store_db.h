@@ -32,8 +32,6 @@ void store_now_iso(char *buf, size_t len);
 int store_exec(struct ft_db *db, const char *sql, char *err, size_t errlen);
 /* Put "sqlite: what: <sqlite's message>" in err; returns -1. */
 int store_err(struct ft_db *db, char *err, size_t errlen, const char *what);
-/* The outcome named s; FT_INFRA for a name this tracer does not know. */
-enum ft_outcome ft_outcome_of(const char *s);
 
 /* store_run.c */
 /* Register ft_run_events and prepare the writer's statements. 0, or -1 with err. */

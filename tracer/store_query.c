@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "checks.h"
+
 /* ---- resume ------------------------------------------------------------------------ */
 
 int ft_db_run_done(struct ft_db *db, int64_t build, const struct ft_run_key *key, int *fired,

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "checks.h"
+
 extern const char ft_schema_sql[]; /* tracer/schema.sql, embedded at build time */
 
 /*
@@ -36,33 +38,6 @@ static const char *const migrations[FT_SCHEMA_VERSION + 1] = {
 	      " point INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,"
 	      " PRIMARY KEY (build, point, file, line)) WITHOUT ROWID;",
 };
-
-static const char *const outcome_names[FT_NOUTCOME] = {
-	[FT_CRASH] = "crash", [FT_PANIC] = "panic", [FT_HANG] = "hang", [FT_CORRUPT] = "corrupt",
-	[FT_LEAK] = "leak", [FT_UNBALANCED] = "unbalanced", [FT_SWALLOWED] = "swallowed",
-	[FT_HANDLED] = "handled",
-	[FT_COMPLETED] = "completed", [FT_INFRA] = "infra",
-};
-
-const char *ft_outcome_name(enum ft_outcome o)
-{
-	return (unsigned)o < FT_NOUTCOME ? outcome_names[o] : "?";
-}
-
-int ft_outcome_is_finding(enum ft_outcome o)
-{
-	return o < FT_HANDLED;
-}
-
-enum ft_outcome ft_outcome_of(const char *s)
-{
-	int o;
-
-	for (o = 0; o < FT_NOUTCOME; o++)
-		if (s && strcmp(s, outcome_names[o]) == 0)
-			return (enum ft_outcome)o;
-	return FT_INFRA;
-}
 
 void store_now_iso(char *buf, size_t len)
 {
@@ -153,6 +128,56 @@ static int writable_version(struct ft_db *db, char *err, size_t errlen)
 	return -1;
 }
 
+/* The names of the enum's n values, comma-separated, in enum order. */
+static void name_list(char *buf, size_t len, int n, const char *(*name)(int))
+{
+	size_t o = 0;
+	int i;
+
+	buf[0] = 0;
+	for (i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "," : "", name(i));
+}
+
+static const char *outcome_at(int i)
+{
+	return ft_outcome_name((enum ft_outcome)i);
+}
+
+static const char *fclass_at(int i)
+{
+	return ft_fclass_name((enum ft_fclass)i);
+}
+
+/*
+ * Record in meta the outcomes and finding classes this tracer writes, so that a reader
+ * knows every name it may meet in runs.outcome and findings.class (analysis refuses a
+ * database with one it does not know). Rewritten at every open by a writer.
+ */
+static int set_vocabulary(struct ft_db *db, char *err, size_t errlen)
+{
+	static const struct { const char *key; int n; const char *(*name)(int); } lists[] = {
+		{ "outcomes", FT_NOUTCOME, outcome_at },
+		{ "finding_classes", FT_F_COUNT, fclass_at },
+	};
+	sqlite3_stmt *s;
+	char names[1024];
+	size_t i;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO meta(key,value) VALUES(?,?)", -1,
+			       &s, NULL) != SQLITE_OK)
+		return store_err(db, err, errlen, "recording the outcomes");
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]) && rc == 0; i++) {
+		name_list(names, sizeof(names), lists[i].n, lists[i].name);
+		sqlite3_bind_text(s, 1, lists[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, names, -1, SQLITE_STATIC);
+		rc = store_step_done(s);
+	}
+	sqlite3_finalize(s);
+	return rc < 0 ? store_err(db, err, errlen, "recording the outcomes") : 0;
+}
+
 static int migrate(struct ft_db *db, char *err, size_t errlen)
 {
 	int v;
@@ -172,6 +197,8 @@ static int migrate(struct ft_db *db, char *err, size_t errlen)
 			    set_version(db, v, err, errlen) < 0)
 				goto out_rollback;
 	}
+	if (set_vocabulary(db, err, errlen) < 0)
+		goto out_rollback;
 	return store_exec(db, "COMMIT", err, errlen);
 
 out_rollback:
