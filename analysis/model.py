@@ -228,6 +228,7 @@ class Run:
     nmalformed: int
     finished_at: str
     guard: bool = False              # the kernel accepted `guard on` (freed memory unmapped)
+    in_full: bool = True             # its events, ops and findings are stored (schema v5)
 
     @property
     def group(self) -> tuple[str, str, str]:

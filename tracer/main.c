@@ -12,11 +12,14 @@ static const char usage[] =
 	"usage: tracer ingest --kernel ELF --db FILE [options] LOG...\n"
 	"       tracer check [--kernel ELF] [options] LOG...\n"
 	"       tracer bench-ingest [--events N] [--db FILE]\n"
+	"       tracer materialize --db FILE RUN...\n"
 	"       tracer --version\n"
 	"\n"
 	"ingest  audit saved console logs (one run per hello line) into the database\n"
 	"check   audit logs without keeping a database\n"
 	"bench-ingest  measure ingest throughput on a synthetic stream\n"
+	"materialize   store again the events of runs kept without them (by run id), from\n"
+	"              their compressed logs (injector sweep --keep-logs all)\n"
 	"\n"
 	"options: --scenario S     scenario name when the log has no `run` record\n"
 	"         --src-root DIR   record file names relative to DIR\n"
@@ -138,6 +141,11 @@ int main(int argc, char **argv)
 			rc = ft_cli_ingest(&o);
 	} else if (!strcmp(cmd, "check")) {
 		rc = o.nlogs ? ft_cli_check(&o) : bad_usage("check needs at least one LOG");
+	} else if (!strcmp(cmd, "materialize")) {
+		if (!o.db)
+			rc = bad_usage("materialize needs --db FILE");
+		else
+			rc = o.nlogs ? ft_cli_materialize(&o) : bad_usage("materialize needs a RUN id");
 	} else if (!strcmp(cmd, "bench-ingest")) {
 		rc = o.nlogs ? bad_usage("bench-ingest takes no LOG") : ft_cli_bench(&o);
 	} else {

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "checks.h"
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -23,8 +25,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RUN] = "INSERT INTO runs(sweep,build,scenario,exec_mode,fault_mode,class_filter,site,"
 		  "site_lo,site_hi,n,outcome,fired,ended,attempts,result_rc,expected_panic,"
 		  "fault_event,fault_pc,fault_stack,infra_reason,exit_status,wall_ms,raw_log,"
-		  "nevents,nmalformed,finished_at,events_cut,findings_cut,ops_unjudged,coverage)"
-		  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		  "nevents,nmalformed,finished_at,events_cut,findings_cut,ops_unjudged,coverage,"
+		  "in_full,fault_class,raw_log_z)"
+		  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_STACK] = "INSERT INTO stacks(build,pcs) VALUES(?,?) ON CONFLICT DO NOTHING",
 	[S_STACK_ID] = "SELECT id FROM stacks WHERE build=? AND pcs=?",
 	[S_FRAME] = "INSERT INTO frames(build,pc,func,file,line) VALUES(?,?,?,?,?)"
@@ -128,6 +131,12 @@ void store_bind_key(sqlite3_stmt *s, int64_t build, const char *scenario,
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)key->site_hi);
 	sqlite3_bind_int64(s, 9, key->n);
 }
+
+/* A raw log, compressed: len bytes at data (NULL when not kept). */
+struct blob {
+	unsigned char *data;
+	size_t len;
+};
 
 /* ---- writing a run ------------------------------------------------------------------ */
 
@@ -521,8 +530,11 @@ static int insert_malformed(struct ft_db *db, struct ft_run *r, int64_t run_id)
 	return 0;
 }
 
+/* The runs row; a run not stored in full has no raw_log (its file is not kept) and, when
+ * logz is not NULL, its raw log compressed. */
 static int insert_run(struct ft_db *db, struct ft_run *r, const struct ft_run_end *how,
-		      const char *scenario, int64_t *run_id)
+		      const char *scenario, int in_full, const struct blob *logz,
+		      int64_t *run_id)
 {
 	sqlite3_stmt *s = db->st[S_RUN];
 	char ts[32];
@@ -555,12 +567,13 @@ static int insert_run(struct ft_db *db, struct ft_run *r, const struct ft_run_en
 		sqlite3_bind_int64(s, 17, r->first_fault);
 		sqlite3_bind_int64(s, 18, (sqlite3_int64)f->pc);
 		bind_opt_stack(r->b, s, 19, f->stack);
+		store_bind_text(s, 32, ft_class_name(f->cls));
 	}
 	store_bind_text(s, 20, r->infra_reason);
 	if (how->exit_status != -1)
 		sqlite3_bind_int(s, 21, how->exit_status);
 	sqlite3_bind_double(s, 22, how->wall_ms);
-	store_bind_text(s, 23, how->raw_log);
+	store_bind_text(s, 23, in_full ? how->raw_log : NULL);
 	sqlite3_bind_int64(s, 24, (sqlite3_int64)r->events.len);
 	sqlite3_bind_int64(s, 25, (sqlite3_int64)r->nmalformed);
 	sqlite3_bind_text(s, 26, ts, -1, SQLITE_STATIC);
@@ -569,6 +582,9 @@ static int insert_run(struct ft_db *db, struct ft_run *r, const struct ft_run_en
 	sqlite3_bind_int64(s, 29, (sqlite3_int64)r->ops_unjudged);
 	if (r->cov.len)
 		sqlite3_bind_blob(s, 30, r->cov.data, (int)r->cov.len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 31, in_full);
+	if (logz && logz->len)
+		sqlite3_bind_blob(s, 33, logz->data, (int)logz->len, SQLITE_STATIC);
 	rc = store_step_done(s);
 	sqlite3_clear_bindings(s);
 	if (rc < 0)
@@ -577,28 +593,242 @@ static int insert_run(struct ft_db *db, struct ft_run *r, const struct ft_run_en
 	return 0;
 }
 
-int ft_store_run(struct ft_db *db, struct ft_run *r, const struct ft_run_end *how,
-		 int64_t *run_id, char *err, size_t errlen)
+/* A run worth its events: one with findings (stored or cut, or an outcome that is one), and
+ * the reference run (fault mode none), against which the others are read. */
+static int wants_full(const struct ft_run *r, enum ft_keep keep)
 {
-	const char *scenario = r->scenario && *r->scenario ? r->scenario :
-			       r->stream_scenario ? ft_arena_str(&r->strs, r->stream_scenario) : "";
+	return keep == FT_KEEP_FULL || r->findings.len || r->findings_cut ||
+	       ft_outcome_is_finding(r->outcome) || !strcmp(r->fault_mode, "none");
+}
 
-	if (store_exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
+/* The file at path, zlib-compressed, in *z. 0, or -1 (a log that cannot be read is not
+ * kept: the run is stored without it). */
+static int compress_file(const char *path, struct blob *z)
+{
+	unsigned char *raw = NULL;
+	size_t len = 0, cap = 0, n;
+	uLongf zlen;
+	FILE *f;
+	int rc = -1;
+
+	if (!path || !(f = fopen(path, "rb")))
 		return -1;
-	if (delete_old_run(db, r, scenario) < 0 || save_build_cache(db, r->b) < 0 ||
-	    insert_run(db, r, how, scenario, run_id) < 0 ||
-	    insert_events(db, r, *run_id) < 0 || insert_ops(db, r, *run_id) < 0 ||
-	    insert_findings(db, r, *run_id) < 0 || insert_malformed(db, r, *run_id) < 0) {
-		store_err(db, err, errlen, "storing the run");
-		goto out_rollback;
+	do {
+		if (len == cap)
+			raw = ft_xrealloc(raw, cap = cap ? 2 * cap : 65536);
+		n = fread(raw + len, 1, cap - len, f);
+		len += n;
+	} while (n);
+	if (!ferror(f)) {
+		zlen = compressBound(len);
+		z->data = ft_xrealloc(NULL, zlen);
+		if (compress2(z->data, &zlen, raw, len, Z_DEFAULT_COMPRESSION) == Z_OK) {
+			z->len = zlen;
+			rc = 0;
+		}
 	}
-	if (store_exec(db, "COMMIT", err, errlen) < 0)
-		goto out_rollback;
-	ft_build_commit(r->b);
-	return 0;
+	fclose(f);
+	free(raw);
+	return rc;
+}
 
-out_rollback:
+/* The records of a run stored in full: its events, ops and findings. 0 or -1. */
+static int insert_detail(struct ft_db *db, struct ft_run *r, int64_t run_id)
+{
+	return insert_events(db, r, run_id) < 0 || insert_ops(db, r, run_id) < 0 ||
+	       insert_findings(db, r, run_id) < 0 ? -1 : 0;
+}
+
+/* End the transaction begun to write r: COMMIT if everything was written, else ROLLBACK
+ * with err naming what failed. 0, or -1. */
+static int end_write(struct ft_db *db, struct ft_run *r, int written, const char *what,
+		     char *err, size_t errlen)
+{
+	if (!written) {
+		store_err(db, err, errlen, what);
+	} else if (store_exec(db, "COMMIT", err, errlen) == 0) {
+		ft_build_commit(r->b);
+		return 0;
+	}
 	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 	ft_build_rollback(r->b);
 	return -1;
+}
+
+/* Write the run in one transaction (replacing a stored run with the same key): its row,
+ * and when in_full its events, ops and findings; its malformed lines always. 0 or -1. */
+static int write_run(struct ft_db *db, struct ft_run *r, const struct ft_run_end *how,
+		     int in_full, const struct blob *logz, int64_t *run_id, char *err,
+		     size_t errlen)
+{
+	const char *scenario = r->scenario && *r->scenario ? r->scenario :
+			       r->stream_scenario ? ft_arena_str(&r->strs, r->stream_scenario) : "";
+	int written;
+
+	if (store_exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -1;
+	written = delete_old_run(db, r, scenario) == 0 && save_build_cache(db, r->b) == 0 &&
+		  insert_run(db, r, how, scenario, in_full, logz, run_id) == 0 &&
+		  (!in_full || insert_detail(db, r, *run_id) == 0) &&
+		  insert_malformed(db, r, *run_id) == 0;
+	return end_write(db, r, written, "storing the run", err, errlen);
+}
+
+int ft_store_run(struct ft_db *db, struct ft_run *r, const struct ft_run_end *how,
+		 int64_t *run_id, int *in_full, char *err, size_t errlen)
+{
+	int full = wants_full(r, how->keep);
+	struct blob logz = { NULL, 0 };
+	int rc;
+
+	if (!full && how->keep == FT_KEEP_LOGS)
+		compress_file(how->raw_log, &logz);
+	rc = write_run(db, r, how, full, &logz, run_id, err, errlen);
+	free(logz.data);
+	if (rc == 0)
+		*in_full = full;
+	return rc;
+}
+
+/* ---- materializing a run stored without its events --------------------------------- */
+
+#define LOG_MAX (1u << 30) /* a decompressed log larger than this is refused */
+
+/* The zlib stream z (n bytes) inflated into *out (malloc'd, *outlen bytes). 0 or -1. */
+static int inflate_log(const void *z, size_t n, unsigned char **out, size_t *outlen)
+{
+	z_stream s = { .next_in = (Bytef *)z, .avail_in = (uInt)n };
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	int rc = Z_OK;
+
+	if (inflateInit(&s) != Z_OK)
+		return -1;
+	while (rc == Z_OK && cap < LOG_MAX) {
+		cap = cap ? 2 * cap : 4 * n + 65536;
+		buf = ft_xrealloc(buf, cap);
+		s.next_out = buf + s.total_out;
+		s.avail_out = (uInt)(cap - s.total_out);
+		rc = inflate(&s, Z_FINISH);
+		if (rc == Z_BUF_ERROR && s.avail_out == 0)
+			rc = Z_OK; /* more room needed */
+	}
+	*outlen = s.total_out;
+	inflateEnd(&s);
+	if (rc != Z_STREAM_END) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	return 0;
+}
+
+static int mark_in_full(struct ft_db *db, int64_t run_id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->h, "UPDATE runs SET in_full = 1 WHERE id = ?", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, run_id);
+	rc = store_step_done(s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Store the events, ops and findings of r under the stored row run_id, and mark it in
+ * full, in one transaction. 0 or -1. */
+static int write_detail(struct ft_db *db, struct ft_run *r, int64_t run_id, char *err,
+			size_t errlen)
+{
+	sqlite3_stmt *s = db->st[S_DEL_MALFORMED];
+	int written;
+
+	if (store_exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, run_id);
+	written = store_step_done(s) == 0 && save_build_cache(db, r->b) == 0 &&
+		  insert_detail(db, r, run_id) == 0 && insert_malformed(db, r, run_id) == 0 &&
+		  mark_in_full(db, run_id) == 0;
+	return end_write(db, r, written, "materializing the run", err, errlen);
+}
+
+/* A stored run's key and compressed log, as ft_store_materialize() needs them. */
+struct lazy_run {
+	int64_t build, sweep;
+	struct ft_run_key key;
+	int in_full;
+	unsigned char *log;
+	size_t loglen;
+};
+
+/* Read run_id's row into *l (its texts point into s: keep s until done). 0, or -1 with err. */
+static int read_lazy_run(sqlite3_stmt *s, int64_t run_id, struct lazy_run *l, char *err,
+			 size_t errlen)
+{
+	sqlite3_bind_int64(s, 1, run_id);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		ft_set_err(err, errlen, "no run with id %" PRId64, run_id);
+		return -1;
+	}
+	l->build = sqlite3_column_int64(s, 0);
+	l->sweep = sqlite3_column_int64(s, 1);
+	l->key.scenario = (const char *)sqlite3_column_text(s, 2);
+	l->key.exec_mode = (const char *)sqlite3_column_text(s, 3);
+	l->key.fault_mode = (const char *)sqlite3_column_text(s, 4);
+	l->key.class_filter = (const char *)sqlite3_column_text(s, 5);
+	l->key.site = (const char *)sqlite3_column_text(s, 6);
+	l->key.site_lo = (uint64_t)sqlite3_column_int64(s, 7);
+	l->key.site_hi = (uint64_t)sqlite3_column_int64(s, 8);
+	l->key.n = (long)sqlite3_column_int64(s, 9);
+	l->in_full = sqlite3_column_int(s, 10);
+	if (l->in_full)
+		return 0;
+	if (sqlite3_column_type(s, 11) != SQLITE_BLOB) {
+		ft_set_err(err, errlen, "run %" PRId64 " was stored without its log (a sweep "
+			   "with --keep-logs all keeps it)", run_id);
+		return -1;
+	}
+	if (inflate_log(sqlite3_column_blob(s, 11), (size_t)sqlite3_column_bytes(s, 11),
+			&l->log, &l->loglen) < 0) {
+		ft_set_err(err, errlen, "run %" PRId64 ": its stored log is not a valid zlib "
+			   "stream", run_id);
+		return -1;
+	}
+	return 0;
+}
+
+int ft_store_materialize(struct ft_db *db, int64_t run_id, char *err, size_t errlen)
+{
+	struct lazy_run l = { 0 };
+	struct ft_run *r;
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT build, sweep, scenario, exec_mode, fault_mode, "
+			       "class_filter, site, site_lo, site_hi, n, in_full, raw_log_z "
+			       "FROM runs WHERE id = ?", -1, &s, NULL) != SQLITE_OK)
+		return store_err(db, err, errlen, "reading the run");
+	if (read_lazy_run(s, run_id, &l, err, errlen) < 0)
+		goto out_finalize;
+	if (l.in_full) {
+		rc = 0; /* its events are stored already */
+		goto out_finalize;
+	}
+	r = ft_run_begin(db, l.build, l.sweep, &l.key);
+	if (!r) {
+		ft_set_err(err, errlen, "run %" PRId64 ": its build is not in the database",
+			   run_id);
+		goto out_finalize;
+	}
+	sqlite3_reset(s); /* the row is read: no statement in progress while writing */
+	ft_run_feed(r, (const char *)l.log, l.loglen);
+	ft_run_check(r, NULL, NULL);
+	rc = write_detail(db, r, run_id, err, errlen);
+	ft_run_abandon(r);
+out_finalize:
+	sqlite3_finalize(s);
+	free(l.log);
+	return rc;
 }

@@ -37,6 +37,12 @@ static const char *const migrations[FT_SCHEMA_VERSION + 1] = {
 	      "CREATE TABLE cov_lines (build INTEGER NOT NULL REFERENCES builds(id),"
 	      " point INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,"
 	      " PRIMARY KEY (build, point, file, line)) WITHOUT ROWID;",
+	/* 5: lazy storage: runs without findings kept as their row (and raw log, by option) */
+	[5] = "ALTER TABLE runs ADD COLUMN in_full INTEGER NOT NULL DEFAULT 1;"
+	      "ALTER TABLE runs ADD COLUMN fault_class TEXT;"
+	      "ALTER TABLE runs ADD COLUMN raw_log_z BLOB;"
+	      "UPDATE runs SET fault_class = (SELECT class FROM events"
+	      " WHERE run = runs.id AND seq = runs.fault_event);",
 };
 
 void store_now_iso(char *buf, size_t len)

@@ -8,7 +8,7 @@ TRACER_SRC_LIB := tracer/util.c tracer/parser.c tracer/symbols.c tracer/build.c 
 TRACER_SRC_CLI := tracer/main.c tracer/cli.c tracer/bench.c
 TRACER_OBJDIR  := $(BUILD)/obj/tracer
 TRACER_LIB     := $(BUILD)/libfltracer.a
-TRACER_LDLIBS  := -lsqlite3 -ldw -lelf
+TRACER_LDLIBS  := -lsqlite3 -ldw -lelf -lz
 TRACER_CFLAGS  := -Itracer
 TRACER_HOSTCFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -MMD -MP $(TRACER_CFLAGS) \
                      $(VERSION_CFLAGS)
