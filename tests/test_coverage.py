@@ -112,6 +112,9 @@ def test_version_3_database_gains_the_coverage_tables_and_keeps_its_runs(build_d
     nruns = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     con.executescript("DROP TABLE cov_points; DROP TABLE cov_lines;"
                       "ALTER TABLE runs DROP COLUMN coverage;"
+                      "ALTER TABLE runs DROP COLUMN in_full;"
+                      "ALTER TABLE runs DROP COLUMN fault_class;"
+                      "ALTER TABLE runs DROP COLUMN raw_log_z;"
                       "UPDATE meta SET value = '3' WHERE key = 'schema_version';")
     con.commit()
     con.close()

@@ -5,6 +5,7 @@
 #include "store_db.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -619,7 +620,7 @@ static int compress_file(const char *path, struct blob *z)
 		n = fread(raw + len, 1, cap - len, f);
 		len += n;
 	} while (n);
-	if (!ferror(f)) {
+	if (!ferror(f) && len < INT_MAX / 2) { /* sqlite takes a blob's size as an int */
 		zlen = compressBound(len);
 		z->data = ft_xrealloc(NULL, zlen);
 		if (compress2(z->data, &zlen, raw, len, Z_DEFAULT_COMPRESSION) == Z_OK) {
@@ -759,6 +760,7 @@ struct lazy_run {
 	int64_t build, sweep;
 	struct ft_run_key key;
 	int in_full;
+	int infra;              /* its outcome: infra (the host lost the channel) */
 	unsigned char *log;
 	size_t loglen;
 };
@@ -783,6 +785,7 @@ static int read_lazy_run(sqlite3_stmt *s, int64_t run_id, struct lazy_run *l, ch
 	l->key.site_hi = (uint64_t)sqlite3_column_int64(s, 8);
 	l->key.n = (long)sqlite3_column_int64(s, 9);
 	l->in_full = sqlite3_column_int(s, 10);
+	l->infra = ft_outcome_of((const char *)sqlite3_column_text(s, 12)) == FT_INFRA;
 	if (l->in_full)
 		return 0;
 	if (sqlite3_column_type(s, 11) != SQLITE_BLOB) {
@@ -802,12 +805,13 @@ static int read_lazy_run(sqlite3_stmt *s, int64_t run_id, struct lazy_run *l, ch
 int ft_store_materialize(struct ft_db *db, int64_t run_id, char *err, size_t errlen)
 {
 	struct lazy_run l = { 0 };
+	struct ft_run_end how = { .exit_status = -1 };
 	struct ft_run *r;
 	sqlite3_stmt *s;
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(db->h, "SELECT build, sweep, scenario, exec_mode, fault_mode, "
-			       "class_filter, site, site_lo, site_hi, n, in_full, raw_log_z "
+			       "class_filter, site, site_lo, site_hi, n, in_full, raw_log_z, outcome "
 			       "FROM runs WHERE id = ?", -1, &s, NULL) != SQLITE_OK)
 		return store_err(db, err, errlen, "reading the run");
 	if (read_lazy_run(s, run_id, &l, err, errlen) < 0)
@@ -824,7 +828,9 @@ int ft_store_materialize(struct ft_db *db, int64_t run_id, char *err, size_t err
 	}
 	sqlite3_reset(s); /* the row is read: no statement in progress while writing */
 	ft_run_feed(r, (const char *)l.log, l.loglen);
-	ft_run_check(r, NULL, NULL);
+	/* judged as it ended when swept: a run not in full ended normally, or was lost */
+	how.how = l.infra ? FT_END_LOST : FT_END_EXITED;
+	ft_run_check(r, &how, NULL);
 	rc = write_detail(db, r, run_id, err, errlen);
 	ft_run_abandon(r);
 out_finalize:
