@@ -9,17 +9,16 @@ import dataclasses
 from .model import Outcome
 from .unique import RunGroup
 
-# Colour per outcome, worst first; "expected-panic" marks annotated panics apart from real ones.
+# Colour per outcome, worst first (every Outcome has one); an annotated panic is drawn apart
+# from real ones, with EXPECTED_PANIC's colour.
 COLOURS = {
-    "crash": "#67000d", "panic": "#cb181d", "hang": "#6a51a3", "corrupt": "#ae017e",
-    "leak": "#f16913", "unbalanced": "#fdae6b", "swallowed": "#fee391",
-    "expected-panic": "#a1d99b", "handled": "#238b45",
-    "completed": "#9ecae1", "infra": "#969696", "unknown": "#000000",
+    Outcome.CRASH: "#67000d", Outcome.PANIC: "#cb181d", Outcome.HANG: "#6a51a3",
+    Outcome.CORRUPT: "#ae017e", Outcome.LEAK: "#f16913", Outcome.UNBALANCED: "#fdae6b",
+    Outcome.SWALLOWED: "#fee391", Outcome.HANDLED: "#238b45", Outcome.COMPLETED: "#9ecae1",
+    Outcome.INFRA: "#969696", Outcome.UNKNOWN: "#000000",
 }
-
-# Outcomes without an entry above (added to Outcome later) take these, by their rank.
-FALLBACK_BAD = "#e7298a"
-FALLBACK_GOOD = "#bdbdbd"
+EXPECTED_PANIC = "expected-panic"
+EXPECTED_PANIC_COLOUR = "#a1d99b"
 
 # A run whose outcome is a failure keeps at least this width, so that one bad run among
 # thousands stays visible; bad stretches are drawn over the good ones.
@@ -84,7 +83,7 @@ def outcome_order() -> list[str]:
     """Every outcome key, worst first: Outcome's order, with an annotated (expected) panic
     just above handled."""
     keys = [o.value for o in Outcome]
-    keys.insert(keys.index(Outcome.HANDLED.value), "expected-panic")
+    keys.insert(keys.index(Outcome.HANDLED.value), EXPECTED_PANIC)
     return keys
 
 
@@ -95,16 +94,16 @@ def rank(key: str) -> int:
 
 def is_bad(key: str) -> bool:
     """A failure a reader must not miss: worse than an annotated panic, or unknown."""
-    return key == Outcome.UNKNOWN.value or rank(key) < rank("expected-panic")
+    return key == Outcome.UNKNOWN.value or rank(key) < rank(EXPECTED_PANIC)
 
 
 def colour(key: str) -> str:
-    return COLOURS.get(key) or (FALLBACK_BAD if is_bad(key) else FALLBACK_GOOD)
+    return EXPECTED_PANIC_COLOUR if key == EXPECTED_PANIC else COLOURS[Outcome.parse(key)]
 
 
 def outcome_key(run) -> str:
-    if run.outcome_text == "panic" and run.expected_panic:
-        return "expected-panic"
+    if run.outcome is Outcome.PANIC and run.expected_panic:
+        return EXPECTED_PANIC
     return run.outcome.value
 
 

@@ -17,9 +17,10 @@ import urllib.parse
 from typing import Iterable, Optional
 
 from .model import (EMPTY_STACK, Build, Event, FindingClass, Frame, Malformed, Outcome,
-                    Run, RunFinding, Severity, Stack, Sweep)
+                    Run, RunFinding, Severity, Stack, Sweep, known_names)
 
-SCHEMA_VERSION = 4   # v2 indexes, v3 the runs' *_cut counts, v4 coverage (tracer/store.c)
+SCHEMA_VERSION = 5   # v2 indexes, v3 the runs' *_cut counts, v4 coverage, v5 lazy storage
+                     # (tracer/store_schema.c)
 
 
 class DatabaseError(Exception):
@@ -89,6 +90,7 @@ class Database:
             self.conn = open_read_only(self.path)
             self.conn.row_factory = sqlite3.Row
             self.schema_version = self._check_schema()
+            self._check_outcomes()
         except sqlite3.Error as e:
             raise DatabaseError(f"{self.path}: cannot read as a faultline database: {e}") \
                 from e
@@ -129,6 +131,21 @@ class Database:
         if version < 1:
             raise DatabaseError(f"{self.path}: invalid schema version {version}")
         return version
+
+    def _check_outcomes(self) -> None:
+        """Every outcome the database names, in the list its writer recorded (meta) or in
+        its runs, must be one this analysis knows: a run with an outcome it does not know
+        would be counted as nothing, so the database is refused, naming it. (A finding class
+        it does not know is reported under its own name, so it needs no refusal.)"""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'outcomes'").fetchone()
+        named = set(row[0].split(",")) if row and row[0] else set()
+        named |= {r[0] for r in self.conn.execute("SELECT DISTINCT outcome FROM runs")}
+        unknown = sorted(named - known_names(Outcome))
+        if unknown:
+            raise DatabaseError(
+                f"{self.path}: outcome {', '.join(map(repr, unknown))} is not known to this "
+                f"analysis; use the analysis from the same faultline checkout as the tracer "
+                f"that wrote it")
 
     # --- metadata -------------------------------------------------------------------------
 
@@ -223,7 +240,11 @@ class Database:
                 for r in self.conn.execute("SELECT * FROM runs ORDER BY id")]
 
     def _fault_classes(self) -> dict[int, str]:
-        """Allocator class of each run's first injected fault, in one query."""
+        """Allocator class of each run's first injected fault, in one query: from its row
+        (v5, also for a run stored without its events), else from its events."""
+        if self.schema_version >= 5:
+            return {r[0]: r[1] for r in self.conn.execute(
+                "SELECT id, fault_class FROM runs WHERE fault_class IS NOT NULL")}
         return {r[0]: r[1] for r in self.conn.execute(
             "SELECT e.run, e.class FROM runs JOIN events e ON e.run = runs.id AND "
             "e.seq = runs.fault_event WHERE runs.fault_event IS NOT NULL")}
@@ -242,7 +263,8 @@ class Database:
             fault_frame=self.frame(r["build"], fault_pc) if fault_pc else None,
             fault_class=fault_classes.get(r["id"]), infra_reason=r["infra_reason"],
             exit_status=r["exit_status"], wall_ms=r["wall_ms"], raw_log=r["raw_log"],
-            nevents=r["nevents"], nmalformed=r["nmalformed"], finished_at=r["finished_at"])
+            nevents=r["nevents"], nmalformed=r["nmalformed"], finished_at=r["finished_at"],
+            in_full=self.schema_version < 5 or bool(r["in_full"]))
 
     def findings(self, runs: dict[int, Run]) -> list[RunFinding]:
         out = []
@@ -261,6 +283,13 @@ class Database:
         return out
 
     def events(self, run: Run, kinds: Optional[Iterable[str]] = None) -> list[Event]:
+        """The run's events in stream order. A run stored without them (no findings, not a
+        reference run: docs/schema.md, "Lazy storage") is an error, never an empty list."""
+        if not run.in_full:
+            raise DatabaseError(
+                f"{self.path}: run {run.id} was stored without its events (it has no "
+                f"findings); `tracer materialize --db {self.path} {run.id}` restores them "
+                f"from its compressed log (a sweep with --keep-logs all keeps it)")
         sql = "SELECT * FROM events WHERE run = ?"
         args: list = [run.id]
         if kinds is not None:

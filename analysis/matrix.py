@@ -145,8 +145,9 @@ def _cell(key: SiteKey, column: Column, runs: Optional[list[Run]],
     if finding is not None:
         return Cell(outcome, chart.colour(outcome), len(runs),
                     f"findings/{finding.fingerprint}.html", f"{title}; {finding.title}", True)
-    return Cell(outcome, chart.colour(outcome), len(runs), _log_href(worst, out_dir),
-                f"{title}; no finding, link: the run's console log")
+    href = _log_href(worst, out_dir)     # "" when its log was not kept (lazy storage)
+    return Cell(outcome, chart.colour(outcome), len(runs), href,
+                f"{title}; no finding" + (", link: the run's console log" if href else ""))
 
 
 def _log_href(run: Run, out_dir: Optional[str]) -> str:

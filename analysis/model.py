@@ -127,6 +127,12 @@ _CLASS_DESCRIPTIONS = {
 }
 
 
+def known_names(kind: type[Outcome] | type[FindingClass]) -> set[str]:
+    """The names the tracer may write for an outcome or a finding class: every member but
+    UNKNOWN, which stands for a name outside the list."""
+    return {m.value for m in kind if m.name != "UNKNOWN"}
+
+
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -222,6 +228,7 @@ class Run:
     nmalformed: int
     finished_at: str
     guard: bool = False              # the kernel accepted `guard on` (freed memory unmapped)
+    in_full: bool = True             # its events, ops and findings are stored (schema v5)
 
     @property
     def group(self) -> tuple[str, str, str]:

@@ -19,7 +19,7 @@ import fnmatch
 import pathlib
 from typing import Iterable, Optional
 
-from .model import FindingClass
+from .model import FindingClass, known_names
 
 
 class SuppressionError(Exception):
@@ -48,7 +48,7 @@ class Rule:
 
 def parse(text: str, source: str = "<suppressions>") -> list[Rule]:
     rules = []
-    known = {c.value for c in FindingClass if c is not FindingClass.UNKNOWN}
+    known = known_names(FindingClass)
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):

@@ -252,6 +252,8 @@ int inject(struct opts *o)
 	cfg.warm = !strcmp(o->mode, "warm");
 	cfg.snapshot = !strcmp(o->mode, "snapshot");
 	cfg.guard = o->guard;
+	/* a run asked for by hand is kept whole; a sweep keeps in full what has findings */
+	cfg.keep = is_run ? FT_KEEP_FULL : o->keep_all_logs ? FT_KEEP_LOGS : FT_KEEP_FINDINGS;
 	cfg.workers = (int)o->jobs;
 	cfg.timeout_s = o->timeout;
 	cfg.plan = &plan;

@@ -30,7 +30,8 @@ static const struct command {
 		   "       [--mode fresh|reset|warm|snapshot]\n"
 		   "       [--persist|--both|--fault once|persist|both] [--site FUNC] [--by-site]\n"
 		   "       [--class page|obj|io] [-j J] [--timeout SEC] [--max-n N]\n"
-		   "       [--suppressions FILE] [--no-analysis] --db FILE" },
+		   "       [--suppressions FILE] [--no-analysis] [--keep-logs findings|all]\n"
+		   "       --db FILE" },
 	{ "scenarios", "--kernel ELF" },
 	{ "floor", "--kernel NULL-ELF [--count N] [--timeout SEC]" },
 	{ "boot", "--kernel ELF --console-fd FD [--serial CHARDEV] [--mode fresh|reset|warm]" },
@@ -164,7 +165,7 @@ static void join_command(struct opts *o, int argc, char **argv)
 enum { O_KERNEL = 256, O_DB, O_SCENARIO, O_FAIL, O_PERSIST, O_BOTH, O_CLASS, O_SITE,
        O_BYSITE, O_MODE, O_TIMEOUT, O_MAXN, O_PRINTLOG, O_QEMU, O_SRCROOT, O_NOICOUNT, O_GUARD,
        O_ICOUNT, O_QUIET, O_COUNT, O_CONSOLEFD, O_SERIAL, O_SUPPRESSIONS, O_PROFILE,
-       O_NOANALYSIS, O_HELP, O_NOSANDBOX, O_UARTLIMIT, O_FAULT, O_END };
+       O_NOANALYSIS, O_HELP, O_NOSANDBOX, O_UARTLIMIT, O_FAULT, O_KEEPLOGS, O_END };
 
 static const struct option longopts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -197,6 +198,7 @@ static const struct option longopts[] = {
 	{ "no-sandbox", no_argument, NULL, O_NOSANDBOX },
 	{ "uart-limit", required_argument, NULL, O_UARTLIMIT },
 	{ "fault", required_argument, NULL, O_FAULT },
+	{ "keep-logs", required_argument, NULL, O_KEEPLOGS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -313,6 +315,11 @@ static int parse_opt(struct opts *o, int c, int li, const char *arg, char **argv
 		*(c == O_PROFILE ? &o->profile : &o->suppressions) = arg;
 		break;
 	case O_NOANALYSIS: o->no_analysis = 1; break;
+	case O_KEEPLOGS:
+		if (strcmp(arg, "findings") && strcmp(arg, "all"))
+			return usage("--keep-logs is findings or all, not '%s'", arg);
+		o->keep_all_logs = !strcmp(arg, "all");
+		break;
 	case O_HELP:
 		print_usage(stdout, find_command(o->cmd));
 		return 0;

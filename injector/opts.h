@@ -23,6 +23,7 @@ struct opts {
 	double boot_timeout;  /* [timeouts] boot: QEMU start (or reset) to hello */
 	int persist, both, by_site, print_log, icount, quiet, no_analysis;
 	int guard;            /* --guard: freed memory unmapped in the kernel (guard mode) */
+	int keep_all_logs;    /* --keep-logs all: runs without findings keep their log too */
 	int sandbox;          /* 0: --no-sandbox */
 	long long file_max;   /* --uart-limit */
 	struct qemu_bin qbin; /* --qemu, resolved once */

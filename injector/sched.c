@@ -378,7 +378,8 @@ static void worker_kill(struct sched *s, struct worker *w, int *status)
 static void store_pending(struct sched *s)
 {
 	struct pending *p = &s->pend[0];
-	struct ft_run_end end = { .how = FT_END_EXITED };
+	struct ft_run_end end = { .how = FT_END_EXITED, .keep = s->cfg->keep };
+	struct ft_run_result res;
 	char err[512];
 
 	if (s->npend == 0)
@@ -386,9 +387,12 @@ static void store_pending(struct sched *s)
 	end.exit_status = p->exit_status;
 	end.wall_ms = p->wall_ms;
 	end.raw_log = p->raw_log;
-	if (ft_run_finish(p->run, &end, NULL, err, sizeof err) < 0 && !s->fatal) {
-		snprintf(s->err, s->errlen, "storing %s: %s", p->what, err);
+	if (ft_run_finish(p->run, &end, &res, err, sizeof err) < 0) {
+		if (!s->fatal)
+			snprintf(s->err, s->errlen, "storing %s: %s", p->what, err);
 		s->fatal = 1;
+	} else if (!res.in_full) {
+		unlink(p->raw_log); /* the database holds what is kept of it */
 	}
 	memmove(&s->pend[0], &s->pend[1], (size_t)(--s->npend) * sizeof s->pend[0]);
 }

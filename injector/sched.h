@@ -18,6 +18,8 @@ struct sched_cfg {
 	int warm;                 /* after a clean run, `restart` the kernel instead of `reset` */
 	int snapshot;             /* snapshot at hello, restored before every run (qmp.h) */
 	int guard;                /* `guard on` before every run: freed memory unmapped */
+	enum ft_keep keep;        /* how much of each run is stored; the raw log of a run not
+				   * stored in full is deleted once it is stored */
 	int workers;              /* parallel QEMU processes */
 	double timeout_s;         /* per run, from dispatch to the end record */
 	struct plan *plan;

@@ -10,6 +10,7 @@ qemu-utils libjson-c-dev
 clang libclang-rt-14-dev llvm"  # libFuzzer, ASan/UBSan runtimes, llvm-symbolizer (build/fuzz/)
 [ "${FAULTLINE_BROWSER_TESTS:-1}" = 1 ] && PKGS="$PKGS chromium"
 PKGS="$PKGS python3-yaml python3-jsonschema"  # the CI recipe's test: its YAML, SARIF's schema
+PKGS="$PKGS zlib1g-dev"  # the compressed raw logs of runs stored lazily (tracer)
 
 missing=""
 for p in $PKGS; do

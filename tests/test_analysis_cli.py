@@ -55,10 +55,10 @@ def test_a_file_that_is_not_a_faultline_database_exits_2(tmp_path):
 
 
 def test_a_newer_schema_version_is_refused(tmp_path):
-    path = DbBuilder(tmp_path / "new.db", schema_version=5).close()
+    path = DbBuilder(tmp_path / "new.db", schema_version=6).close()
     code, _, err = cli("findings", "--db", path)
     assert code == 2
-    assert "schema version 5 is newer than this analysis knows (4)" in err
+    assert "schema version 6 is newer than this analysis knows (5)" in err
 
 
 def test_suppressions_silence_findings_and_are_counted(tmp_path):

@@ -112,11 +112,14 @@ def test_version_3_database_gains_the_coverage_tables_and_keeps_its_runs(build_d
     nruns = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     con.executescript("DROP TABLE cov_points; DROP TABLE cov_lines;"
                       "ALTER TABLE runs DROP COLUMN coverage;"
+                      "ALTER TABLE runs DROP COLUMN in_full;"
+                      "ALTER TABLE runs DROP COLUMN fault_class;"
+                      "ALTER TABLE runs DROP COLUMN raw_log_z;"
                       "UPDATE meta SET value = '3' WHERE key = 'schema_version';")
     con.commit()
     con.close()
     sweep(build_dir, cov_elf, db, "blk")             # resumes: every run is already there
-    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "4"
+    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "5"
     assert rows(db, "SELECT count(*) FROM runs")[0][0] == nruns
     assert len(point_pcs(db)) == len(point_pcs(blk_db))
 

@@ -1,13 +1,17 @@
 """Opening the database (ft_db_open, shared by the tracer and the injector): a file the tools
 must not write to (another program's sqlite file, a faultline database with a newer schema)
 is refused with the file left byte for byte as it was (no switch to WAL, no side files), and
-processes that create one database at the same moment all succeed."""
+processes that create one database at the same moment all succeed. The analysis refuses a
+database that names an outcome it does not know, naming it."""
 import hashlib
 import sqlite3
 import subprocess
 
 import pytest
 
+from analysis.cli import main as analysis_main
+from analysis.db import Database, DatabaseError
+from analysis.model import FindingClass, Outcome, known_names
 from tracer_support import DATA, build_mini_elf, ingest
 
 
@@ -83,3 +87,38 @@ def test_tracers_creating_one_database_at_the_same_moment_all_succeed(build_dir,
                  for _ in range(2)]
         errors = [p.communicate(timeout=60)[1] for p in procs]
         assert [p.returncode for p in procs] == [0, 0], errors
+
+
+@pytest.fixture
+def leak_db(build_dir, elf, tmp_path):
+    db = tmp_path / "leak.db"
+    assert ingest(build_dir, elf, db, DATA / "tracer-leak.log").returncode == 1
+    return db
+
+
+def test_tracer_records_exactly_the_outcomes_and_classes_the_analysis_knows(leak_db):
+    meta = Database(leak_db).meta()
+    assert set(meta["outcomes"].split(",")) == known_names(Outcome)
+    assert set(meta["finding_classes"].split(",")) == known_names(FindingClass)
+
+
+def tamper(db, *sql):
+    con = sqlite3.connect(db)
+    for s in sql:
+        con.execute(s)
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("sql, name", [
+    ("UPDATE runs SET outcome = 'melted'", "melted"),
+    ("UPDATE meta SET value = value || ',frozen' WHERE key = 'outcomes'", "frozen"),
+])
+def test_database_naming_an_unknown_outcome_is_refused_naming_it(leak_db, sql, name,
+                                                                 tmp_path, capsys):
+    tamper(leak_db, sql)
+    with pytest.raises(DatabaseError, match=f"outcome '{name}' is not known"):
+        Database(leak_db)
+    assert analysis_main(["report", "--db", str(leak_db), "--out", str(tmp_path / "r")]) != 0
+    assert f"'{name}' is not known" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "index.html").exists()

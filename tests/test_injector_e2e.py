@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -95,14 +96,20 @@ def check_sweep_ended_by_itself(runs):
     return k
 
 
+def stream(raw_log, raw_log_z):
+    """A run's raw console stream: its log file (stored in full) or its compressed copy in
+    the database (a run without findings, swept with --keep-logs all)."""
+    if raw_log is None:
+        return zlib.decompress(raw_log_z)
+    with open(raw_log, "rb") as f:
+        return f.read()
+
+
 def raw_logs(db, scenario, exec_mode, fault_mode):
-    """{n: raw console stream} of one sweep."""
-    out = {}
-    for n, path in rows(db, "SELECT n, raw_log FROM runs WHERE scenario=? AND exec_mode=? AND "
-                            "fault_mode=? AND site=''", scenario, exec_mode, fault_mode):
-        with open(path, "rb") as f:
-            out[n] = f.read()
-    return out
+    """{n: raw console stream} of one sweep (swept with --keep-logs all)."""
+    return {n: stream(*logs) for n, *logs in rows(
+        db, "SELECT n, raw_log, raw_log_z FROM runs WHERE scenario=? AND exec_mode=? AND "
+            "fault_mode=? AND site=''", scenario, exec_mode, fault_mode)}
 
 
 def machines(stdout, restores=False):
@@ -115,18 +122,20 @@ def machines(stdout, restores=False):
 # a whole boot+vm sweep takes about a minute on 2 idle cores; this bounds a hung injector,
 # not the sweep's speed (a loaded machine takes several times as long)
 SWEEP_TIMEOUT = 900
+# clean runs keep their raw console stream only when asked (compressed, in the database)
+KEEP = ("--keep-logs", "all")
 
 
 @pytest.mark.parametrize("guard", [(), ("--guard",)], ids=["plain", "guard-mode"])
 def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard):
-    r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2", *guard,
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "--both", "-j", "2", *guard, *KEEP,
             timeout=SWEEP_TIMEOUT)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "findings: 0" in r.stdout
     # snapshot mode (the plain kernel only: a restore costs more than a warm restart)
     snapshot = () if guard else ("snapshot",)
     for mode in snapshot:
-        r = inj("sweep", "--scenario", "boot,vm", "--mode", mode, "--both", "-j", "2",
+        r = inj("sweep", "--scenario", "boot,vm", "--mode", mode, "--both", "-j", "2", *KEEP,
                 timeout=SWEEP_TIMEOUT)
         assert r.returncode == 0, r.stdout + r.stderr
         executed = int(r.stdout.split("runs: ")[1].split()[0])
@@ -137,7 +146,7 @@ def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard)
         lost = int(lost.group(1)) if lost else 0
         assert lost <= 1, r.stdout
         assert machines(r.stdout, restores=True) == (2 + lost, 0, 0, executed), r.stdout
-    r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "-j", "2", *guard,
+    r = inj("sweep", "--scenario", "boot,vm", "--mode", "warm", "--both", "-j", "2", *guard, *KEEP,
             timeout=SWEEP_TIMEOUT)
     assert r.returncode == 0, r.stdout + r.stderr
     executed = int(r.stdout.split("runs: ")[1].split()[0])
@@ -146,7 +155,7 @@ def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard)
     # fresh vm costs a minute: in guard mode only boot runs fresh, and reset (a new machine
     # per run as well) is what warm is held to for vm
     fresh_scenarios = "boot" if guard else "boot,vm"
-    r = inj("sweep", "--scenario", fresh_scenarios, "--mode", "fresh", "-j", "2", *guard,
+    r = inj("sweep", "--scenario", fresh_scenarios, "--mode", "fresh", "-j", "2", *guard, *KEEP,
             timeout=SWEEP_TIMEOUT)
     assert r.returncode == 0, r.stdout + r.stderr
     db = inj.db()
@@ -169,10 +178,10 @@ def test_clean_kernel_sweeps_end_by_themselves_and_every_mode_agrees(inj, guard)
                 assert all(got[n] == want[n] for n in range(1, last + 1)), (scenario, mode)
     assert f"sweep {fresh_scenarios.split(',')[-1]} once: ended at N=" in r.stdout
     # every run's raw console stream is kept
-    for (log,) in rows(db, "SELECT raw_log FROM runs"):
-        with open(log) as f:
-            assert f.readline().startswith("hello faultline 2 ")
-            assert (f.readline() == "ok guard\n") == bool(guard)
+    for logs in rows(db, "SELECT raw_log, raw_log_z FROM runs"):
+        lines = stream(*logs).decode().splitlines(keepends=True)
+        assert lines[0].startswith("hello faultline 2 ")
+        assert (lines[1] == "ok guard\n") == bool(guard)
 
 
 def test_warm_mode_resets_the_machine_after_every_run_that_was_not_clean(inj):

@@ -73,7 +73,8 @@ def write_script(path, text):
 
 def test_runs_are_identical_with_and_without_the_sandbox(inj):
     for db, extra in (("on.db", ()), ("off.db", ("--no-sandbox",))):
-        r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "-j", "2", *extra, db=db)
+        r = inj("sweep", "--scenario", "boot,vm", "--mode", "reset", "-j", "2",
+                "--keep-logs", "all", *extra, db=db)
         assert r.returncode == 0, r.stdout + r.stderr
     on, off = inj.db("on.db"), inj.db("off.db")
     for scenario in ("boot", "vm"):

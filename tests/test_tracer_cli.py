@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from analysis.db import Database
 from tracer_support import DATA, build_mini_elf, ingest, rows, tracer
 
 
@@ -99,7 +100,7 @@ def test_database_is_wal_with_the_schema_version(build_dir, elf, tmp_path):
     ingest(build_dir, elf, db, DATA / "tracer-clean.log")
     assert rows(db, "PRAGMA journal_mode")[0][0] == "wal"
     meta = dict(rows(db, "SELECT key, value FROM meta"))
-    assert meta["schema_version"] == "4" and meta["created_at"]
+    assert meta["schema_version"] == "5" and meta["created_at"]
 
 
 def test_newer_schema_is_refused_untouched(build_dir, elf, tmp_path):
@@ -135,12 +136,12 @@ def test_a_file_that_is_not_a_database_is_named_in_the_error(build_dir, elf, tmp
 
 
 def schema_version_1():
-    """schema.sql without the tables, columns and indexes versions 2, 3 and 4 added."""
+    """schema.sql without the tables, columns and indexes versions 2 to 5 added."""
     text = (DATA.parent.parent / "tracer" / "schema.sql").read_text()
     text = re.sub(r"CREATE TABLE IF NOT EXISTS \w+ \(\s*-- v4.*?\) WITHOUT ROWID;", "", text,
                   flags=re.S)
     return "\n".join(line for line in text.splitlines()
-                     if not any(f"-- v{v}" in line for v in (2, 3, 4)))
+                     if not any(f"-- v{v}" in line for v in (2, 3, 4, 5)))
 
 
 def test_version_1_database_is_migrated_keeping_its_runs(build_dir, elf, tmp_path):
@@ -156,12 +157,40 @@ def test_version_1_database_is_migrated_keeping_its_runs(build_dir, elf, tmp_pat
     con.close()
     p = ingest(build_dir, elf, db, DATA / "tracer-leak.log")
     assert p.returncode == 1, p.stderr
-    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "4"
+    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "5"
     names = {r[0] for r in rows(db, "SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"runs_by_sweep", "findings_by_class"} <= names
-    assert [tuple(r) for r in rows(db, "SELECT id, scenario, outcome, findings_cut FROM runs "
-                                       "ORDER BY id")] \
-        == [(1, "vm", "leak", 0), (2, "proc", "leak", 0)]
+    assert [tuple(r) for r in rows(db, "SELECT id, scenario, outcome, findings_cut, in_full "
+                                       "FROM runs ORDER BY id")] \
+        == [(1, "vm", "leak", 0, 1), (2, "proc", "leak", 0, 1)]
+
+
+def as_version_4(db):
+    """Turn a database back into schema version 4, as the tracer before lazy storage left it."""
+    con = sqlite3.connect(db)
+    con.executescript("ALTER TABLE runs DROP COLUMN in_full; ALTER TABLE runs DROP COLUMN "
+                      "fault_class; ALTER TABLE runs DROP COLUMN raw_log_z; UPDATE meta SET "
+                      "value = '4' WHERE key = 'schema_version';")
+    con.close()
+
+
+def test_version_4_database_reads_as_stored_in_full_and_migrates_its_fault_classes(
+        build_dir, elf, tmp_path):
+    db = tmp_path / "v4.db"
+    assert ingest(build_dir, elf, db, DATA / "tracer-failed-alloc.log").returncode == 0
+    want = [tuple(r) for r in rows(db, "SELECT id, fault_class FROM runs ORDER BY id")]
+    assert any(cls for _, cls in want)
+    as_version_4(db)
+    with Database(db) as d:                          # the analysis reads it as it is
+        assert d.schema_version == 4
+        runs = d.runs()
+        assert all(r.in_full for r in runs)
+        assert [(r.id, r.fault_class) for r in runs] == want
+    p = ingest(build_dir, elf, db, DATA / "tracer-leak.log")
+    assert p.returncode == 1, p.stderr
+    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "5"
+    assert [tuple(r) for r in rows(db, "SELECT id, fault_class FROM runs ORDER BY id")][
+        :len(want)] == want
 
 
 def test_bench_ingest_reports_a_rate(build_dir):

@@ -149,7 +149,7 @@ int ft_cli_bench(const struct ft_cli_opts *o)
 	char path[] = "/tmp/faultline-bench-XXXXXX", err[512], wal[64], shm[64];
 	const char *dbpath = o->db;
 	struct ft_run_key key = { "bench", "bench", "none", "", "", 0, 0, 1 };
-	struct ft_run_end how = { FT_END_EXITED, 0, 0, NULL, NULL };
+	struct ft_run_end how = { .how = FT_END_EXITED };
 	struct ft_run_result res;
 	struct ft_db *db;
 	struct ft_run *r;

@@ -17,6 +17,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const outcome_names[FT_NOUTCOME] = {
+	[FT_CRASH] = "crash", [FT_PANIC] = "panic", [FT_HANG] = "hang", [FT_CORRUPT] = "corrupt",
+	[FT_LEAK] = "leak", [FT_UNBALANCED] = "unbalanced", [FT_SWALLOWED] = "swallowed",
+	[FT_HANDLED] = "handled",
+	[FT_COMPLETED] = "completed", [FT_INFRA] = "infra",
+};
+
+const char *ft_outcome_name(enum ft_outcome o)
+{
+	return (unsigned)o < FT_NOUTCOME ? outcome_names[o] : "?";
+}
+
+int ft_outcome_is_finding(enum ft_outcome o)
+{
+	return o < FT_HANDLED;
+}
+
+enum ft_outcome ft_outcome_of(const char *s)
+{
+	int o;
+
+	for (o = 0; o < FT_NOUTCOME; o++)
+		if (s && strcmp(s, outcome_names[o]) == 0)
+			return (enum ft_outcome)o;
+	return FT_INFRA;
+}
+
 static const char *const fclass_names[FT_F_COUNT] = {
 	[FT_F_LEAK] = "leak", [FT_F_DOUBLE_FREE] = "double-free",
 	[FT_F_INVALID_FREE] = "invalid-free", [FT_F_MISMATCHED_FREE] = "mismatched-free",

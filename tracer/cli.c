@@ -104,7 +104,7 @@ static int audit_log(struct ft_db *db, int64_t build, const struct ft_cli_opts *
 		size_t stop = first < len ? next_hello(buf, len, first + 1) : len;
 		struct ft_run_key key = { o->scenario ? o->scenario : "", "log", "none", "",
 					  site, 0, 0, ++k };
-		struct ft_run_end how = { FT_END_EXITED, -1, 0, path, NULL };
+		struct ft_run_end how = { .how = FT_END_EXITED, .exit_status = -1, .raw_log = path };
 		struct ft_run_result res;
 		struct ft_run *r = ft_run_begin(db, build, sweep, &key);
 		size_t p;
@@ -196,4 +196,29 @@ int ft_cli_layouts(void)
 	for (int k = 0; (l = ft_layout((enum ft_kind)k)); k++)
 		printf("%s %d %d %s\n", l->name, l->nfields, l->rest, l->fields);
 	return 0;
+}
+
+int ft_cli_materialize(const struct ft_cli_opts *o)
+{
+	struct ft_db *db;
+	char err[512], *end;
+	int i, rc = 0;
+
+	if (ft_db_open(o->db, &db, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracer: %s\n", err);
+		return 2;
+	}
+	for (i = 0; i < o->nlogs && rc == 0; i++) {
+		long long id = strtoll(o->logs[i], &end, 10);
+
+		if (*end || id <= 0) {
+			fprintf(stderr, "tracer: '%s' is not a run id\n", o->logs[i]);
+			rc = 2;
+		} else if (ft_store_materialize(db, id, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tracer: %s: %s\n", o->db, err);
+			rc = 2;
+		}
+	}
+	ft_db_close(db);
+	return rc;
 }

@@ -12,7 +12,7 @@ struct ft_cli_opts {
 	const char *scenario;  /* --scenario, or NULL: from the stream */
 	const char *src_root;  /* --src-root, or NULL */
 	const char *command;   /* the command line, recorded in sweeps.command */
-	char **logs;
+	char **logs;           /* the LOG arguments (materialize: run ids) */
 	int nlogs;
 	long events;           /* bench-ingest: events to generate */
 	long chunk;            /* bytes per feed (1 proves lines split at every byte) */
@@ -25,5 +25,6 @@ int ft_cli_check(const struct ft_cli_opts *o);
 int ft_cli_bench(const struct ft_cli_opts *o);
 /* Print the record layouts (records.def), one line each: name, tokens, rest, fields. */
 int ft_cli_layouts(void);
+int ft_cli_materialize(const struct ft_cli_opts *o);
 
 #endif

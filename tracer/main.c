@@ -13,12 +13,15 @@ static const char usage[] =
 	"       tracer check [--kernel ELF] [options] LOG...\n"
 	"       tracer bench-ingest [--events N] [--db FILE]\n"
 	"       tracer layouts\n"
+	"       tracer materialize --db FILE RUN...\n"
 	"       tracer --version\n"
 	"\n"
 	"ingest  audit saved console logs (one run per hello line) into the database\n"
 	"check   audit logs without keeping a database\n"
 	"bench-ingest  measure ingest throughput on a synthetic stream\n"
 	"layouts  print the record layouts this tracer reads: name, tokens, rest, fields\n"
+	"materialize   store again the events of runs kept without them (by run id), from\n"
+	"              their compressed logs (injector sweep --keep-logs all)\n"
 	"\n"
 	"options: --scenario S     scenario name when the log has no `run` record\n"
 	"         --src-root DIR   record file names relative to DIR\n"
@@ -142,6 +145,11 @@ int main(int argc, char **argv)
 		rc = o.nlogs ? ft_cli_check(&o) : bad_usage("check needs at least one LOG");
 	} else if (!strcmp(cmd, "layouts")) {
 		rc = o.nlogs ? bad_usage("layouts takes no LOG") : ft_cli_layouts();
+	} else if (!strcmp(cmd, "materialize")) {
+		if (!o.db)
+			rc = bad_usage("materialize needs --db FILE");
+		else
+			rc = o.nlogs ? ft_cli_materialize(&o) : bad_usage("materialize needs a RUN id");
 	} else if (!strcmp(cmd, "bench-ingest")) {
 		rc = o.nlogs ? bad_usage("bench-ingest takes no LOG") : ft_cli_bench(&o);
 	} else {

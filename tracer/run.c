@@ -479,7 +479,7 @@ int ft_run_saw_hello(const struct ft_run *r, char *buf, size_t len)
 	return 1;
 }
 
-static const struct ft_run_end default_end = { FT_END_EXITED, -1, 0, NULL, NULL };
+static const struct ft_run_end default_end = { .how = FT_END_EXITED, .exit_status = -1 };
 
 static void fill_result(const struct ft_run *r, struct ft_run_result *res)
 {
@@ -517,7 +517,7 @@ int ft_run_finish(struct ft_run *r, const struct ft_run_end *how, struct ft_run_
 		  char *err, size_t errlen)
 {
 	int64_t run_id = 0;
-	int rc;
+	int rc, in_full = 0;
 
 	if (!r) {
 		ft_set_err(err, errlen, "no run");
@@ -527,10 +527,11 @@ int ft_run_finish(struct ft_run *r, const struct ft_run_end *how, struct ft_run_
 		how = &default_end;
 	if (!r->judged)
 		ft_run_check(r, how, NULL);
-	rc = ft_store_run(r->db, r, how, &run_id, err, errlen);
+	rc = ft_store_run(r->db, r, how, &run_id, &in_full, err, errlen);
 	if (res) {
 		fill_result(r, res);
 		res->run_id = rc == 0 ? run_id : 0;
+		res->in_full = in_full;
 	}
 	ft_run_abandon(r);
 	return rc;

@@ -2,7 +2,7 @@
  * run.h - one run as the tracer holds it between ft_run_begin() and ft_run_finish(): the
  * accepted records as compact events, the ops, the malformed lines, and (after the checks)
  * the findings and the outcome. Shared by run.c (fills it), checks.c (judges it) and
- * store.c (writes it).
+ * store_run.c (writes it).
  */
 #ifndef FT_RUN_H
 #define FT_RUN_H

@@ -1,13 +1,14 @@
--- faultline database, schema version 4 (version 1 + the indexes marked v2 + the columns
--- marked v3 + the coverage tables and column marked v4).
+-- faultline database, schema version 5 (version 1 + the indexes marked v2 + the columns
+-- marked v3 + the coverage tables and column marked v4 + the lazy-storage columns marked v5).
 -- The one interface between the tracer (writer) and analysis (reader). docs/schema.md
--- explains every table; changes go through a numbered migration in tracer/store.c.
+-- explains every table; changes go through a numbered migration in tracer/store_schema.c.
 -- Addresses and pcs are stored as INTEGER (unsigned 64-bit values reinterpreted as signed).
 
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
-);                                -- ('schema_version','1'), ('created_at', ISO-8601)
+);                                -- ('schema_version','1'), ('created_at', ISO-8601),
+                                  -- ('outcomes', 'crash,...'), ('finding_classes', 'leak,...')
 
 CREATE TABLE IF NOT EXISTS builds (
   id        INTEGER PRIMARY KEY,
@@ -89,6 +90,9 @@ CREATE TABLE IF NOT EXISTS runs (
   ops_unjudged INTEGER NOT NULL DEFAULT 0, -- v3: failed ops nested too deep for the order check
   coverage    BLOB,                   -- v4: bit i (byte i/8, bit i%8) set: cov_points idx i ran;
                                       -- NULL when the run sent no cov record
+  in_full     INTEGER NOT NULL DEFAULT 1, -- v5: 1 events, ops, findings stored; 0 only this row
+  fault_class TEXT,                   -- v5: allocator class of the first injected fault
+  raw_log_z   BLOB,                   -- v5: a run not in full: its raw log, zlib (--keep-logs all)
   UNIQUE (build, scenario, exec_mode, fault_mode, class_filter, site, site_lo, site_hi, n)
 );
 CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs(sweep, n);              -- v2

@@ -55,12 +55,21 @@ enum ft_ending {
 	FT_END_LOST,     /* QEMU could not start, or the channel broke: infrastructure */
 };
 
+/* How much of a run is stored (docs/schema.md, "Lazy storage"). */
+enum ft_keep {
+	FT_KEEP_FULL,     /* every run in full: events, ops, findings, malformed */
+	FT_KEEP_FINDINGS, /* in full only a run with findings or a reference run; of the others
+			   * the runs row (and malformed lines), and raw_log is not recorded */
+	FT_KEEP_LOGS,     /* as FT_KEEP_FINDINGS, and the others' raw log compressed in the row */
+};
+
 struct ft_run_end {
 	enum ft_ending how;
 	int exit_status;     /* QEMU's wait status as returned by waitpid, or -1 */
 	double wall_ms;      /* host wall time of the run */
 	const char *raw_log; /* path of the saved raw console/UART log, or NULL */
 	const char *infra_reason; /* when how == FT_END_LOST, a short reason */
+	enum ft_keep keep;   /* read by ft_run_finish() only */
 };
 
 struct ft_run_result {
@@ -74,6 +83,8 @@ struct ft_run_result {
 	uint64_t fault_pc;    /* pc of the first injected fault, 0 if none */
 	char fault_func[128]; /* its function, "" if unknown */
 	int64_t run_id;       /* rowid in runs */
+	int in_full;          /* ft_run_finish(): 1 if stored in full, 0 if only its row (its
+			       * raw log file is then not referenced by the database) */
 };
 
 /* Open (create or migrate) the database. Returns 0, or -1 with a message in err. */

@@ -3,11 +3,12 @@
 #   $(TRACER_CFLAGS) for the include path, $(TRACER_LIB) $(TRACER_LDLIBS) to link.
 
 TRACER_SRC_LIB := tracer/util.c tracer/parser.c tracer/symbols.c tracer/build.c \
-                  tracer/run.c tracer/checks.c tracer/store.c tracer/covmap.c
+                  tracer/run.c tracer/checks.c tracer/store_schema.c tracer/store_build.c \
+                  tracer/store_run.c tracer/store_query.c tracer/covmap.c
 TRACER_SRC_CLI := tracer/main.c tracer/cli.c tracer/bench.c
 TRACER_OBJDIR  := $(BUILD)/obj/tracer
 TRACER_LIB     := $(BUILD)/libfltracer.a
-TRACER_LDLIBS  := -lsqlite3 -ldw -lelf
+TRACER_LDLIBS  := -lsqlite3 -ldw -lelf -lz
 TRACER_CFLAGS  := -Itracer
 TRACER_HOSTCFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -MMD -MP $(TRACER_CFLAGS) \
                      $(VERSION_CFLAGS)

@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* one key: each run replaces the last one stored, so the database stays small */
 	static const struct ft_run_key key = { "", "log", "none", "", "fuzz", 0, 0, 1 };
-	struct ft_run_end how = { (enum ft_ending)(size % 3), -1, 0, NULL, "fuzz" };
+	struct ft_run_end how = { .how = (enum ft_ending)(size % 3), .exit_status = -1,
+				    .infra_reason = "fuzz" };
 	struct ft_run *r = ft_run_begin(db, build, 0, &key);
 	struct ft_run_result res;
 	char err[512];
