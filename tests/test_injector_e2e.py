@@ -9,6 +9,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 import zlib
 
@@ -211,27 +212,41 @@ def test_snapshot_mode_restores_after_a_hang_a_panic_and_a_leak_on_the_same_qemu
 
 
 KILLING_QEMU = """#!/bin/sh
-# the first machine this starts is killed from outside (SIGKILL) half a second after it starts
+# the first machine this starts is killed from outside (SIGKILL) once the sweep has stored
+# some runs; whatever it is doing then (running, being restored or restarted) is chance
 case "$*" in *-version*) exec {qemu} "$@";; esac
 if mkdir {flag} 2>/dev/null; then
-    (exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; sleep 0.5; kill -9 $$) &
+    (exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {python} {killer} $$) &
 fi
 exec {qemu} "$@"
 """
+KILLER = """import os, sqlite3, sys, time
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        if sqlite3.connect({db!r}).execute("SELECT count(*) FROM runs").fetchone()[0] >= 10:
+            break
+    except sqlite3.Error:
+        pass
+    time.sleep(0.01)
+os.kill(int(sys.argv[1]), 9)
+"""
 
 
-@pytest.mark.parametrize("mode,runs", [("snapshot", 60), ("warm", 150)])
+@pytest.mark.parametrize("mode,runs", [("snapshot", 80), ("warm", 300)])
 def test_a_qemu_killed_from_outside_is_replaced_and_the_sweep_is_as_if_it_never_happened(
         inj, tmp_path, mode, runs):
-    wrapper = tmp_path / "killing-qemu"
+    killer, wrapper = tmp_path / "killer.py", tmp_path / "killing-qemu"
+    killer.write_text(KILLER.format(db=inj.db()))
     wrapper.write_text(KILLING_QEMU.format(qemu=shutil.which("qemu-system-riscv64"),
-                                           flag=tmp_path / "killed"))
+                                           flag=tmp_path / "killed", python=sys.executable,
+                                           killer=killer))
     wrapper.chmod(0o755)
     r = inj("sweep", "--scenario", "vm", "--mode", mode, "--max-n", str(runs), "-j", "1",
             "--qemu", str(wrapper), "--no-analysis")
-    assert (tmp_path / "killed").exists()
-    # whatever the machine was doing when it died (booting, running, being restored), no
-    # run is blamed on the kernel: each one is stored once, handled
+    assert (tmp_path / "killed").exists(), r.stdout + r.stderr
+    # whatever the machine was doing when it died, no run is blamed on the kernel: each one
+    # is stored once, handled
     assert rows(inj.db(), "SELECT outcome, count(*) FROM runs GROUP BY outcome") == \
         [("handled", runs)], r.stdout + r.stderr
     assert machines(r.stdout)[0] == 2, r.stdout
