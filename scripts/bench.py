@@ -11,8 +11,10 @@ Measured in one run on this machine:
   rates     injections/s with -j 1 and -j 2 in every mode; reset and warm also without
             -icount (--no-icount: guest time no longer deterministic), as separate rows
   tracer    ingest events/s of a synthetic sweep of vm-sized runs (build/tracer
-            bench-ingest: each run judged and stored in its own transaction), and what one
-            injection's events (the mean over the whole sweeps) cost at that rate, against the floor
+            bench-ingest: each run judged and stored in its own transaction, a clean run as
+            its row only, as a sweep stores it; then again with every run stored in full),
+            and what one injection's events (the mean over the whole sweeps) cost at the
+            first rate, against the floor
   swallowed what the error-swallowed check adds per injected fault (`tracer check` of a
             persist run of 50,000 faults, each recovered, against the run without them)
   state     what state promises add to an `mmap` sweep (reset, -j 2, both fault modes):
@@ -63,6 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 SUMMARY = re.compile(r"runs: (\d+) executed")
 EVENTS_PER_RUN = {}     # kernel: mean stored events per run, one entry per whole sweep
@@ -135,11 +138,12 @@ def sweep_cost(injector, kernel, scenario, mode, jobs, workdir, min_s, max_n, ex
     return runs, wall, cpu
 
 
-def tracer_rate(tracer, workdir, nevents):
-    """Ingest events/s of the tracer on a synthetic sweep of vm-sized runs (its bench-ingest)."""
+def tracer_rate(tracer, workdir, nevents, keep=()):
+    """Ingest events/s of the tracer on a synthetic sweep of vm-sized runs (its bench-ingest;
+    keep: ("--keep", "full") stores every run in full, () as the tracer stores a sweep)."""
     if not os.path.exists(tracer):
         return None, "build/tracer missing"
-    r = subprocess.run([tracer, "bench-ingest", "--events", str(nevents), "--db",
+    r = subprocess.run([tracer, "bench-ingest", "--events", str(nevents), *keep, "--db",
                         os.path.join(workdir, f"ingest-{time.monotonic_ns()}.db")],
                        text=True, capture_output=True)
     out = (r.stdout + r.stderr).strip()
@@ -194,44 +198,61 @@ def swallow_check_cost(tracer, kernel, workdir, nfaults=50_000):
     return (with_f - without) / nfaults * 1e6
 
 
-def state_promises(injector, kernel, workdir):
-    """What the state promises (`state` records, docs/kernel.md) add to an mmap sweep
-    (reset, -j 2): records per run, their share of the run's records, promises the tracer
-    judged broken-or-kept on a failed call, and the sweep's speed for context."""
-    db = os.path.join(workdir, "state-promises.db")
-    r, wall, _ = measured([injector, "sweep", "--kernel", kernel, "--scenario", "mmap",
-                           "--mode", "reset", "--both", "-j", "2", "--quiet",
-                           "--no-analysis", "--db", db])
-    if r.returncode not in (0, 1):
-        return f"not measured: sweep failed ({r.returncode})"
+def run_streams(db):
+    """Each stored run's console lines, from the sweep's kept logs (--keep-logs all): clean
+    runs are not stored in full, so their records are counted in their streams."""
     con = sqlite3.connect(db)
     try:
-        runs, events = con.execute("SELECT count(*), sum(nevents) FROM runs").fetchone()
-        states, failed = con.execute(
-            "SELECT count(*), sum(rc < 0) FROM events "
-            "WHERE kind = 'state'").fetchone()
+        kept = con.execute("SELECT raw_log_z, raw_log FROM runs").fetchall()
     finally:
         con.close()
-    if not runs or not events:
-        return "not measured: the sweep stored no runs"
-    return (f"{states / runs:8.1f} records/run ({100 * states / events:.1f}% of records; "
-            f"{failed or 0} failed-call promises judged; {runs} runs at {runs / wall:.0f}/s)")
+    for packed, path in kept:
+        if packed is not None:
+            yield zlib.decompress(packed).decode(errors="replace").splitlines()
+        elif path and os.path.exists(path):
+            with open(path, errors="replace") as f:
+                yield f.read().splitlines()
+
+
+def sweep_streams(injector, kernel, workdir, scenario, *extra):
+    """Sweep scenario (reset, -j 2, every log kept); (lines of each run, wall s), or None
+    when the sweep fails."""
+    db = os.path.join(workdir, f"{scenario}-streams.db")
+    r, wall, _ = measured([injector, "sweep", "--kernel", kernel, "--scenario", scenario,
+                           "--mode", "reset", "-j", "2", "--quiet", "--no-analysis",
+                           "--keep-logs", "all", "--db", db, *extra])
+    if r.returncode not in (0, 1):
+        return None
+    return list(run_streams(db)), wall
+
+
+def state_promises(injector, kernel, workdir):
+    """What the state promises (`state` records, docs/kernel.md) add to an mmap sweep
+    (reset, -j 2): records per run, their share of the run's records, promises with a
+    failed call (rc < 0, judged by the tracer), and the sweep's speed for context."""
+    swept = sweep_streams(injector, kernel, workdir, "mmap", "--both")
+    if swept is None:
+        return "not measured: the mmap sweep failed"
+    streams, wall = swept
+    states = [ln.split(" ") for run in streams for ln in run if ln.startswith("state ")]
+    records = sum(len(run) for run in streams)
+    if not streams or not records:
+        return "not measured: the sweep kept no logs"
+    failed = sum(len(f) == 6 and f[4].startswith("-") for f in states)
+    return (f"{len(states) / len(streams):8.1f} records/run ({100 * len(states) / records:.1f}%"
+            f" of records; {failed} failed-call promises judged; {len(streams)} runs at "
+            f"{len(streams) / wall:.0f}/s)")
 
 
 def resource_records(injector, kernel, workdir):
-    """(acq/rel records, all records, runs) over the stored runs of a `blk` reset sweep, or
-    None when the sweep fails."""
-    db = os.path.join(workdir, "resources.db")
-    r, _, _ = measured([injector, "sweep", "--kernel", kernel, "--scenario", "blk", "--mode",
-                        "reset", "-j", "2", "--quiet", "--no-analysis", "--db", db])
-    if r.returncode not in (0, 1):
+    """(acq/rel records, all records, runs) over the runs of a `blk` reset sweep, or None
+    when the sweep fails."""
+    swept = sweep_streams(injector, kernel, workdir, "blk")
+    if swept is None:
         return None
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("SELECT total(kind IN ('acq', 'rel')), count(*), count(DISTINCT run)"
-                           " FROM events").fetchone()
-    finally:
-        con.close()
+    streams, _ = swept
+    held = sum(ln.startswith(("acq ", "rel ")) for run in streams for ln in run)
+    return held, sum(len(run) for run in streams), len(streams)
 
 
 def slow_boot_rates(injector, slow_kernel, scenario, workdir, reset_max_n):
@@ -382,8 +403,13 @@ def tracer_block(b):
         print(f"{'tracer ingest':44s} not measured: {detail}")
         return
     b.rate = rate
-    print(f"{'tracer ingest (sweep of 1,000-event runs)':44s} {rate / 1e6:8.2f} M events/s wall")
+    print(f"{'tracer ingest (sweep of 1,000-event runs)':44s} {rate / 1e6:8.2f} M events/s wall"
+          " (clean runs stored as their row, as a sweep stores them)")
     print(f"  {detail}")
+    full, detail = tracer_rate(b.path("tracer"), b.work, b.args.events, ("--keep", "full"))
+    if full is not None:
+        print(f"{'tracer ingest, every run stored in full':44s} {full / 1e6:8.2f} M events/s wall")
+        print(f"  {detail}")
     means = EVENTS_PER_RUN.get(b.kernel)
     if means:
         ev = sum(means) / len(means)
@@ -404,12 +430,13 @@ def checks_block(b):
           f"{state_promises(b.injector, b.kernel, b.work)}")
     res = resource_records(b.injector, b.kernel, b.work)
     if res is None or not res[1]:
-        print(f"{'resource records (blk)':44s} not measured: the blk sweep failed")
+        print(f"{'resource records (blk)':44s} not measured: the blk sweep failed or kept "
+              "no logs")
         return
     held, total, nruns = res
     cost = f"; {held / nruns / b.rate * 1e3:.3f} ms per run to ingest" if b.rate else ""
     print(f"{'resource records (blk, acq/rel)':44s} {held / total * 100:8.1f} % of the"
-          f" stream   ({held:.0f} of {total} records in {nruns} stored runs{cost})")
+          f" stream   ({held:.0f} of {total} records in {nruns} runs{cost})")
 
 
 def missing(path, label):
@@ -497,17 +524,23 @@ def old_block(b):
                   f" {1 / oc:.1f} old, {1 / nc:.1f} new = {oc / nc:.2f}x)")
             b.targets.append(f"target {mode} >= 3.5x the injections/s of {commit}: "
                              f"{met(ow / nw >= 3.5)} ({ow / nw:.2f}x)")
-        rates, rounds = {"old": [], "new": []}, 2
+        # old stores every run in full; new as a sweep stores (rows only for clean runs),
+        # and in full for the like-for-like figure
+        sides = (("old", os.path.join(old, "tracer"), ()), ("new", b.path("tracer"), ()),
+                 ("new, in full", b.path("tracer"), ("--keep", "full")))
+        rates, rounds = {side: [] for side, _, _ in sides}, 2
         for _ in range(rounds):
-            for side, tracer in (("old", os.path.join(old, "tracer")), ("new", b.path("tracer"))):
-                rate, detail = tracer_rate(tracer, b.work, b.args.events // rounds)
+            for side, tracer, keep in sides:
+                rate, detail = tracer_rate(tracer, b.work, b.args.events // rounds, keep)
                 if rate is None:
                     print(f"{'tracer ingest old/new':44s} not measured: {side}: {detail}")
                     return
                 rates[side].append(rate)
-        old_rate, new_rate = (sum(r) / len(r) for r in rates.values())
+        old_rate, new_rate, full_rate = (sum(r) / len(r) for r in rates.values())
         print(f"{'tracer ingest old/new':44s} {old_rate / 1e6:8.2f} M events/s old,"
-              f" {new_rate / 1e6:.2f} M events/s new = {new_rate / old_rate:5.2f}x")
+              f" {new_rate / 1e6:.2f} M events/s new = {new_rate / old_rate:5.2f}x"
+              f"   (new storing every run in full: {full_rate / 1e6:.2f} M/s ="
+              f" {full_rate / old_rate:.2f}x)")
         b.targets.append(f"target tracer ingest >= 2x the events/s of {commit}: "
                          f"{met(new_rate / old_rate >= 2)} ({new_rate / old_rate:.2f}x)")
     finally:

@@ -193,11 +193,22 @@ def test_version_4_database_reads_as_stored_in_full_and_migrates_its_fault_class
         :len(want)] == want
 
 
-def test_bench_ingest_reports_a_rate(build_dir):
-    p = tracer(build_dir, "bench-ingest", "--events", "20000")
+@pytest.mark.parametrize("keep,events_stored", [("findings", False), ("full", True)])
+def test_bench_ingest_reports_a_rate_and_stores_as_asked(build_dir, tmp_path, keep,
+                                                         events_stored):
+    db = tmp_path / "b.db"
+    p = tracer(build_dir, "bench-ingest", "--events", "20000", "--keep", keep, "--db", db)
     assert p.returncode == 0, p.stderr
     m = re.search(r"(\d+) events .* (\d+) events/s wall", p.stdout)
     assert m and int(m.group(1)) >= 20000 and int(m.group(2)) > 0
+    # a clean run of a sweep is its row only, unless every run is stored in full
+    runs, events = rows(db, "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM events)")[0]
+    assert runs >= 20 and (events >= 20000) == events_stored and (events == 0) != events_stored
+
+
+def test_bench_ingest_refuses_an_unknown_keep(build_dir):
+    p = tracer(build_dir, "bench-ingest", "--keep", "some")
+    assert p.returncode == 2 and "--keep wants findings or full" in p.stderr
 
 
 def test_a_log_that_is_not_a_console_stream_says_so(build_dir, tmp_path):

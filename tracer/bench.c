@@ -3,7 +3,8 @@
  * synthetic sweep: runs shaped like a real run of the sample kernel (about BENCH_RUN_EVENTS
  * records each: ops, allocations with 4-8 frame backtraces from a few hundred call sites,
  * refcounts, frees and the closing records), each judged and stored in its own transaction
- * as the injector stores a sweep, until --events records were ingested. Prints events/s;
+ * as the injector stores a sweep (--keep findings: clean runs as their row only; --keep
+ * full: every event), until --events records were ingested. Prints events/s;
  * `make bench` runs it.
  */
 #include "cli.h"
@@ -148,8 +149,8 @@ int ft_cli_bench(const struct ft_cli_opts *o)
 	struct gen g = { NULL, 0, 0, 0, 0x9e3779b97f4a7c15ULL };
 	char path[] = "/tmp/faultline-bench-XXXXXX", err[512], wal[64], shm[64];
 	const char *dbpath = o->db;
-	struct ft_run_key key = { "bench", "bench", "none", "", "", 0, 0, 1 };
-	struct ft_run_end how = { .how = FT_END_EXITED };
+	struct ft_run_key key = { "bench", "bench", "once", "", "", 0, 0, 1 };
+	struct ft_run_end how = { .how = FT_END_EXITED, .keep = (enum ft_keep)o->keep };
 	struct ft_run_result res;
 	struct ft_db *db;
 	struct ft_run *r;

@@ -15,6 +15,7 @@ struct ft_cli_opts {
 	char **logs;           /* the LOG arguments (materialize: run ids) */
 	int nlogs;
 	long events;           /* bench-ingest: events to generate */
+	int keep;              /* bench-ingest: enum ft_keep the runs are stored with */
 	long chunk;            /* bytes per feed (1 proves lines split at every byte) */
 	int cut;               /* enum ft_ending for a log's last run without an end record */
 	int quiet;

@@ -11,14 +11,15 @@
 static const char usage[] =
 	"usage: tracer ingest --kernel ELF --db FILE [options] LOG...\n"
 	"       tracer check [--kernel ELF] [options] LOG...\n"
-	"       tracer bench-ingest [--events N] [--db FILE]\n"
+	"       tracer bench-ingest [--events N] [--keep findings|full] [--db FILE]\n"
 	"       tracer layouts\n"
 	"       tracer materialize --db FILE RUN...\n"
 	"       tracer --version\n"
 	"\n"
 	"ingest  audit saved console logs (one run per hello line) into the database\n"
 	"check   audit logs without keeping a database\n"
-	"bench-ingest  measure ingest throughput on a synthetic stream\n"
+	"bench-ingest  measure ingest throughput on a synthetic sweep of clean runs, stored as\n"
+	"              the injector stores a sweep (findings: rows only) or every one in full\n"
 	"layouts  print the record layouts this tracer reads: name, tokens, rest, fields\n"
 	"materialize   store again the events of runs kept without them (by run id), from\n"
 	"              their compressed logs (injector sweep --keep-logs all)\n"
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "cut", required_argument, NULL, 'u' },
+		{ "keep", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -82,6 +84,7 @@ int main(int argc, char **argv)
 	o.events = 1000000;
 	o.chunk = 4096;
 	o.cut = FT_END_LOST;
+	o.keep = FT_KEEP_FINDINGS;
 	if (argc < 2)
 		return bad_usage("missing command");
 	cmd = argv[1];
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "k:d:s:r:n:qhc:u:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:d:s:r:n:qhc:u:K:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o.kernel = optarg; break;
 		case 'd': o.db = optarg; break;
@@ -120,6 +123,14 @@ int main(int argc, char **argv)
 				o.cut = FT_END_EXITED;
 			else
 				return bad_usage("--cut wants infra, hang or crash");
+			break;
+		case 'K':
+			if (!strcmp(optarg, "findings"))
+				o.keep = FT_KEEP_FINDINGS;
+			else if (!strcmp(optarg, "full"))
+				o.keep = FT_KEEP_FULL;
+			else
+				return bad_usage("--keep wants findings or full");
 			break;
 		case 'h':
 			fputs(usage, stdout);
