@@ -74,7 +74,7 @@ $(BUILD)/null.elf: $(KDIR)/null/null.S
 
 ALL_TARGETS += $(BUILD)/kernel.elf $(BUILD)/kernel-cov.elf $(BUILD)/null.elf
 
-# $(BUILD)/kernel-slow.elf: the same kernel spinning BOOT_DELAY_MS of guest time before every
+# $(BUILD)/kernel-slow.elf: the same kernel spinning about BOOT_DELAY_MS of wall time before every
 # hello (start.c), so `make bench` can show what a sweep pays per boot (snapshot vs reset).
 BOOT_DELAY_MS ?= 1000
 KSLOWOBJ := $(BUILD)/sample-kernel-slow/start.c.o

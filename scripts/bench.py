@@ -474,16 +474,29 @@ def coverage_block(b):
                      f" ({cpu:.2f}x CPU; kernel.elf is built without it while not met)")
 
 
+def boot_wall(b, kernel, rounds=3):
+    """Median wall s of one fresh `boot` run of kernel that injects nothing."""
+    walls = []
+    for _ in range(rounds):
+        db = os.path.join(b.work, f"boot-wall-{time.monotonic_ns()}.db")
+        _, wall, _ = measured([b.injector, "run", "--kernel", kernel, "--scenario", "boot",
+                               "--fail", "1000000", "--quiet", "--db", db])
+        walls.append(wall)
+    return sorted(walls)[rounds // 2]
+
+
 def slow_block(b):
     """Snapshot against reset on a kernel with a 1 s boot delay."""
     slow_kernel = b.path("kernel-slow.elf")
     if missing(slow_kernel, "1 s boot delay"):
         return
+    delay = boot_wall(b, slow_kernel) - boot_wall(b, b.kernel)
     reset_rate, snap_rate = slow_boot_rates(b.injector, slow_kernel, b.args.scenario, b.work,
                                             b.args.slow_max_n)
     gain = snap_rate / reset_rate
     print(f"{'1 s boot delay (kernel-slow.elf, -j 2, both)':44s} {snap_rate:8.2f} /s"
-          f" snapshot against {reset_rate:.3f} /s reset = {gain:.0f}x")
+          f" snapshot against {reset_rate:.3f} /s reset = {gain:.0f}x   (the delay seen here:"
+          f" {delay:.2f} s a boot)")
     b.targets.append(f"target snapshot >= 20x reset with a 1 s boot delay: {met(gain >= 20)}"
                      f" ({gain:.0f}x)")
 
