@@ -60,7 +60,8 @@ static char *joined(int argc, char **argv)
 	return s;
 }
 
-int main(int argc, char **argv)
+/* Read the options after the command into o: -1 to go on, else the exit code (help, usage). */
+static int parse_options(int argc, char **argv, struct ft_cli_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
@@ -75,10 +76,87 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *end;
+	int c;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "k:d:s:r:n:qhc:u:K:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->kernel = optarg; break;
+		case 'd': o->db = optarg; break;
+		case 's': o->scenario = optarg; break;
+		case 'r': o->src_root = optarg; break;
+		case 'q': o->quiet = 1; break;
+		case 'n':
+			o->events = strtol(optarg, &end, 10);
+			if (*end || o->events <= 0)
+				return bad_usage("--events wants a positive number");
+			break;
+		case 'c':
+			o->chunk = strtol(optarg, &end, 10);
+			if (*end || o->chunk <= 0)
+				return bad_usage("--chunk wants a positive number");
+			break;
+		case 'u':
+			if (!strcmp(optarg, "infra"))
+				o->cut = FT_END_LOST;
+			else if (!strcmp(optarg, "hang"))
+				o->cut = FT_END_TIMEOUT;
+			else if (!strcmp(optarg, "crash"))
+				o->cut = FT_END_EXITED;
+			else
+				return bad_usage("--cut wants infra, hang or crash");
+			break;
+		case 'K':
+			if (!strcmp(optarg, "findings"))
+				o->keep = FT_KEEP_FINDINGS;
+			else if (!strcmp(optarg, "full"))
+				o->keep = FT_KEEP_FULL;
+			else
+				return bad_usage("--keep wants findings or full");
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return bad_usage("bad option");
+		}
+	}
+	o->logs = argv + optind;
+	o->nlogs = argc - optind;
+	return -1;
+}
+
+/* Run command cmd with its options; its exit code. */
+static int run_command(const char *cmd, const struct ft_cli_opts *o)
+{
+	if (!strcmp(cmd, "ingest")) {
+		if (!o->kernel)
+			return bad_usage("ingest needs --kernel ELF");
+		if (!o->db)
+			return bad_usage("ingest needs --db FILE");
+		return o->nlogs ? ft_cli_ingest(o) : bad_usage("ingest needs at least one LOG");
+	}
+	if (!strcmp(cmd, "check"))
+		return o->nlogs ? ft_cli_check(o) : bad_usage("check needs at least one LOG");
+	if (!strcmp(cmd, "layouts"))
+		return o->nlogs ? bad_usage("layouts takes no LOG") : ft_cli_layouts();
+	if (!strcmp(cmd, "materialize")) {
+		if (!o->db)
+			return bad_usage("materialize needs --db FILE");
+		return o->nlogs ? ft_cli_materialize(o) : bad_usage("materialize needs a RUN id");
+	}
+	if (!strcmp(cmd, "bench-ingest"))
+		return o->nlogs ? bad_usage("bench-ingest takes no LOG") : ft_cli_bench(o);
+	return bad_usage("unknown command");
+}
+
+int main(int argc, char **argv)
+{
 	struct ft_cli_opts o;
 	const char *cmd;
-	char *end, *line;
-	int c, rc;
+	char *line;
+	int rc;
 
 	memset(&o, 0, sizeof(o));
 	o.events = 1000000;
@@ -96,76 +174,12 @@ int main(int argc, char **argv)
 		printf("tracer %s\n", FAULTLINE_VERSION);
 		return 0;
 	}
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "k:d:s:r:n:qhc:u:K:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o.kernel = optarg; break;
-		case 'd': o.db = optarg; break;
-		case 's': o.scenario = optarg; break;
-		case 'r': o.src_root = optarg; break;
-		case 'q': o.quiet = 1; break;
-		case 'n':
-			o.events = strtol(optarg, &end, 10);
-			if (*end || o.events <= 0)
-				return bad_usage("--events wants a positive number");
-			break;
-		case 'c':
-			o.chunk = strtol(optarg, &end, 10);
-			if (*end || o.chunk <= 0)
-				return bad_usage("--chunk wants a positive number");
-			break;
-		case 'u':
-			if (!strcmp(optarg, "infra"))
-				o.cut = FT_END_LOST;
-			else if (!strcmp(optarg, "hang"))
-				o.cut = FT_END_TIMEOUT;
-			else if (!strcmp(optarg, "crash"))
-				o.cut = FT_END_EXITED;
-			else
-				return bad_usage("--cut wants infra, hang or crash");
-			break;
-		case 'K':
-			if (!strcmp(optarg, "findings"))
-				o.keep = FT_KEEP_FINDINGS;
-			else if (!strcmp(optarg, "full"))
-				o.keep = FT_KEEP_FULL;
-			else
-				return bad_usage("--keep wants findings or full");
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			return bad_usage("bad option");
-		}
-	}
-	o.logs = argv + optind;
-	o.nlogs = argc - optind;
+	rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
 	line = joined(argc, argv);
 	o.command = line ? line : cmd;
-	if (!strcmp(cmd, "ingest")) {
-		if (!o.kernel)
-			rc = bad_usage("ingest needs --kernel ELF");
-		else if (!o.db)
-			rc = bad_usage("ingest needs --db FILE");
-		else if (!o.nlogs)
-			rc = bad_usage("ingest needs at least one LOG");
-		else
-			rc = ft_cli_ingest(&o);
-	} else if (!strcmp(cmd, "check")) {
-		rc = o.nlogs ? ft_cli_check(&o) : bad_usage("check needs at least one LOG");
-	} else if (!strcmp(cmd, "layouts")) {
-		rc = o.nlogs ? bad_usage("layouts takes no LOG") : ft_cli_layouts();
-	} else if (!strcmp(cmd, "materialize")) {
-		if (!o.db)
-			rc = bad_usage("materialize needs --db FILE");
-		else
-			rc = o.nlogs ? ft_cli_materialize(&o) : bad_usage("materialize needs a RUN id");
-	} else if (!strcmp(cmd, "bench-ingest")) {
-		rc = o.nlogs ? bad_usage("bench-ingest takes no LOG") : ft_cli_bench(&o);
-	} else {
-		rc = bad_usage("unknown command");
-	}
+	rc = run_command(cmd, &o);
 	free(line);
 	return rc;
 }
