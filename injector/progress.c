@@ -91,9 +91,19 @@ void progress_clear(struct stats *st)
 	}
 }
 
+/* ", X ms each" after the restore count, or "" when there were none. */
+static const char *restore_each(const struct stats *st, char *buf, size_t len)
+{
+	if (!st->restores)
+		return "";
+	snprintf(buf, len, " (%.2f ms each)", st->restore_s / (double)st->restores * 1e3);
+	return buf;
+}
+
 void summary_print(FILE *f, const struct stats *st, const struct plan *p)
 {
 	double el = now_s() - st->t0;
+	char each[48];
 
 	fprintf(f, "runs: %ld executed, %ld already in the database, %ld retried after an "
 		"infrastructure error\n", st->executed, st->skipped, st->retried);
@@ -128,7 +138,8 @@ void summary_print(FILE *f, const struct stats *st, const struct plan *p)
 	}
 	if (st->spawns)
 		fprintf(f, "machines: %ld QEMU started, %ld resets, %ld warm restarts, %ld "
-			"snapshot restores\n", st->spawns, st->resets, st->warm, st->restores);
+			"snapshot restores%s\n", st->spawns, st->resets, st->warm, st->restores,
+			restore_each(st, each, sizeof each));
 	if (st->lost)
 		fprintf(f, "machines replaced because they broke: %ld (the last: %s)\n", st->lost,
 			st->lost_why);

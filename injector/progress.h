@@ -18,6 +18,7 @@ struct stats {
 	char lost_why[640];            /* why the last of them was */
 	long spawns, resets, warm;     /* QEMUs started; machine resets and warm restarts */
 	long restores;                 /* snapshot restores */
+	double restore_s;              /* time spent in them (QEMU's snapshot-load) */
 	long inflight;
 	uint64_t *sites;             /* distinct pcs of injected faults (executed runs) */
 	size_t nsites, capsites;

@@ -64,6 +64,7 @@ struct worker {
 	int nostore;           /* reference run already stored: run it, do not store again */
 	struct ft_run *run;
 	double t_start, deadline;
+	double t_end;          /* when the run's end record was read; 0 before */
 	int saw_eof;
 	int restarting;        /* `restart` sent: waiting for its hello (or its refusal) */
 	char log_path[4096];
@@ -447,7 +448,7 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 	} else {
 		end.how = how;
 		end.exit_status = status;
-		end.wall_ms = (now_s() - w->t_start) * 1e3;
+		end.wall_ms = ((w->t_end > 0 ? w->t_end : now_s()) - w->t_start) * 1e3;
 		end.raw_log = w->log_path;
 		end.infra_reason = reason;
 		ft_run_check(w->run, &end, &res);
@@ -558,6 +559,7 @@ static void start_job(struct sched *s, struct worker *w, const struct job *j)
 		memcpy(w->uart_path, path, sizeof path);
 	w->run = ft_run_begin(cfg->store->db, cfg->store->build, j->s->sweep_id, &key);
 	w->t_start = now_s();
+	w->t_end = 0;
 	w->deadline = w->t_start + cfg->timeout_s;
 	if (!w->run) {
 		snprintf(s->err, s->errlen, "cannot begin a run (out of memory?)");
@@ -683,12 +685,17 @@ static void restart_machine(struct sched *s, struct worker *w, int warm)
 static void restore_machine(struct sched *s, struct worker *w)
 {
 	char err[512], cmd[48];
+	double t0;
+	int loaded;
 
 	ft_lines_init(&w->con);
 	w->restores++;
 	snprintf(cmd, sizeof cmd, "resync-%ld\n", w->restores);
 	snprintf(w->marker, sizeof w->marker, "err resync-%ld ", w->restores);
-	if (qmp_load(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err) < 0) {
+	t0 = now_s();
+	loaded = qmp_load(&w->mon, SNAP_TAG, s->cfg->qemu.boot_timeout_s, err, sizeof err);
+	s->cfg->stats->restore_s += now_s() - t0;
+	if (loaded < 0) {
 		char why[sizeof err + 32];
 
 		worker_kill(s, w, NULL);
@@ -733,6 +740,7 @@ static void on_end(struct sched *s, struct worker *w)
 	struct ft_run_result res;
 	int clean;
 
+	w->t_end = now_s();   /* the run's time ends here, before any restart or restore */
 	if (!s->cfg->qemu.reset_mode) {
 		/* store now; QEMU powers off in the background */
 		qemu_send(&w->q, "quit\n", 5);

@@ -69,6 +69,8 @@ import zlib
 
 SUMMARY = re.compile(r"runs: (\d+) executed")
 EVENTS_PER_RUN = {}     # kernel: mean stored events per run, one entry per whole sweep
+RESTORE = re.compile(r"snapshot restores \(([0-9.]+) ms each\)")
+RUN_TIMES = {}          # (kernel, mode, jobs): [(mean run ms from run to end, restore ms)]
 MODES = ("fresh", "reset", "warm", "snapshot")
 GIT = ["git", "-C", os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]   # this checkout
 
@@ -118,9 +120,12 @@ def one_sweep(injector, kernel, scenario, mode, jobs, workdir, max_n, extra=()):
     # that a sweep does not otherwise pay.
     con = sqlite3.connect(db)
     try:
-        (mean,) = con.execute("SELECT avg(nevents) FROM runs").fetchone()
+        mean, run_ms = con.execute("SELECT avg(nevents), avg(wall_ms) FROM runs").fetchone()
     finally:
         con.close()
+    restore = RESTORE.search(r.stdout)
+    RUN_TIMES.setdefault((kernel, mode, jobs), []).append(
+        (run_ms or 0.0, float(restore.group(1)) if restore else 0.0))
     if mean and not max_n:          # whole sweeps only: a capped one sees the short runs
         EVENTS_PER_RUN.setdefault(kernel, []).append(mean)
     return int(m.group(1)), wall, cpu
@@ -336,6 +341,19 @@ class Bench:
         return self.path("kernel.elf")
 
 
+def snapshot_anatomy(kernel, scenario):
+    """Where a snapshot run's time goes, against a warm run's (-j 1 sweeps): QEMU's
+    snapshot-load, then the run, slower than warm's because the load discards TCG's
+    translated code (docs/injector.md, snapshot mode)."""
+    def mean(mode, i):
+        got = RUN_TIMES.get((kernel, mode, 1), [])
+        return sum(t[i] for t in got) / len(got) if got else 0.0
+    snap_run, warm_run, load = mean("snapshot", 0), mean("warm", 0), mean("snapshot", 1)
+    return (f"{'snapshot run, parts (' + scenario + ', -j 1)':44s} {load:8.2f} ms restore"
+            f" + {snap_run:.2f} ms run to end (warm: {warm_run:.2f} ms run to end,"
+            f" {snap_run / warm_run if warm_run else 0:.1f}x: translated code is lost)")
+
+
 def modes_block(b):
     """The floor, each mode's per-injection cost against it, and injections/s of each mode."""
     a, injector, kernel, work = b.args, b.injector, b.kernel, b.work
@@ -377,6 +395,7 @@ def modes_block(b):
     print(f"{'snapshot per injection (' + a.scenario + ', -j 1)':44s} "
           f"{snap1[0] * 1e3:8.2f} ms wall  {snap1[1] * 1e3:8.2f} ms CPU   = "
           f"{snap_vs_warm:5.2f}x wall, {snap1[1] / warm1[1]:5.2f}x CPU of warm")
+    print(snapshot_anatomy(kernel, a.scenario))
     plain, guard = (rows["reset", 1, x][1] / rows["reset", 1, x][0] * 1e3
                     for x in ((), ("--guard",)))
     print(f"{'guard mode per injection (reset, -j 1)':44s} {guard:8.2f} ms wall"

@@ -209,6 +209,9 @@ def test_snapshot_mode_restores_after_a_hang_a_panic_and_a_leak_on_the_same_qemu
     assert runs == {"test-hang": "hang", "test-panic": "panic", "test-leak": "leak",
                     "boot": "completed"}
     assert machines(r.stdout, restores=True) == (1, 0, 0, 4)
+    # the summary says what a restore costs (a run's own time ends at its end record)
+    each = re.search(r"4 snapshot restores \(([0-9.]+) ms each\)", r.stdout)
+    assert each and 0 < float(each.group(1)) < 10_000, r.stdout
 
 
 KILLING_QEMU = """#!/bin/sh
