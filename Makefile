@@ -11,8 +11,10 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
 ALL_TARGETS :=
 
-.PHONY: all deps test demo bench clean
+.PHONY: all build deps test demo bench clean
 all: build-all
+# `make build` is `make`, not the build/ directory (which exists after the first build)
+build: build-all
 
 -include mk/front.mk
 -include sample-kernel/kernel.mk
