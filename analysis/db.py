@@ -19,7 +19,8 @@ from typing import Iterable, Optional
 from .model import (EMPTY_STACK, Build, Event, FindingClass, Frame, Malformed, Outcome,
                     Run, RunFinding, Severity, Stack, Sweep, known_names)
 
-SCHEMA_VERSION = 5   # v2 indexes, v3 the runs' *_cut counts, v4 coverage, v5 lazy storage
+SCHEMA_VERSION = 6   # v2 indexes, v3 the runs' *_cut counts, v4 coverage, v5 lazy storage,
+                     # v6 guard mode in a run's key
                      # (tracer/store_schema.c)
 
 
@@ -233,11 +234,17 @@ class Database:
     # --- runs and findings ----------------------------------------------------------------
 
     def runs(self) -> list[Run]:
-        classes = self._fault_classes()
-        guarded = {r[0] for r in self.conn.execute(
-            "SELECT DISTINCT run FROM events WHERE kind = 'ok' AND name = 'guard'")}
+        classes, guarded = self._fault_classes(), self._guarded()
         return [dataclasses.replace(self._run(r, classes), guard=r["id"] in guarded)
                 for r in self.conn.execute("SELECT * FROM runs ORDER BY id")]
+
+    def _guarded(self) -> set[int]:
+        """The runs made in guard mode: from their row (v6), else from the kernel's answer
+        to `guard on` in their events."""
+        if self.schema_version >= 6:
+            return {r[0] for r in self.conn.execute("SELECT id FROM runs WHERE guard = 1")}
+        return {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT run FROM events WHERE kind = 'ok' AND name = 'guard'")}
 
     def _fault_classes(self) -> dict[int, str]:
         """Allocator class of each run's first injected fault, in one query: from its row

@@ -162,6 +162,7 @@ static int build_plan(const struct opts *o, const struct kelf_scenarios *sc, str
 			key.site = s->site;
 			key.site_lo = lo;
 			key.site_hi = hi;
+			key.guard = p->guard;
 			if (ft_db_sweep(st->db, st->build, &key, o->command, &s->sweep_id) < 0) {
 				fprintf(stderr, "injector: cannot record the sweep in %s\n", o->db);
 				return EXIT_USAGE;
@@ -233,6 +234,7 @@ int inject(struct opts *o)
 		return EXIT_USAGE;
 	}
 	plan.exec_mode = o->mode;
+	plan.guard = o->guard;
 	plan.store = &st;
 	code = build_plan(o, &sc, &st, &plan);
 	kelf_scenarios_free(&sc);

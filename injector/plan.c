@@ -24,6 +24,7 @@ void job_key(const struct plan *p, const struct job *j, struct ft_run_key *key)
 	key->site_lo = j->reference ? 0 : j->lo;
 	key->site_hi = j->reference ? 0 : j->hi;
 	key->n = j->n;
+	key->guard = p->guard;
 }
 
 /* Fill *j with the series' next candidate; 0 if the series has none now, -1 if exhausted. */

@@ -67,7 +67,8 @@ struct plan {
 	size_t nseries;
 	struct job retry[64];   /* jobs to redo after an infrastructure failure */
 	size_t nretry;
-	const char *exec_mode;  /* fresh | reset */
+	const char *exec_mode;  /* fresh | reset | warm | snapshot */
+	int guard;              /* runs in guard mode: part of every run's key */
 	struct store *store;
 };
 

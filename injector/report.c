@@ -20,6 +20,8 @@ static void repro(const struct opts *o, const struct ft_run_key *k, char *buf, s
 					k->class_filter);
 	if (k->site[0] && pos < sizeof extra)
 		pos += (size_t)snprintf(extra + pos, sizeof extra - pos, " --site %s", k->site);
+	if (k->guard && pos < sizeof extra)
+		pos += (size_t)snprintf(extra + pos, sizeof extra - pos, " --guard");
 	snprintf(buf, len, "%s run%s%s --kernel %s --scenario %s --fail %ld%s%s --mode %s --db %s",
 		 o->argv0, o->profile ? " --profile " : "", o->profile ? o->profile : "",
 		 o->kernel, k->scenario, k->n,

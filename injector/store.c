@@ -182,7 +182,8 @@ int store_run_log(const struct store *st, const struct ft_run_key *key, const ch
 	snprintf(num, sizeof num, ".%ld.", key->n);
 	if (put_raw(buf, len, &pos, st->logs) || put_raw(buf, len, &pos, "/") ||
 	    put_name(buf, len, &pos, key->scenario) || put_raw(buf, len, &pos, ".") ||
-	    put_name(buf, len, &pos, key->exec_mode) || put_raw(buf, len, &pos, ".") ||
+	    put_name(buf, len, &pos, key->exec_mode) ||
+	    put_raw(buf, len, &pos, key->guard ? ".guard." : ".") ||
 	    put_name(buf, len, &pos, key->fault_mode))
 		return -1;
 	if (key->class_filter[0] &&

@@ -9,6 +9,7 @@ from test_analysis_fixtures import ROOT, DbBuilder, clean_db, sample_db
 
 from analysis import suppressions
 from analysis.cli import main
+from analysis.db import SCHEMA_VERSION
 
 
 def cli(*args):
@@ -55,10 +56,11 @@ def test_a_file_that_is_not_a_faultline_database_exits_2(tmp_path):
 
 
 def test_a_newer_schema_version_is_refused(tmp_path):
-    path = DbBuilder(tmp_path / "new.db", schema_version=6).close()
+    path = DbBuilder(tmp_path / "new.db", schema_version=SCHEMA_VERSION + 1).close()
     code, _, err = cli("findings", "--db", path)
     assert code == 2
-    assert "schema version 6 is newer than this analysis knows (5)" in err
+    assert (f"schema version {SCHEMA_VERSION + 1} is newer than this analysis knows "
+            f"({SCHEMA_VERSION})") in err
 
 
 def test_suppressions_silence_findings_and_are_counted(tmp_path):

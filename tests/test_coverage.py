@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from analysis import coverage
-from analysis.db import Database
-from tracer_support import rows
+from analysis.db import SCHEMA_VERSION, Database
+from tracer_support import as_version_5, rows
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -108,6 +108,7 @@ def test_version_3_database_gains_the_coverage_tables_and_keeps_its_runs(build_d
                                                                          blk_db, tmp_path):
     db = tmp_path / "v3.db"
     shutil.copy(blk_db, db)
+    as_version_5(db)
     con = sqlite3.connect(db)
     nruns = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     con.executescript("DROP TABLE cov_points; DROP TABLE cov_lines;"
@@ -119,7 +120,8 @@ def test_version_3_database_gains_the_coverage_tables_and_keeps_its_runs(build_d
     con.commit()
     con.close()
     sweep(build_dir, cov_elf, db, "blk")             # resumes: every run is already there
-    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "5"
+    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == \
+        str(SCHEMA_VERSION)
     assert rows(db, "SELECT count(*) FROM runs")[0][0] == nruns
     assert len(point_pcs(db)) == len(point_pcs(blk_db))
 

@@ -1,14 +1,17 @@
 """The injector and its database, end to end (real kernel, real QEMU): one injector per
 database at a time, a sweep that ran to its end is recorded as finished and an interrupted
 one is not, and a disk that fills up while the kernel is copied is named as full."""
+import re
 import signal
 import subprocess
 import time
 
 import pytest
 
+from analysis.db import Database
 from conftest import needs_mount
 from test_injector_e2e import inj, rows, wait_for_runs, work  # noqa: F401 (fixtures)
+from tracer_support import as_version_5
 
 # a sweep that runs to its end (the fault stops firing) and one stopped at --max-n
 TO_THE_END = ("sweep", "--scenario", "proc", "--mode", "warm", "-j", "2")
@@ -82,3 +85,40 @@ def test_kernel_copy_onto_a_full_disk_says_no_space_left(inj, kernel_elf, full_l
     assert f"copying {kernel_elf} to {full_logs_dir}/kernel.elf: No space left on device" \
         in r.stderr
     assert not list(full_logs_dir.glob("kernel.elf*"))       # no partial copy left behind
+
+
+def executed(stdout):
+    """(runs executed, runs already in the database) from a sweep's summary."""
+    m = re.search(r"runs: (\d+) executed, (\d+) already in the database", stdout)
+    assert m, stdout
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_guard_mode_is_part_of_a_runs_identity_and_older_databases_learn_it(inj, work):
+    # a guarded sweep (freed memory unmapped) may find what a plain one cannot
+    r = inj(*TO_THE_END, "--guard")
+    assert r.returncode == 0, r.stdout + r.stderr
+    guarded, _ = executed(r.stdout)
+    db = inj.db()
+    # a database from before guard was in the key learns it from each run's sweep or
+    # events: the same guarded command then finds every run done
+    as_version_5(db)
+    r = inj(*TO_THE_END, "--guard")
+    assert r.returncode == 0 and executed(r.stdout)[0] == 0, r.stdout + r.stderr
+    # a plain sweep of the same scenario runs every run again, beside the guarded ones
+    r = inj(*TO_THE_END)
+    assert r.returncode == 0, r.stdout + r.stderr
+    plain, already = executed(r.stdout)
+    assert plain > 1 and already == 0
+    assert dict(rows(db, "SELECT guard, count(*) FROM runs GROUP BY guard")) == \
+        {0: plain, 1: guarded}
+    with Database(db) as d:
+        assert {r.id for r in d.runs() if r.guard} == \
+            {i for (i,) in rows(db, "SELECT id FROM runs WHERE guard = 1")}
+    # a single run of each keeps a log of its own, and the guarded one's repro says --guard
+    for guard in ((), ("--guard",)):
+        r = inj("run", "--scenario", "proc", "--fail", "3", "--mode", "warm", *guard)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (" --guard " in r.stdout) == bool(guard), r.stdout
+    logs = {p.name for p in (work / "f.db.logs").glob("*.log")}
+    assert {"proc.warm.once.3.log", "proc.warm.guard.once.3.log"} <= logs, logs

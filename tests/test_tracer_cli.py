@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from analysis.db import Database
-from tracer_support import DATA, build_mini_elf, ingest, rows, tracer
+from analysis.db import SCHEMA_VERSION, Database
+from tracer_support import DATA, as_version_5, build_mini_elf, ingest, rows, tracer
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_database_is_wal_with_the_schema_version(build_dir, elf, tmp_path):
     ingest(build_dir, elf, db, DATA / "tracer-clean.log")
     assert rows(db, "PRAGMA journal_mode")[0][0] == "wal"
     meta = dict(rows(db, "SELECT key, value FROM meta"))
-    assert meta["schema_version"] == "5" and meta["created_at"]
+    assert meta["schema_version"] == str(SCHEMA_VERSION) and meta["created_at"]
 
 
 def test_newer_schema_is_refused_untouched(build_dir, elf, tmp_path):
@@ -136,12 +136,14 @@ def test_a_file_that_is_not_a_database_is_named_in_the_error(build_dir, elf, tmp
 
 
 def schema_version_1():
-    """schema.sql without the tables, columns and indexes versions 2 to 5 added."""
+    """schema.sql without the tables, columns and indexes versions 2 to 6 added (and without
+    guard, which version 6 added to a run's key)."""
     text = (DATA.parent.parent / "tracer" / "schema.sql").read_text()
     text = re.sub(r"CREATE TABLE IF NOT EXISTS \w+ \(\s*-- v4.*?\) WITHOUT ROWID;", "", text,
                   flags=re.S)
+    text = text.replace(", n, guard)", ", n)")
     return "\n".join(line for line in text.splitlines()
-                     if not any(f"-- v{v}" in line for v in (2, 3, 4, 5)))
+                     if not any(f"-- v{v}" in line for v in range(2, 7)))
 
 
 def test_version_1_database_is_migrated_keeping_its_runs(build_dir, elf, tmp_path):
@@ -157,7 +159,8 @@ def test_version_1_database_is_migrated_keeping_its_runs(build_dir, elf, tmp_pat
     con.close()
     p = ingest(build_dir, elf, db, DATA / "tracer-leak.log")
     assert p.returncode == 1, p.stderr
-    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "5"
+    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == \
+        str(SCHEMA_VERSION)
     names = {r[0] for r in rows(db, "SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"runs_by_sweep", "findings_by_class"} <= names
     assert [tuple(r) for r in rows(db, "SELECT id, scenario, outcome, findings_cut, in_full "
@@ -167,6 +170,7 @@ def test_version_1_database_is_migrated_keeping_its_runs(build_dir, elf, tmp_pat
 
 def as_version_4(db):
     """Turn a database back into schema version 4, as the tracer before lazy storage left it."""
+    as_version_5(db)
     con = sqlite3.connect(db)
     con.executescript("ALTER TABLE runs DROP COLUMN in_full; ALTER TABLE runs DROP COLUMN "
                       "fault_class; ALTER TABLE runs DROP COLUMN raw_log_z; UPDATE meta SET "
@@ -188,7 +192,8 @@ def test_version_4_database_reads_as_stored_in_full_and_migrates_its_fault_class
         assert [(r.id, r.fault_class) for r in runs] == want
     p = ingest(build_dir, elf, db, DATA / "tracer-leak.log")
     assert p.returncode == 1, p.stderr
-    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == "5"
+    assert rows(db, "SELECT value FROM meta WHERE key='schema_version'")[0][0] == \
+        str(SCHEMA_VERSION)
     assert [tuple(r) for r in rows(db, "SELECT id, fault_class FROM runs ORDER BY id")][
         :len(want)] == want
 

@@ -54,3 +54,19 @@ def findings(db, run_n=1, log=None):
 
 def run_row(db, run_n=1):
     return rows(db, "SELECT * FROM runs WHERE n = ?", run_n)[0]
+
+
+def as_version_5(db):
+    """Turn a database the tracer made from tracer/schema.sql back into schema version 5: no
+    guard column in sweeps, and runs rebuilt without guard in its key."""
+    con = sqlite3.connect(db)
+    ddl = con.execute("SELECT sql FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+    ddl = "\n".join(ln for ln in ddl.splitlines() if "-- v6" not in ln)
+    ddl = ddl.replace(", n, guard)", ", n)").replace("CREATE TABLE runs ", "CREATE TABLE runs_v5 ")
+    cols = ", ".join(r[1] for r in con.execute("PRAGMA table_info(runs)") if r[1] != "guard")
+    con.executescript(f"ALTER TABLE sweeps DROP COLUMN guard; {ddl};"
+                      f"INSERT INTO runs_v5 SELECT {cols} FROM runs; DROP TABLE runs;"
+                      "ALTER TABLE runs_v5 RENAME TO runs;"
+                      "CREATE INDEX runs_by_sweep ON runs(sweep, n);"
+                      "UPDATE meta SET value = '5' WHERE key = 'schema_version';")
+    con.close()

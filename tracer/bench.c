@@ -149,7 +149,8 @@ int ft_cli_bench(const struct ft_cli_opts *o)
 	struct gen g = { NULL, 0, 0, 0, 0x9e3779b97f4a7c15ULL };
 	char path[] = "/tmp/faultline-bench-XXXXXX", err[512], wal[64], shm[64];
 	const char *dbpath = o->db;
-	struct ft_run_key key = { "bench", "bench", "once", "", "", 0, 0, 1 };
+	struct ft_run_key key = { .scenario = "bench", .exec_mode = "bench", .fault_mode = "once",
+				  .class_filter = "", .site = "", .n = 1 };
 	struct ft_run_end how = { .how = FT_END_EXITED, .keep = (enum ft_keep)o->keep };
 	struct ft_run_result res;
 	struct ft_db *db;

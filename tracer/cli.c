@@ -89,8 +89,9 @@ static int audit_log(struct ft_db *db, int64_t build, const struct ft_cli_opts *
 	}
 	snprintf(site, sizeof(site), "log:%s", base_name(path));
 	{
-		struct ft_run_key skey = { o->scenario ? o->scenario : "", "log", "none", "",
-					   site, 0, 0, 0 };
+		struct ft_run_key skey = { .scenario = o->scenario ? o->scenario : "",
+					   .exec_mode = "log", .fault_mode = "none",
+					   .class_filter = "", .site = site };
 
 		if (ft_db_sweep(db, build, &skey, o->command, &sweep) < 0) {
 			fprintf(stderr, "tracer: cannot record the sweep for %s\n", path);
@@ -102,8 +103,9 @@ static int audit_log(struct ft_db *db, int64_t build, const struct ft_cli_opts *
 	do {
 		size_t first = next_hello(buf, len, start);
 		size_t stop = first < len ? next_hello(buf, len, first + 1) : len;
-		struct ft_run_key key = { o->scenario ? o->scenario : "", "log", "none", "",
-					  site, 0, 0, ++k };
+		struct ft_run_key key = { .scenario = o->scenario ? o->scenario : "",
+					  .exec_mode = "log", .fault_mode = "none",
+					  .class_filter = "", .site = site, .n = ++k };
 		struct ft_run_end how = { .how = FT_END_EXITED, .exit_status = -1, .raw_log = path };
 		struct ft_run_result res;
 		struct ft_run *r = ft_run_begin(db, build, sweep, &key);

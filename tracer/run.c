@@ -29,6 +29,7 @@ struct ft_run *ft_run_begin(struct ft_db *db, int64_t build, int64_t sweep,
 	r->site_lo = key->site_lo;
 	r->site_hi = key->site_hi;
 	r->n = key->n;
+	r->guard = key->guard;
 	ft_lines_init(&r->lines);
 	r->first_fault = r->panic_ev = r->trap_ev = r->end_ev = r->first_err = FT_NONE;
 	r->ckpt_ev[0] = r->ckpt_ev[1] = FT_NONE;

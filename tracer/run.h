@@ -104,6 +104,7 @@ struct ft_run {
 	char *scenario, *exec_mode, *fault_mode, *class_filter, *site;
 	uint64_t site_lo, site_hi;
 	long n;
+	int guard;
 
 	struct ft_lines lines;
 	uint64_t lineno;

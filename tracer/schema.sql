@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
   class_filter TEXT NOT NULL DEFAULT '',
   site        TEXT NOT NULL DEFAULT '',
   command     TEXT NOT NULL,          -- the command line that started it
+  guard       INTEGER NOT NULL DEFAULT 0, -- v6: 1 when its runs were in guard mode
   started_at  TEXT NOT NULL,
   finished_at TEXT,                   -- NULL while running or interrupted
   wall_s      REAL
@@ -93,7 +94,8 @@ CREATE TABLE IF NOT EXISTS runs (
   in_full     INTEGER NOT NULL DEFAULT 1, -- v5: 1 events, ops, findings stored; 0 only this row
   fault_class TEXT,                   -- v5: allocator class of the first injected fault
   raw_log_z   BLOB,                   -- v5: a run not in full: its raw log, zlib (--keep-logs all)
-  UNIQUE (build, scenario, exec_mode, fault_mode, class_filter, site, site_lo, site_hi, n)
+  guard       INTEGER NOT NULL DEFAULT 0, -- v6: 1 in guard mode (`guard on`: freed memory unmapped)
+  UNIQUE (build, scenario, exec_mode, fault_mode, class_filter, site, site_lo, site_hi, n, guard)
 );
 CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs(sweep, n);              -- v2
 

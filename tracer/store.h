@@ -14,7 +14,7 @@
 #include "run.h"
 #include "tracer.h"
 
-#define FT_SCHEMA_VERSION 5
+#define FT_SCHEMA_VERSION 6
 
 /* The in-memory state of a build, loaded from the database on first use. NULL + err. */
 struct ft_build *ft_store_build(struct ft_db *db, int64_t build, char *err, size_t errlen);

@@ -27,15 +27,15 @@ static const char *const stmt_sql[S_COUNT] = {
 		  "site_lo,site_hi,n,outcome,fired,ended,attempts,result_rc,expected_panic,"
 		  "fault_event,fault_pc,fault_stack,infra_reason,exit_status,wall_ms,raw_log,"
 		  "nevents,nmalformed,finished_at,events_cut,findings_cut,ops_unjudged,coverage,"
-		  "in_full,fault_class,raw_log_z)"
-		  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		  "in_full,fault_class,raw_log_z,guard)"
+		  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_STACK] = "INSERT INTO stacks(build,pcs) VALUES(?,?) ON CONFLICT DO NOTHING",
 	[S_STACK_ID] = "SELECT id FROM stacks WHERE build=? AND pcs=?",
 	[S_FRAME] = "INSERT INTO frames(build,pc,func,file,line) VALUES(?,?,?,?,?)"
 		    " ON CONFLICT DO NOTHING",
 	[S_FIND_RUN] = "SELECT id FROM runs WHERE build=? AND scenario=? AND exec_mode=? AND "
 		       "fault_mode=? AND class_filter=? AND site=? AND site_lo=? AND site_hi=? "
-		       "AND n=?",
+		       "AND n=? AND guard=?",
 	[S_DEL_EVENTS] = "DELETE FROM events WHERE run=?",
 	[S_DEL_OPS] = "DELETE FROM ops WHERE run=?",
 	[S_DEL_FINDINGS] = "DELETE FROM findings WHERE run=?",
@@ -43,7 +43,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DEL_RUN] = "DELETE FROM runs WHERE id=?",
 	[S_RUN_DONE] = "SELECT fired, outcome FROM runs WHERE build=? AND scenario=? AND "
 		       "exec_mode=? AND fault_mode=? AND class_filter=? AND site=? AND "
-		       "site_lo=? AND site_hi=? AND n=?",
+		       "site_lo=? AND site_hi=? AND n=? AND guard=?",
 };
 
 /* ---- sweeps and resume -------------------------------------------------------------- */
@@ -51,6 +51,20 @@ static const char *const stmt_sql[S_COUNT] = {
 const char *store_nz(const char *s)
 {
 	return s ? s : "";
+}
+
+/* Parameters 1-8 of a sweeps statement: what identifies the sweep. */
+static void bind_sweep_key(sqlite3_stmt *s, int64_t build, const struct ft_run_key *key,
+			   const char *command)
+{
+	sqlite3_bind_int64(s, 1, build);
+	sqlite3_bind_text(s, 2, store_nz(key->scenario), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, store_nz(key->exec_mode), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, store_nz(key->fault_mode), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, store_nz(key->class_filter), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, store_nz(key->site), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, store_nz(command), -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 8, key->guard);
 }
 
 int ft_db_sweep(struct ft_db *db, int64_t build, const struct ft_run_key *key,
@@ -62,15 +76,10 @@ int ft_db_sweep(struct ft_db *db, int64_t build, const struct ft_run_key *key,
 
 	if (sqlite3_prepare_v2(db->h, "SELECT id FROM sweeps WHERE build=? AND scenario=? AND "
 			       "exec_mode=? AND fault_mode=? AND class_filter=? AND site=? AND "
-			       "command=? ORDER BY id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+			       "command=? AND guard=? ORDER BY id DESC LIMIT 1", -1, &s,
+			       NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(s, 1, build);
-	sqlite3_bind_text(s, 2, store_nz(key->scenario), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, store_nz(key->exec_mode), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, store_nz(key->fault_mode), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, store_nz(key->class_filter), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, store_nz(key->site), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, store_nz(command), -1, SQLITE_STATIC);
+	bind_sweep_key(s, build, key, command);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*sweep_out = sqlite3_column_int64(s, 0);
@@ -82,17 +91,11 @@ int ft_db_sweep(struct ft_db *db, int64_t build, const struct ft_run_key *key,
 		return -1;
 	store_now_iso(ts, sizeof(ts));
 	if (sqlite3_prepare_v2(db->h, "INSERT INTO sweeps(build,scenario,exec_mode,fault_mode,"
-			       "class_filter,site,command,started_at) VALUES(?,?,?,?,?,?,?,?)",
-			       -1, &s, NULL) != SQLITE_OK)
+			       "class_filter,site,command,guard,started_at) "
+			       "VALUES(?,?,?,?,?,?,?,?,?)", -1, &s, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(s, 1, build);
-	sqlite3_bind_text(s, 2, store_nz(key->scenario), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, store_nz(key->exec_mode), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, store_nz(key->fault_mode), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, store_nz(key->class_filter), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, store_nz(key->site), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, store_nz(command), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, ts, -1, SQLITE_STATIC);
+	bind_sweep_key(s, build, key, command);
+	sqlite3_bind_text(s, 9, ts, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
@@ -131,6 +134,7 @@ void store_bind_key(sqlite3_stmt *s, int64_t build, const char *scenario,
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)key->site_lo);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)key->site_hi);
 	sqlite3_bind_int64(s, 9, key->n);
+	sqlite3_bind_int(s, 10, key->guard);
 }
 
 /* A raw log, compressed: len bytes at data (NULL when not kept). */
@@ -223,8 +227,10 @@ static int save_build_cache(struct ft_db *db, struct ft_build *b)
 
 static int delete_old_run(struct ft_db *db, struct ft_run *r, const char *scenario)
 {
-	const struct ft_run_key key = { scenario, r->exec_mode, r->fault_mode, r->class_filter,
-					r->site, r->site_lo, r->site_hi, r->n };
+	const struct ft_run_key key = {
+		.scenario = scenario, .exec_mode = r->exec_mode, .fault_mode = r->fault_mode,
+		.class_filter = r->class_filter, .site = r->site, .site_lo = r->site_lo,
+		.site_hi = r->site_hi, .n = r->n, .guard = r->guard };
 	sqlite3_stmt *s = db->st[S_FIND_RUN];
 	int64_t old = 0;
 	int i;
@@ -586,6 +592,7 @@ static int insert_run(struct ft_db *db, struct ft_run *r, const struct ft_run_en
 	sqlite3_bind_int(s, 31, in_full);
 	if (logz && logz->len)
 		sqlite3_bind_blob(s, 33, logz->data, (int)logz->len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 34, r->guard);
 	rc = store_step_done(s);
 	sqlite3_clear_bindings(s);
 	if (rc < 0)
@@ -784,6 +791,7 @@ static int read_lazy_run(sqlite3_stmt *s, int64_t run_id, struct lazy_run *l, ch
 	l->key.site_lo = (uint64_t)sqlite3_column_int64(s, 7);
 	l->key.site_hi = (uint64_t)sqlite3_column_int64(s, 8);
 	l->key.n = (long)sqlite3_column_int64(s, 9);
+	l->key.guard = sqlite3_column_int(s, 13);
 	l->in_full = sqlite3_column_int(s, 10);
 	l->infra = ft_outcome_of((const char *)sqlite3_column_text(s, 12)) == FT_INFRA;
 	if (l->in_full)
@@ -811,8 +819,8 @@ int ft_store_materialize(struct ft_db *db, int64_t run_id, char *err, size_t err
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(db->h, "SELECT build, sweep, scenario, exec_mode, fault_mode, "
-			       "class_filter, site, site_lo, site_hi, n, in_full, raw_log_z, outcome "
-			       "FROM runs WHERE id = ?", -1, &s, NULL) != SQLITE_OK)
+			       "class_filter, site, site_lo, site_hi, n, in_full, raw_log_z, outcome, "
+			       "guard FROM runs WHERE id = ?", -1, &s, NULL) != SQLITE_OK)
 		return store_err(db, err, errlen, "reading the run");
 	if (read_lazy_run(s, run_id, &l, err, errlen) < 0)
 		goto out_finalize;

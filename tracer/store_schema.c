@@ -43,6 +43,35 @@ static const char *const migrations[FT_SCHEMA_VERSION + 1] = {
 	      "ALTER TABLE runs ADD COLUMN raw_log_z BLOB;"
 	      "UPDATE runs SET fault_class = (SELECT class FROM events"
 	      " WHERE run = runs.id AND seq = runs.fault_event);",
+	/*
+	 * 6: guard mode is part of what identifies a run (a guarded run may find what a plain
+	 * one cannot), so runs is rebuilt with it in its key. An old run was guarded when the
+	 * kernel acknowledged `guard on` in its events, or (stored without events) when its
+	 * sweep's command asked for it.
+	 */
+	[6] = "ALTER TABLE sweeps ADD COLUMN guard INTEGER NOT NULL DEFAULT 0;"
+	      "UPDATE sweeps SET guard = 1 WHERE instr(' ' || command || ' ', ' --guard ') > 0;"
+	      "CREATE TABLE runs_v6 (id INTEGER PRIMARY KEY, sweep INTEGER REFERENCES sweeps(id),"
+	      " build INTEGER NOT NULL REFERENCES builds(id), scenario TEXT NOT NULL,"
+	      " exec_mode TEXT NOT NULL, fault_mode TEXT NOT NULL,"
+	      " class_filter TEXT NOT NULL DEFAULT '', site TEXT NOT NULL DEFAULT '',"
+	      " site_lo INTEGER NOT NULL DEFAULT 0, site_hi INTEGER NOT NULL DEFAULT 0,"
+	      " n INTEGER NOT NULL, outcome TEXT NOT NULL, fired INTEGER NOT NULL,"
+	      " ended INTEGER NOT NULL, attempts INTEGER, result_rc INTEGER,"
+	      " expected_panic INTEGER NOT NULL DEFAULT 0, fault_event INTEGER, fault_pc INTEGER,"
+	      " fault_stack INTEGER REFERENCES stacks(id), infra_reason TEXT, exit_status INTEGER,"
+	      " wall_ms REAL, raw_log TEXT, nevents INTEGER NOT NULL, nmalformed INTEGER NOT NULL,"
+	      " finished_at TEXT NOT NULL, events_cut INTEGER NOT NULL DEFAULT 0,"
+	      " findings_cut INTEGER NOT NULL DEFAULT 0, ops_unjudged INTEGER NOT NULL DEFAULT 0,"
+	      " coverage BLOB, in_full INTEGER NOT NULL DEFAULT 1, fault_class TEXT,"
+	      " raw_log_z BLOB, guard INTEGER NOT NULL DEFAULT 0,"
+	      " UNIQUE (build, scenario, exec_mode, fault_mode, class_filter, site, site_lo,"
+	      " site_hi, n, guard));"
+	      "INSERT INTO runs_v6 SELECT *, id IN (SELECT run FROM events WHERE kind = 'ok' AND"
+	      " name = 'guard') OR sweep IN (SELECT id FROM sweeps WHERE guard = 1) FROM runs;"
+	      "DROP TABLE runs;"
+	      "ALTER TABLE runs_v6 RENAME TO runs;"
+	      "CREATE INDEX runs_by_sweep ON runs(sweep, n);",
 };
 
 void store_now_iso(char *buf, size_t len)

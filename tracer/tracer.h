@@ -46,6 +46,7 @@ struct ft_run_key {
 	const char *site;       /* "" | function name | "pc:<hex>" for a by-site injection */
 	uint64_t site_lo, site_hi; /* 0,0 when no range filter */
 	long n;                 /* countdown armed (0 = not armed) */
+	int guard;              /* 1: run in guard mode (`guard on`: freed memory unmapped) */
 };
 
 /* How the host saw the run end. */

@@ -55,7 +55,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* one key: each run replaces the last one stored, so the database stays small */
-	static const struct ft_run_key key = { "", "log", "none", "", "fuzz", 0, 0, 1 };
+	static const struct ft_run_key key = { .scenario = "", .exec_mode = "log",
+					       .fault_mode = "none", .class_filter = "",
+					       .site = "fuzz", .n = 1 };
 	struct ft_run_end how = { .how = (enum ft_ending)(size % 3), .exit_status = -1,
 				    .infra_reason = "fuzz" };
 	struct ft_run *r = ft_run_begin(db, build, 0, &key);
