@@ -98,7 +98,8 @@ struct pending {
 	struct ft_run *run;
 	int exit_status;
 	double wall_ms;
-	char raw_log[4096];
+	struct logbuf log;     /* the run's console stream, taken over from its worker */
+	char raw_log[4096];    /* where it is written when kept as a file */
 	char what[160];        /* "scenario N=n", for an error message */
 };
 
@@ -166,6 +167,14 @@ static void log_flush(struct logbuf *b, const char *path)
 	if (b->len && log_write_fd(b->fd, b->p, b->len) < 0)
 		b->overflow = 1;
 	b->len = 0;
+}
+
+/* Forget what is buffered, and the file it was flushed to, if any. */
+static void log_drop(struct logbuf *b, const char *path)
+{
+	if (b->fd >= 0)
+		unlink(path);
+	log_reset(b);
 }
 
 static void log_append(struct logbuf *b, const char *p, size_t n, const char *path)
@@ -375,26 +384,40 @@ static void worker_kill(struct sched *s, struct worker *w, int *status)
 	w->state = W_EMPTY;
 }
 
-/* Write the oldest judged run. A database error stops the sweep. */
+/*
+ * Write the oldest judged run. Its console stream becomes a file only when the run is
+ * stored in full (or when it was too long to hold and is on disk already: then the file
+ * goes once the database holds what is kept of it). A database error stops the sweep.
+ */
 static void store_pending(struct sched *s)
 {
 	struct pending *p = &s->pend[0];
 	struct ft_run_end end = { .how = FT_END_EXITED, .keep = s->cfg->keep };
 	struct ft_run_result res;
 	char err[512];
+	int on_disk;
 
 	if (s->npend == 0)
 		return;
 	end.exit_status = p->exit_status;
 	end.wall_ms = p->wall_ms;
 	end.raw_log = p->raw_log;
+	on_disk = p->log.fd >= 0;
+	if (on_disk || ft_run_stored_in_full(p->run, s->cfg->keep)) {
+		log_flush(&p->log, p->raw_log);
+	} else {
+		end.raw = p->log.p;
+		end.raw_len = p->log.len;
+	}
 	if (ft_run_finish(p->run, &end, &res, err, sizeof err) < 0) {
 		if (!s->fatal)
 			snprintf(s->err, s->errlen, "storing %s: %s", p->what, err);
 		s->fatal = 1;
-	} else if (!res.in_full) {
-		unlink(p->raw_log); /* the database holds what is kept of it */
+	} else if (!res.in_full && on_disk) {
+		unlink(p->raw_log);
 	}
+	log_reset(&p->log);
+	free(p->log.p);
 	memmove(&s->pend[0], &s->pend[1], (size_t)(--s->npend) * sizeof s->pend[0]);
 }
 
@@ -409,6 +432,8 @@ static void queue_store(struct sched *s, struct worker *w, const struct ft_run_e
 	p->run = w->run;
 	p->exit_status = end->exit_status;
 	p->wall_ms = end->wall_ms;
+	p->log = w->log;
+	w->log = (struct logbuf){ .fd = -1 };
 	snprintf(p->raw_log, sizeof p->raw_log, "%s", end->raw_log);
 	snprintf(p->what, sizeof p->what, "%s N=%ld", w->job.s->scenario, w->job.n);
 	w->run = NULL;
@@ -428,11 +453,10 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 	struct job j = w->job;
 	int stop;
 
-	log_flush(&w->log, w->log_path);
-	log_reset(&w->log);
 	w->active = 0;
 	cfg->stats->inflight--;
 	if (how == FT_END_LOST && plan_retry(cfg->plan, &j)) {
+		log_drop(&w->log, w->log_path);
 		ft_run_abandon(w->run);
 		w->run = NULL;
 		cfg->stats->retried++;
@@ -441,6 +465,7 @@ static void finish_job(struct sched *s, struct worker *w, enum ft_ending how, in
 	if (j.reference)
 		ft_run_attempts(w->run, collect_site, w);
 	if (w->nostore) {
+		log_drop(&w->log, w->log_path);
 		ft_run_abandon(w->run);
 		w->run = NULL;
 		memset(&res, 0, sizeof res);

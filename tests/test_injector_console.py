@@ -3,6 +3,7 @@ stand-in QEMU (a script speaking the protocol on the console's fd) sends the odd
 real kernel rarely does."""
 import sqlite3
 import subprocess
+import zlib
 
 import harness
 
@@ -69,3 +70,35 @@ def test_bytes_after_the_end_record_in_the_same_read_stay_in_the_raw_log_only(
     assert kinds == ["hello", "ok", "ok", "run", "ckpt", "ckpt", "result", "end"]
     with open(log, "rb") as f:
         assert f.read().endswith(b"end 0 0 0\nok quit\nstray bytes \x01 after the run\n")
+
+
+def test_a_clean_run_too_long_to_hold_keeps_its_whole_stream_compressed_and_no_file(
+        build_dir, kernel_elf, tmp_path):
+    # past 4 MiB the injector writes a run's stream out as it comes; a run stored without
+    # its events then keeps it compressed in its row, and the file goes
+    filler = harness.record("log", "x" * 200) + "\n"
+    run = "".join([harness.record("ok", "run") + "\n", harness.record("run", "vm") + "\n",
+                   filler * (5 * 2 ** 20 // len(filler)),
+                   "".join(line + "\n" for line in [
+                       harness.record("ckpt", "baseline", 0, 0, 0, 0),
+                       harness.record("ckpt", "end", 0, 0, 0, 0),
+                       harness.record("result", "vm", 0), harness.record("end", 0, 0, 0)])])
+    fake = tmp_path / "fake-qemu"
+    fake.write_text(FAKE_QEMU.format(answers={"arm": "ok arm\n", "run": run},
+                                     build_id=harness.elf_build_id(kernel_elf)))
+    fake.chmod(0o755)
+    db = tmp_path / "x.db"
+    p = subprocess.run([str(build_dir / "injector"), "sweep", "--kernel", str(kernel_elf),
+                        "--db", str(db), "--scenario", "vm", "--qemu", str(fake), "--quiet",
+                        "--keep-logs", "all", "--no-analysis", "-j", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    con = sqlite3.connect(db)
+    try:
+        (n, log, blob), = con.execute("SELECT n, raw_log, raw_log_z FROM runs WHERE in_full = 0")
+    finally:
+        con.close()
+    stream = zlib.decompress(blob)
+    assert n == 1 and log is None and len(stream) > 5 * 2 ** 20
+    assert stream.startswith(b"hello faultline 1 ") and stream.endswith(b"\nend 0 0 0\n")
+    assert list((tmp_path / "x.db.logs").glob("*.log")) == []

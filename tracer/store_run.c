@@ -603,10 +603,24 @@ static int insert_run(struct ft_db *db, struct ft_run *r, const struct ft_run_en
 
 /* A run worth its events: one with findings (stored or cut, or an outcome that is one), and
  * the reference run (fault mode none), against which the others are read. */
-static int wants_full(const struct ft_run *r, enum ft_keep keep)
+int ft_run_stored_in_full(const struct ft_run *r, enum ft_keep keep)
 {
 	return keep == FT_KEEP_FULL || r->findings.len || r->findings_cut ||
 	       ft_outcome_is_finding(r->outcome) || !strcmp(r->fault_mode, "none");
+}
+
+/* len bytes at raw, zlib-compressed, in *z. 0, or -1. */
+static int compress_bytes(const void *raw, size_t len, struct blob *z)
+{
+	uLongf zlen = compressBound(len);
+
+	if (len >= INT_MAX / 2) /* sqlite takes a blob's size as an int */
+		return -1;
+	z->data = ft_xrealloc(NULL, zlen);
+	if (compress2(z->data, &zlen, raw, len, Z_DEFAULT_COMPRESSION) != Z_OK)
+		return -1;
+	z->len = zlen;
+	return 0;
 }
 
 /* The file at path, zlib-compressed, in *z. 0, or -1 (a log that cannot be read is not
@@ -615,7 +629,6 @@ static int compress_file(const char *path, struct blob *z)
 {
 	unsigned char *raw = NULL;
 	size_t len = 0, cap = 0, n;
-	uLongf zlen;
 	FILE *f;
 	int rc = -1;
 
@@ -627,14 +640,8 @@ static int compress_file(const char *path, struct blob *z)
 		n = fread(raw + len, 1, cap - len, f);
 		len += n;
 	} while (n);
-	if (!ferror(f) && len < INT_MAX / 2) { /* sqlite takes a blob's size as an int */
-		zlen = compressBound(len);
-		z->data = ft_xrealloc(NULL, zlen);
-		if (compress2(z->data, &zlen, raw, len, Z_DEFAULT_COMPRESSION) == Z_OK) {
-			z->len = zlen;
-			rc = 0;
-		}
-	}
+	if (!ferror(f))
+		rc = compress_bytes(raw, len, z);
 	fclose(f);
 	free(raw);
 	return rc;
@@ -685,11 +692,13 @@ static int write_run(struct ft_db *db, struct ft_run *r, const struct ft_run_end
 int ft_store_run(struct ft_db *db, struct ft_run *r, const struct ft_run_end *how,
 		 int64_t *run_id, int *in_full, char *err, size_t errlen)
 {
-	int full = wants_full(r, how->keep);
+	int full = ft_run_stored_in_full(r, how->keep);
 	struct blob logz = { NULL, 0 };
 	int rc;
 
-	if (!full && how->keep == FT_KEEP_LOGS)
+	if (!full && how->keep == FT_KEEP_LOGS && how->raw)
+		compress_bytes(how->raw, how->raw_len, &logz);
+	else if (!full && how->keep == FT_KEEP_LOGS)
 		compress_file(how->raw_log, &logz);
 	rc = write_run(db, r, how, full, &logz, run_id, err, errlen);
 	free(logz.data);

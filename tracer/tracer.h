@@ -71,6 +71,10 @@ struct ft_run_end {
 	const char *raw_log; /* path of the saved raw console/UART log, or NULL */
 	const char *infra_reason; /* when how == FT_END_LOST, a short reason */
 	enum ft_keep keep;   /* read by ft_run_finish() only */
+	/* the whole raw log when the caller holds it (then raw_log's file is read for nothing:
+	 * it need exist only for a run stored in full); NULL: read from raw_log */
+	const char *raw;
+	size_t raw_len;
 };
 
 struct ft_run_result {
@@ -170,6 +174,10 @@ void ft_run_check(struct ft_run *run, const struct ft_run_end *how, struct ft_ru
  */
 int ft_run_finish(struct ft_run *run, const struct ft_run_end *how,
 		  struct ft_run_result *res, char *err, size_t errlen);
+
+/* 1 when ft_run_finish() will store the (checked) run in full under keep: it has findings,
+ * or it is a reference run, or keep is FT_KEEP_FULL. Its raw log file is then recorded. */
+int ft_run_stored_in_full(const struct ft_run *run, enum ft_keep keep);
 
 /* Drop a run without storing it (e.g. interrupted before it could finish). */
 void ft_run_abandon(struct ft_run *run);
