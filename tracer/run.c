@@ -173,10 +173,11 @@ static const char *out_of_place(struct ft_run *r, const struct ft_rec *rec)
 	return NULL;
 }
 
-static void accept(struct ft_run *r, const struct ft_rec *rec)
+/* rec's event with the fields every kind carries; its stack and pc made known to the build. */
+static struct ft_event *push_event(struct ft_run *r, const struct ft_rec *rec)
 {
-	uint32_t idx = (uint32_t)r->events.len;
 	struct ft_event *e = ft_vec_push(&r->events);
+	uint32_t in = ft_run_innermost(r, r->ctx);
 
 	e->kind = (uint8_t)rec->kind;
 	e->cls = (uint8_t)rec->cls;
@@ -185,17 +186,129 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 	e->size = rec->size;
 	e->pc = rec->pc;
 	e->rc = rec->rc;
-	{
-		uint32_t in = ft_run_innermost(r, r->ctx);
-
-		e->op = in == FT_NONE ? FT_NO_OP : op_at(r, in)->id;
-	}
+	e->op = in == FT_NONE ? FT_NO_OP : op_at(r, in)->id;
 	if (rec->bt.p)
 		e->stack = ft_build_stack(r->b, rec);
 	if (rec->pc && (!rec->npcs || rec->pcs[0] != rec->pc))
 		ft_build_frame(r->b, rec->pc);
+	return e;
+}
+
+/*
+ * accept_<kind>: what a record of that kind adds to its event beyond push_event's fields, and
+ * what it tells about the run (idx: the event's index).
+ */
+static void accept_hello(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec)
+{
+	char text[160];
+	int n;
+
+	r->saw_hello = 1;
+	r->version = rec->rc;
+	snprintf(r->hello_build, sizeof(r->hello_build), "%.*s", (int)rec->name.n, rec->name.p);
+	e->name = add_str(r, (struct ft_str){ "faultline", 9 });
+	/* text: "<version> <build-id>" as on the wire */
+	n = snprintf(text, sizeof(text), "%lld %s", (long long)rec->rc, r->hello_build);
+	e->text = ft_arena_add(&r->strs, text, (size_t)n < sizeof(text) ?
+			       (size_t)n : sizeof(text) - 1);
+}
+
+static void accept_run(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec)
+{
+	r->saw_run = 1;
+	r->ctx = 0;
+	memset(r->stk, 0, sizeof(r->stk)); /* stack ids are a run's own */
+	e->name = add_str(r, rec->name);
+	if (!r->stream_scenario)
+		r->stream_scenario = e->name;
+}
+
+static void accept_op_begin(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec,
+			    uint32_t idx)
+{
+	e->kseq = rec->id;
+	e->op = rec->id;
+	e->name = add_str(r, rec->name);
+	op_begin(r, e, rec, idx);
+}
+
+static void accept_op_end(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec,
+			  uint32_t idx)
+{
+	uint32_t oi = *ft_map_get(&r->op_by_id, (uint64_t)rec->id, 0);
+	struct ft_op *o = op_at(r, oi);
+
+	e->kseq = rec->id;
+	e->op = rec->id;
+	o->end = idx;
+	o->rc = rec->rc;
+	op_end(r, oi);
+}
+
+/* A ref event's name: "<verb> <kind>", the two tokens as they sit on the wire. */
+static struct ft_str ref_words(const struct ft_rec *rec)
+{
+	return (struct ft_str){ rec->text.p, (size_t)(rec->name.p + rec->name.n - rec->text.p) };
+}
+
+static void accept_ckpt(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec,
+			uint32_t idx)
+{
+	r->has_ckpt[rec->sub] = 1;
+	memcpy(r->ckpt[rec->sub], rec->num, sizeof(rec->num));
+	r->ckpt_ev[rec->sub] = idx;
+	e->name = add_str(r, rec->name);
+	e->text = add_str(r, rec->text);
+}
+
+static void accept_result(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec)
+{
+	r->has_result = 1;
+	r->result_rc = rec->rc;
+	e->name = add_str(r, rec->name);
+}
+
+static void accept_panic(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec,
+			 uint32_t idx)
+{
+	if (r->panic_ev == FT_NONE)
+		r->panic_ev = idx;
+	e->name = add_str(r, rec->name);
+	e->text = add_str(r, rec->text);
+}
+
+static void accept_trap(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec,
+			uint32_t idx)
+{
+	if (r->trap_ev == FT_NONE)
+		r->trap_ev = idx;
+	e->size = rec->num[0]; /* scause */
+	e->text = add_str(r, rec->text);
+}
+
+static void accept_end(struct ft_run *r, struct ft_event *e, const struct ft_rec *rec,
+		       uint32_t idx)
+{
+	r->saw_end = 1;
+	r->end_ev = idx;
+	r->end_fired = rec->num[0];
+	r->end_attempts = rec->num[1];
+	r->end_faults = rec->num[2];
+	e->rc = rec->num[0];
+	e->text = add_str(r, rec->text);
+}
+
+/* An accepted record: its event appended, and what it says about the run noted. */
+static void accept(struct ft_run *r, const struct ft_rec *rec)
+{
+	uint32_t idx = (uint32_t)r->events.len;
+	struct ft_event *e = push_event(r, rec);
 
 	switch (rec->kind) {
+	case FT_K_FAULT:
+		if (r->first_fault == FT_NONE)
+			r->first_fault = idx;
+		/* fall through */
 	case FT_K_ALLOC:
 	case FT_K_FREE:
 	case FT_K_BADFREE:
@@ -203,93 +316,35 @@ static void accept(struct ft_run *r, const struct ft_rec *rec)
 		e->kseq = rec->kseq;
 		e->has_kseq = 1;
 		break;
-	case FT_K_FAULT:
-		e->kseq = rec->kseq;
-		e->has_kseq = 1;
-		if (r->first_fault == FT_NONE)
-			r->first_fault = idx;
-		break;
 	case FT_K_HELLO:
-		r->saw_hello = 1;
-		r->version = rec->rc;
-		snprintf(r->hello_build, sizeof(r->hello_build), "%.*s", (int)rec->name.n,
-			 rec->name.p);
-		e->name = add_str(r, (struct ft_str){ "faultline", 9 });
-		/* text: "<version> <build-id>" as on the wire */
-		{
-			char tmp[160];
-			int n = snprintf(tmp, sizeof(tmp), "%lld %s", (long long)rec->rc,
-					 r->hello_build);
-
-			e->text = ft_arena_add(&r->strs, tmp, (size_t)n < sizeof(tmp) ?
-					       (size_t)n : sizeof(tmp) - 1);
-		}
+		accept_hello(r, e, rec);
 		break;
 	case FT_K_RUN:
-		r->saw_run = 1;
-		r->ctx = 0;
-		memset(r->stk, 0, sizeof(r->stk)); /* stack ids are a run's own */
-		e->name = add_str(r, rec->name);
-		if (!r->stream_scenario)
-			r->stream_scenario = e->name;
+		accept_run(r, e, rec);
 		break;
 	case FT_K_OPBEGIN:
-		e->kseq = rec->id;
-		e->op = rec->id;
-		e->name = add_str(r, rec->name);
-		op_begin(r, e, rec, idx);
+		accept_op_begin(r, e, rec, idx);
 		break;
-	case FT_K_OPEND: {
-		uint32_t oi = *ft_map_get(&r->op_by_id, (uint64_t)rec->id, 0);
-		struct ft_op *o = op_at(r, oi);
-
-		e->kseq = rec->id;
-		e->op = rec->id;
-		o->end = idx;
-		o->rc = rec->rc;
-		op_end(r, oi);
+	case FT_K_OPEND:
+		accept_op_end(r, e, rec, idx);
 		break;
-	}
-	case FT_K_REF: {
-		/* name: "<verb> <kind>", the two tokens as they sit on the wire */
-		struct ft_str both = { rec->text.p, (size_t)(rec->name.p + rec->name.n -
-							   rec->text.p) };
-
-		e->name = add_str(r, both);
+	case FT_K_REF:
+		e->name = add_str(r, ref_words(rec));
 		break;
-	}
 	case FT_K_CKPT:
-		r->has_ckpt[rec->sub] = 1;
-		memcpy(r->ckpt[rec->sub], rec->num, sizeof(rec->num));
-		r->ckpt_ev[rec->sub] = idx;
-		e->name = add_str(r, rec->name);
-		e->text = add_str(r, rec->text);
+		accept_ckpt(r, e, rec, idx);
 		break;
 	case FT_K_RESULT:
-		r->has_result = 1;
-		r->result_rc = rec->rc;
-		e->name = add_str(r, rec->name);
+		accept_result(r, e, rec);
 		break;
 	case FT_K_PANIC:
-		if (r->panic_ev == FT_NONE)
-			r->panic_ev = idx;
-		e->name = add_str(r, rec->name);
-		e->text = add_str(r, rec->text);
+		accept_panic(r, e, rec, idx);
 		break;
 	case FT_K_TRAP:
-		if (r->trap_ev == FT_NONE)
-			r->trap_ev = idx;
-		e->size = rec->num[0]; /* scause */
-		e->text = add_str(r, rec->text);
+		accept_trap(r, e, rec, idx);
 		break;
 	case FT_K_END:
-		r->saw_end = 1;
-		r->end_ev = idx;
-		r->end_fired = rec->num[0];
-		r->end_attempts = rec->num[1];
-		r->end_faults = rec->num[2];
-		e->rc = rec->num[0];
-		e->text = add_str(r, rec->text);
+		accept_end(r, e, rec, idx);
 		break;
 	case FT_K_ERR:
 		if (r->first_err == FT_NONE)
