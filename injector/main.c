@@ -235,37 +235,44 @@ static int apply_fault(struct opts *o, const char *fault)
 	return -1;
 }
 
-/* One option c (longopts[li] when li >= 0) with its value arg. Returns -1 to continue, or
- * an exit status. */
-static int parse_opt(struct opts *o, int c, int li, const char *arg, char **argv)
+/* A numeric option c (an fd, a count, seconds or a size) from arg. -1 to continue, or an
+ * exit status. */
+static int parse_number_opt(struct opts *o, int c, const char *arg)
 {
 	long v;
 	int r;
 
-	/* an empty value means nothing to any option (--db '' would open a temporary db) */
-	if (arg && !*arg)
-		return usage("--%s wants a value, not ''", li >= 0 ? longopts[li].name : "jobs");
 	switch (c) {
-	case O_KERNEL: o->kernel = arg; break;
-	case O_DB: o->db = arg; break;
 	case O_CONSOLEFD:
 		if ((r = parse_long("--console-fd", arg, 0, INT_MAX, &v)) >= 0)
 			return r;
 		o->console_fd = (int)v;
 		break;
-	case O_SERIAL: o->serial = arg; break;
+	case O_FAIL: return parse_long("--fail", arg, 1, N_MAX, &o->fail);
+	case 'j': return parse_long("-j", arg, 1, 256, &o->jobs);
+	case O_TIMEOUT: return parse_seconds("--timeout", arg, TIMEOUT_MAX, &o->timeout);
+	case O_MAXN: return parse_long("--max-n", arg, 1, N_MAX, &o->max_n);
+	case O_COUNT: return parse_long("--count", arg, 1, 100000, &o->count);
+	case O_UARTLIMIT:
+		if (parse_size(arg, &o->file_max) < 0)
+			return usage("--uart-limit wants a size in bytes (suffix K, M or G) "
+				     "from 1 to 1T, not '%s'", arg);
+		break;
+	}
+	return -1;
+}
+
+/* An option c whose value arg must be one of a few words, a list, a function name or a
+ * readable file. -1 to continue, or an exit status. */
+static int parse_checked_opt(struct opts *o, int c, const char *arg)
+{
+	switch (c) {
 	case O_SCENARIO:
 		if (!is_list(arg))
 			return usage("--scenario wants S or S1,S2,... (no empty name), not '%s'",
 				     arg);
 		o->scenario = arg;
 		break;
-	case O_FAIL:
-		if ((r = parse_long("--fail", arg, 1, N_MAX, &o->fail)) >= 0)
-			return r;
-		break;
-	case O_PERSIST: o->persist = 1; break;
-	case O_BOTH: o->both = 1; break;
 	case O_FAULT: return apply_fault(o, arg);
 	case O_CLASS:
 		if (ft_class_by_name(arg, strlen(arg)) == FT_CL_NONE)
@@ -278,35 +285,16 @@ static int parse_opt(struct opts *o, int c, int li, const char *arg, char **argv
 				     "not '%s'", arg);
 		o->site = arg;
 		break;
-	case O_BYSITE: o->by_site = 1; break;
 	case O_MODE:
 		if (strcmp(arg, "fresh") && strcmp(arg, "reset") &&
 		    strcmp(arg, "warm") && strcmp(arg, "snapshot"))
 			return usage("--mode is fresh, reset, warm or snapshot, not '%s'", arg);
 		o->mode = arg;
 		break;
-	case 'j':
-		if ((r = parse_long("-j", arg, 1, 256, &o->jobs)) >= 0)
-			return r;
-		break;
-	case O_TIMEOUT:
-		if ((r = parse_seconds("--timeout", arg, TIMEOUT_MAX, &o->timeout)) >= 0)
-			return r;
-		break;
-	case O_MAXN:
-		if ((r = parse_long("--max-n", arg, 1, N_MAX, &o->max_n)) >= 0)
-			return r;
-		break;
-	case O_PRINTLOG: o->print_log = 1; break;
-	case O_QEMU: o->qemu = arg; break;
-	case O_SRCROOT: o->src_root = arg; break;
-	case O_GUARD: o->guard = 1; break;
-	case O_NOICOUNT: o->icount = 0; break;
-	case O_ICOUNT: o->icount = 1; break;
-	case O_QUIET: o->quiet = 1; break;
-	case O_COUNT:
-		if ((r = parse_long("--count", arg, 1, 100000, &o->count)) >= 0)
-			return r;
+	case O_KEEPLOGS:
+		if (strcmp(arg, "findings") && strcmp(arg, "all"))
+			return usage("--keep-logs is findings or all, not '%s'", arg);
+		o->keep_all_logs = !strcmp(arg, "all");
 		break;
 	case O_SUPPRESSIONS:
 	case O_PROFILE:
@@ -314,21 +302,42 @@ static int parse_opt(struct opts *o, int c, int li, const char *arg, char **argv
 			return usage("cannot read '%s'", arg);
 		*(c == O_PROFILE ? &o->profile : &o->suppressions) = arg;
 		break;
+	}
+	return -1;
+}
+
+/* One option c (longopts[li] when li >= 0) with its value arg. Returns -1 to continue, or
+ * an exit status. */
+static int parse_opt(struct opts *o, int c, int li, const char *arg, char **argv)
+{
+	/* an empty value means nothing to any option (--db '' would open a temporary db) */
+	if (arg && !*arg)
+		return usage("--%s wants a value, not ''", li >= 0 ? longopts[li].name : "jobs");
+	switch (c) {
+	case O_KERNEL: o->kernel = arg; break;
+	case O_DB: o->db = arg; break;
+	case O_SERIAL: o->serial = arg; break;
+	case O_QEMU: o->qemu = arg; break;
+	case O_SRCROOT: o->src_root = arg; break;
+	case O_PERSIST: o->persist = 1; break;
+	case O_BOTH: o->both = 1; break;
+	case O_BYSITE: o->by_site = 1; break;
+	case O_PRINTLOG: o->print_log = 1; break;
+	case O_GUARD: o->guard = 1; break;
+	case O_NOICOUNT: o->icount = 0; break;
+	case O_ICOUNT: o->icount = 1; break;
+	case O_QUIET: o->quiet = 1; break;
 	case O_NOANALYSIS: o->no_analysis = 1; break;
-	case O_KEEPLOGS:
-		if (strcmp(arg, "findings") && strcmp(arg, "all"))
-			return usage("--keep-logs is findings or all, not '%s'", arg);
-		o->keep_all_logs = !strcmp(arg, "all");
-		break;
+	case O_NOSANDBOX: o->sandbox = 0; break;
+	case O_CONSOLEFD: case O_FAIL: case 'j': case O_TIMEOUT: case O_MAXN: case O_COUNT:
+	case O_UARTLIMIT:
+		return parse_number_opt(o, c, arg);
+	case O_SCENARIO: case O_FAULT: case O_CLASS: case O_SITE: case O_MODE: case O_KEEPLOGS:
+	case O_SUPPRESSIONS: case O_PROFILE:
+		return parse_checked_opt(o, c, arg);
 	case O_HELP:
 		print_usage(stdout, find_command(o->cmd));
 		return 0;
-	case O_NOSANDBOX: o->sandbox = 0; break;
-	case O_UARTLIMIT:
-		if (parse_size(arg, &o->file_max) < 0)
-			return usage("--uart-limit wants a size in bytes (suffix K, M or G) "
-				     "from 1 to 1T, not '%s'", arg);
-		break;
 	case ':':
 		return usage("option '%s' needs a value", argv[optind - 1]);
 	default:

@@ -1076,158 +1076,215 @@ static int any_busy(const struct sched *s)
 	return 0;
 }
 
+/* The fds one turn of the loop waits on; owner[k] is the worker of pfd[k], -1 for a QEMU
+ * that is exiting. */
+struct pollset {
+	struct pollfd *pfd;
+	int *owner;
+	int n;
+};
+
+/* Free the workers' buffers and the scheduler's arrays; any of them may be NULL. */
+static void sched_free(struct sched *s, struct pollset *ps)
+{
+	for (int i = 0; s->w && i < s->nw; i++) {
+		free(s->w[i].log.p);
+		free(s->w[i].hello.p);
+		free(s->w[i].pcs);
+	}
+	free(s->w);
+	free(s->ex);
+	free(ps->pfd);
+	free(ps->owner);
+}
+
+/* Size s for cfg->workers runs at once and give each worker closed fds. 0, or -1 with
+ * nothing left allocated. */
+static int sched_alloc(struct sched *s, struct pollset *ps)
+{
+	s->active_max = s->cfg->workers > 0 ? s->cfg->workers : 1;
+	/* fresh mode: a second QEMU per run slot boots while the first one runs */
+	s->nw = s->cfg->qemu.reset_mode ? s->active_max : 2 * s->active_max;
+	s->w = calloc((size_t)s->nw, sizeof *s->w);
+	s->ex = calloc(2 * (size_t)s->nw, sizeof *s->ex);
+	ps->pfd = calloc(4 * (size_t)s->nw, sizeof *ps->pfd);
+	ps->owner = calloc(4 * (size_t)s->nw, sizeof *ps->owner);
+	if (!s->w || !s->ex || !ps->pfd || !ps->owner) {
+		sched_free(s, ps);
+		return -1;
+	}
+	for (int i = 0; i < s->nw; i++) {
+		s->w[i].idx = i;
+		s->w[i].q.pid = 0;
+		s->w[i].q.fd = -1;
+		s->w[i].q.pidfd = -1;
+		s->w[i].q.qmp = -1;
+		s->w[i].log.fd = -1;
+		s->w[i].hello.fd = -1;
+	}
+	return 0;
+}
+
+static void watch_fd(struct pollset *ps, int fd, int owner)
+{
+	ps->pfd[ps->n].fd = fd;
+	ps->pfd[ps->n].events = POLLIN;
+	ps->owner[ps->n++] = owner;
+}
+
+/* Fill ps with the consoles and the pidfds of exiting QEMUs; returns the nearest deadline,
+ * or -1 when nothing has one. */
+static double watch_machines(const struct sched *s, struct pollset *ps)
+{
+	double next = -1;
+
+	ps->n = 0;
+	for (int i = 0; i < s->nw; i++) {
+		const struct worker *w = &s->w[i];
+
+		if (w->state == W_EMPTY)
+			continue;
+		if (w->q.fd >= 0)
+			watch_fd(ps, w->q.fd, i);
+		if (w->state == W_EXIT && w->q.pidfd >= 0)
+			watch_fd(ps, w->q.pidfd, i);
+		if (w->state != W_READY && (next < 0 || w->deadline < next))
+			next = w->deadline;
+	}
+	for (int i = 0; i < s->nex; i++) {
+		if (s->ex[i].q.pidfd >= 0)
+			watch_fd(ps, s->ex[i].q.pidfd, -1);
+		if (next < 0 || s->ex[i].deadline < next)
+			next = s->ex[i].deadline;
+	}
+	return next;
+}
+
+/* How long to wait at time t for deadline next (-1: none), into *ts; NULL waits for an fd. */
+static struct timespec *poll_timeout(const struct sched *s, double t, double next,
+				     struct timespec *ts)
+{
+	int tty = s->cfg->stats->tty;
+
+	if (s->npend > 0) {
+		/* runs wait to be written: look at the machines, then write one */
+		ts->tv_sec = 0;
+		ts->tv_nsec = 0;
+	} else if (next >= 0) {
+		double d = next - t;
+
+		if (d < 0)
+			d = 0;
+		if (tty && d > 0.1)
+			d = 0.1;
+		ts->tv_sec = (time_t)d;
+		ts->tv_nsec = (long)((d - (double)ts->tv_sec) * 1e9);
+	} else if (tty) {
+		/* the progress line is redrawn ten times a second */
+		ts->tv_sec = 0;
+		ts->tv_nsec = 100000000;
+	} else {
+		return NULL;
+	}
+	return ts;
+}
+
+/* Hand each fd ppoll marked to its worker: console bytes, or the exit of its QEMU. */
+static void on_ready_fds(struct sched *s, const struct pollset *ps)
+{
+	for (int k = 0; k < ps->n; k++) {
+		const struct pollfd *p = &ps->pfd[k];
+		struct worker *w;
+
+		if (!p->revents || ps->owner[k] < 0)
+			continue;
+		w = &s->w[ps->owner[k]];
+		if (p->fd == w->q.fd && w->q.fd >= 0) {
+			if (!drain(s, w) && w->q.fd == p->fd)
+				on_console_closed(s, w);
+		} else if (p->fd == w->q.pidfd && w->q.pidfd >= 0 && w->state == W_EXIT) {
+			int st;
+
+			if (w->q.fd >= 0)
+				drain(s, w);
+			if (qemu_try_reap(&w->q, &st))
+				on_qemu_exit(s, w, st, 0);
+		}
+	}
+}
+
+static void expire_deadlines(struct sched *s)
+{
+	double t = now_s();
+
+	for (int i = 0; i < s->nw; i++) {
+		struct worker *w = &s->w[i];
+
+		if (w->state != W_EMPTY && w->state != W_READY && w->deadline <= t)
+			on_timeout(s, w);
+	}
+}
+
+/* Wait for console bytes, an exit or a deadline, and act on what came. 0, or -1 with the
+ * error in s->err when ppoll fails. */
+static int poll_once(struct sched *s, struct pollset *ps)
+{
+	struct timespec ts;
+	double t = now_s();
+	double next = watch_machines(s, ps);
+	int r = ppoll(ps->pfd, (nfds_t)ps->n, poll_timeout(s, t, next, &ts), s->cfg->poll_mask);
+
+	if (r < 0 && errno != EINTR) {
+		snprintf(s->err, s->errlen, "poll: %s", strerror(errno));
+		return -1;
+	}
+	if (r == 0 && s->npend > 0)
+		store_pending(s);
+	if (r > 0)
+		on_ready_fds(s, ps);
+	for (int i = s->nex - 1; i >= 0; i--)
+		reap_exiting(s, i, 0);
+	expire_deadlines(s);
+	return 0;
+}
+
+/* Start jobs and serve the machines until the plan is done, a signal or a fatal error. */
+static enum sched_status serve(struct sched *s, struct pollset *ps)
+{
+	for (;;) {
+		if (*s->cfg->interrupted)
+			return SCHED_INTERRUPTED;
+		if (s->fatal)
+			return SCHED_FAILED;
+		assign_jobs(s);
+		if (s->fatal)
+			continue;
+		if (!any_busy(s) && plan_finished(s->cfg->plan))
+			return SCHED_DONE;
+		progress_draw(s->cfg->stats, 0);
+		if (poll_once(s, ps) < 0)
+			return SCHED_FAILED;
+	}
+}
+
 enum sched_status sched_run(const struct sched_cfg *cfg, char *err, size_t errlen)
 {
 	struct sched s = { .cfg = cfg, .err = err, .errlen = errlen };
-	struct pollfd *pfd;
-	int *owner;
-	enum sched_status ret = SCHED_DONE;
+	struct pollset ps = { NULL, NULL, 0 };
+	enum sched_status ret;
 
 	err[0] = 0;
-	s.active_max = cfg->workers > 0 ? cfg->workers : 1;
-	/* fresh mode: a second QEMU per run slot boots while the first one runs */
-	s.nw = cfg->qemu.reset_mode ? s.active_max : 2 * s.active_max;
-	s.w = calloc((size_t)s.nw, sizeof *s.w);
-	s.ex = calloc(2 * (size_t)s.nw, sizeof *s.ex);
-	pfd = calloc(4 * (size_t)s.nw, sizeof *pfd);
-	owner = calloc(4 * (size_t)s.nw, sizeof *owner);
-	if (!s.w || !s.ex || !pfd || !owner) {
-		free(s.w);
-		free(s.ex);
-		free(pfd);
-		free(owner);
+	if (sched_alloc(&s, &ps) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return SCHED_FAILED;
 	}
-	for (int i = 0; i < s.nw; i++) {
-		s.w[i].idx = i;
-		s.w[i].q.pid = 0;
-		s.w[i].q.fd = -1;
-		s.w[i].q.pidfd = -1;
-		s.w[i].q.qmp = -1;
-		s.w[i].log.fd = -1;
-		s.w[i].hello.fd = -1;
-	}
-
-	for (;;) {
-		int np = 0, r;
-		double t, next = -1;
-		struct timespec ts, *tsp = NULL;
-
-		if (*cfg->interrupted) {
-			ret = SCHED_INTERRUPTED;
-			break;
-		}
-		if (s.fatal) {
-			ret = SCHED_FAILED;
-			break;
-		}
-		assign_jobs(&s);
-		if (s.fatal)
-			continue;
-		if (!any_busy(&s) && plan_finished(cfg->plan))
-			break;
-		progress_draw(cfg->stats, 0);
-
-		t = now_s();
-		for (int i = 0; i < s.nw; i++) {
-			struct worker *w = &s.w[i];
-
-			if (w->state == W_EMPTY)
-				continue;
-			if (w->q.fd >= 0) {
-				pfd[np].fd = w->q.fd;
-				pfd[np].events = POLLIN;
-				owner[np++] = i;
-			}
-			if (w->state == W_EXIT && w->q.pidfd >= 0) {
-				pfd[np].fd = w->q.pidfd;
-				pfd[np].events = POLLIN;
-				owner[np++] = i;
-			}
-			if (w->state != W_READY && (next < 0 || w->deadline < next))
-				next = w->deadline;
-		}
-		for (int i = 0; i < s.nex; i++) {
-			if (s.ex[i].q.pidfd >= 0) {
-				pfd[np].fd = s.ex[i].q.pidfd;
-				pfd[np].events = POLLIN;
-				owner[np++] = -1;
-			}
-			if (next < 0 || s.ex[i].deadline < next)
-				next = s.ex[i].deadline;
-		}
-		if (s.npend > 0) {
-			/* runs wait to be written: look at the machines, then write one */
-			ts.tv_sec = 0;
-			ts.tv_nsec = 0;
-			tsp = &ts;
-		} else if (next >= 0) {
-			double d = next - t;
-
-			if (d < 0)
-				d = 0;
-			if (cfg->stats->tty && d > 0.1)
-				d = 0.1;
-			ts.tv_sec = (time_t)d;
-			ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-			tsp = &ts;
-		} else if (cfg->stats->tty) {
-			ts.tv_sec = 0;
-			ts.tv_nsec = 100000000;
-			tsp = &ts;
-		}
-		r = ppoll(pfd, (nfds_t)np, tsp, cfg->poll_mask);
-		if (r < 0 && errno != EINTR) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
-			ret = SCHED_FAILED;
-			break;
-		}
-		if (r == 0 && s.npend > 0)
-			store_pending(&s);
-		for (int k = 0; r > 0 && k < np; k++) {
-			struct worker *w;
-
-			if (!pfd[k].revents || owner[k] < 0)
-				continue;
-			w = &s.w[owner[k]];
-			if (pfd[k].fd == w->q.fd && w->q.fd >= 0) {
-				if (!drain(&s, w) && w->q.fd == pfd[k].fd)
-					on_console_closed(&s, w);
-			} else if (pfd[k].fd == w->q.pidfd && w->q.pidfd >= 0 &&
-				   w->state == W_EXIT) {
-				int st;
-
-				if (w->q.fd >= 0)
-					drain(&s, w);
-				if (qemu_try_reap(&w->q, &st))
-					on_qemu_exit(&s, w, st, 0);
-			}
-		}
-		for (int i = s.nex - 1; i >= 0; i--)
-			reap_exiting(&s, i, 0);
-		t = now_s();
-		for (int i = 0; i < s.nw; i++) {
-			struct worker *w = &s.w[i];
-
-			if (w->state != W_EMPTY && w->state != W_READY && w->deadline <= t)
-				on_timeout(&s, w);
-		}
-	}
+	ret = serve(&s, &ps);
 	stop_all(&s);
 	while (s.npend > 0)     /* finished runs are kept, whatever stopped the loop */
 		store_pending(&s);
 	if (s.fatal)
 		ret = SCHED_FAILED;
 	progress_clear(cfg->stats);
-	for (int i = 0; i < s.nw; i++) {
-		free(s.w[i].log.p);
-		free(s.w[i].hello.p);
-		free(s.w[i].pcs);
-	}
-	free(s.w);
-	free(s.ex);
-	free(pfd);
-	free(owner);
+	sched_free(&s, &ps);
 	return ret;
 }
