@@ -344,7 +344,7 @@ class Bench:
 def snapshot_anatomy(kernel, scenario):
     """Where a snapshot run's time goes, against a warm run's (-j 1 sweeps): QEMU's
     snapshot-load, then the run, slower than warm's because the load discards TCG's
-    translated code (docs/injector.md, snapshot mode)."""
+    translated code (injector/README.md, "Snapshot mode")."""
     def mean(mode, i):
         got = RUN_TIMES.get((kernel, mode, 1), [])
         return sum(t[i] for t in got) / len(got) if got else 0.0

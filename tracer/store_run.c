@@ -696,10 +696,12 @@ int ft_store_run(struct ft_db *db, struct ft_run *r, const struct ft_run_end *ho
 	struct blob logz = { NULL, 0 };
 	int rc;
 
-	if (!full && how->keep == FT_KEEP_LOGS && how->raw)
-		compress_bytes(how->raw, how->raw_len, &logz);
-	else if (!full && how->keep == FT_KEEP_LOGS)
-		compress_file(how->raw_log, &logz);
+	if (!full && how->keep == FT_KEEP_LOGS) {
+		if (how->raw)
+			compress_bytes(how->raw, how->raw_len, &logz);
+		else
+			compress_file(how->raw_log, &logz);
+	}
 	rc = write_run(db, r, how, full, &logz, run_id, err, errlen);
 	free(logz.data);
 	if (rc == 0)
